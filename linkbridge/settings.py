@@ -1,0 +1,173 @@
+"""linkbridge settings: every value comes from the environment, with a safe default."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_fsm_log",
+    "django_q",
+    "integration",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "linkbridge.urls"
+WSGI_APPLICATION = "linkbridge.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'linkbridge.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers work beside the writer; IMMEDIATE takes the write lock up front so
+    # concurrent writers queue on busy_timeout instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# django-q2: the outbox table is the source of truth, the broker only carries "try call N now".
+# timeout < retry so a slow task is never handed to a second worker while the first still runs.
+Q_CLUSTER = {
+    "name": "linkbridge",
+    "workers": int(os.environ.get("Q_WORKERS", "4")),
+    "timeout": 60,
+    "retry": 90,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "save_limit": 200,
+    "catch_up": False,
+    "poll": 0.2,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "integration.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "linkbridge internal API",
+    "DESCRIPTION": "The marketplace's door to stores, menus and orders on PAR Link.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Link (PAR External Orders API 2.0)
+LINK_BASE_URL = os.environ.get("LINK_BASE_URL", "http://127.0.0.1:8100").rstrip("/")
+LINK_CLIENT_ID = os.environ.get("LINK_CLIENT_ID", "linkbridge-dev")
+LINK_CLIENT_SECRET = os.environ.get("LINK_CLIENT_SECRET", "linkbridge-dev-secret")
+LINK_WEBHOOK_SECRETS = env_list("LINK_WEBHOOK_SECRETS", "whsec-dev")
+LINK_MENU_HOSTS = env_list("LINK_MENU_HOSTS", "127.0.0.1:8100,localhost:8100")
+LINK_CONNECT_TIMEOUT = float(os.environ.get("LINK_CONNECT_TIMEOUT", "3"))
+LINK_READ_TIMEOUT = float(os.environ.get("LINK_READ_TIMEOUT", "10"))
+LINK_MENU_MAX_BYTES = int(os.environ.get("LINK_MENU_MAX_BYTES", str(20 * 1024 * 1024)))
+LINK_WEBHOOK_TOLERANCE = int(os.environ.get("LINK_WEBHOOK_TOLERANCE", "300"))
+LINK_SUBMIT_DEADLINE = int(os.environ.get("LINK_SUBMIT_DEADLINE", "300"))
+LINK_CONFIRM_DEADLINE = int(os.environ.get("LINK_CONFIRM_DEADLINE", "600"))
+LINK_CALL_DEADLINE = int(os.environ.get("LINK_CALL_DEADLINE", "3600"))
+# Outbox retry timing: exponential backoff from BASE, capped at MAX, with full jitter.
+LINK_RETRY_BASE = float(os.environ.get("LINK_RETRY_BASE", "1"))
+LINK_RETRY_MAX = float(os.environ.get("LINK_RETRY_MAX", "300"))
+# A worker waits in place for a retry shorter than this; longer ones go to the sweep.
+LINK_RETRY_INLINE_MAX = float(os.environ.get("LINK_RETRY_INLINE_MAX", "10"))
+# How long a claimed call is leased to one worker before it counts as abandoned.
+LINK_CLAIM_LEASE = int(os.environ.get("LINK_CLAIM_LEASE", "45"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
