@@ -1,0 +1,32 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+.PHONY: install lint test run bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	@DB_URL=$$($(PY) scripts/pick_database.py) || exit 1; \
+	echo "test database: $$DB_URL"; \
+	DATABASE_URL=$$DB_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+run: install
+	$(PY) scripts/run.py
+
+bench: install
+	@DB_URL=$$(REQUIRE_POSTGRES=1 $(PY) scripts/pick_database.py) || exit 1; \
+	DATABASE_URL=$$DB_URL $(PY) -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts *.sqlite3*

@@ -1,0 +1,63 @@
+"""Shared admin plumbing: read-only admins and actions that ask for input on an intermediate form."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs are evidence: visible to staff, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def form_action(modeladmin, request, queryset, *, form_class: type[forms.Form], title: str, perform, intro: str = ""):
+    """Show ``form_class`` for the selected rows; on submit call ``perform(obj, cleaned_data)`` per row.
+
+    ``perform`` returns a message for that row or raises an exception whose text says why it was
+    refused. Every outcome is shown to the user and written to the admin log.
+    """
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            action_apply(modeladmin, request, queryset, lambda obj: perform(obj, form.cleaned_data), title)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "form": form,
+        "objects": list(queryset),
+        "opts": modeladmin.model._meta,
+        "action_name": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return TemplateResponse(request, "admin/integration/action_form.html", context)
+
+
+def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
+    """Run ``perform(obj)`` per row; report and log each outcome (done or refused, and why)."""
+    done = refused = 0
+    for obj in queryset:
+        try:
+            message = perform(obj) or "done"
+        except Exception as exc:  # each refusal is reported for its own row, the rest go on
+            refused += 1
+            modeladmin.message_user(request, f"{obj}: not done. {exc}", messages.WARNING)
+            continue
+        done += 1
+        modeladmin.log_change(request, obj, f"{title}: {message}")
+        modeladmin.message_user(request, f"{obj}: {message}", messages.SUCCESS)
+    if done + refused > 1:
+        modeladmin.message_user(request, f"{title}: {done} done, {refused} refused.", messages.INFO)

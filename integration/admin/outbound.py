@@ -1,0 +1,69 @@
+from django.contrib import admin
+
+from integration.models import CallAttempt, OutboundCall
+from integration.services.outbound import call_retry_now
+
+from .base import ReadOnlyAdmin, action_apply
+
+
+class CallAttemptInline(admin.TabularInline):
+    model = CallAttempt
+    extra = 0
+    can_delete = False
+    fields = (
+        "number",
+        "started_at",
+        "duration_ms",
+        "status_code",
+        "outcome",
+        "error",
+        "request_url",
+        "request_headers",
+        "response_body",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundCall)
+class OutboundCallAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "status",
+        "store",
+        "attempts",
+        "last_status_code",
+        "short_error",
+        "next_attempt_at",
+        "deadline",
+        "created_at",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("idempotency_key", "path", "store__venue_id")
+    list_select_related = ("store",)
+    show_full_result_count = False
+    readonly_fields = [f.name for f in OutboundCall._meta.fields]
+    inlines = [CallAttemptInline]
+    actions = ["retry_now"]
+
+    @admin.display(description="Last error")
+    def short_error(self, obj):
+        return (obj.last_error[:120] + "...") if len(obj.last_error) > 120 else obj.last_error
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("integration.retry_outboundcall")
+
+    @admin.action(description="Retry now", permissions=["retry"])
+    def retry_now(self, request, queryset):
+        def perform(call):
+            if not call_retry_now(call):
+                raise ValueError(f"it is {call.get_status_display().lower()}; only pending or failed calls retry.")
+            return "queued for an immediate try"
+
+        action_apply(self, request, queryset, perform, "Retry now")

@@ -1,0 +1,107 @@
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+
+from integration.models import Store
+from integration.selectors import store_accepting
+from integration.services.stores import store_pause, store_resume, store_sync
+
+from .base import action_apply, form_action
+
+
+class PauseForm(forms.Form):
+    reason = forms.CharField(max_length=500, help_text="Shown to other ops staff and sent to Link.")
+    paused_until = forms.DateTimeField(
+        required=False, help_text="Optional (UTC, e.g. 2026-11-27 18:00). Empty: until someone resumes it."
+    )
+
+    def clean_paused_until(self):
+        until = self.cleaned_data["paused_until"]
+        if until and until <= timezone.now():
+            raise forms.ValidationError("Pick a time in the future, or leave it empty.")
+        return until
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "venue_id", "external_store_id", "state", "accepting", "pause_summary", "link_synced_at")
+    list_filter = ("state", "pause_source")
+    search_fields = ("name", "venue_id", "external_store_id")
+    readonly_fields = (
+        "venue_id",
+        "state",
+        "pause_reason",
+        "pause_source",
+        "paused_by",
+        "paused_at",
+        "paused_until",
+        "disconnect_reason",
+        "disconnect_in_flight",
+        "connected_at",
+        "disconnected_at",
+        "link_status",
+        "link_synced_at",
+        "created_at",
+        "updated_at",
+    )
+    fields = ("name", "venue_id", "external_store_id", "timezone", "address", *readonly_fields[1:])
+    list_select_related = ("paused_by",)
+    actions = ["pause_stores", "resume_stores", "sync_stores"]
+
+    def has_add_permission(self, request):
+        return False  # stores come from Link's store.connected
+
+    @admin.display(boolean=True, description="Accepting orders")
+    def accepting(self, obj):
+        return store_accepting(obj)[0]
+
+    @admin.display(description="Pause")
+    def pause_summary(self, obj):
+        if obj.state != Store.State.PAUSED:
+            return "-"
+        who = obj.paused_by or obj.get_pause_source_display() or "?"
+        until = f" until {obj.paused_until:%Y-%m-%d %H:%M}" if obj.paused_until else ""
+        return f"{who}: {obj.pause_reason}{until}"
+
+    def has_pause_permission(self, request):
+        return request.user.has_perm("integration.pause_store")
+
+    def has_resume_permission(self, request):
+        return request.user.has_perm("integration.resume_store")
+
+    def has_sync_permission(self, request):
+        return request.user.has_perm("integration.sync_store")
+
+    @admin.action(description="Pause (stop orders; tells Link)", permissions=["pause"])
+    def pause_stores(self, request, queryset):
+        def perform(store, data):
+            store_pause(store, user=request.user, reason=data["reason"], paused_until=data["paused_until"])
+            return "paused; Link is being told (see Outbound calls)"
+
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=PauseForm,
+            title="Pause stores",
+            perform=perform,
+            intro="Paused stores take no new orders. Orders already placed go on as usual.",
+        )
+
+    @admin.action(description="Resume (take orders again; tells Link)", permissions=["resume"])
+    def resume_stores(self, request, queryset):
+        def perform(store):
+            store_resume(store, user=request.user)
+            return "resumed; Link is being told (see Outbound calls)"
+
+        action_apply(self, request, queryset, perform, "Resume")
+
+    @admin.action(description="Sync status from Link", permissions=["sync"])
+    def sync_stores(self, request, queryset):
+        def perform(store):
+            result = store_sync(store)
+            if result.skipped:
+                return f"left as is: {result.skipped}"
+            return f"Link says {result.link_status}; " + ("; ".join(result.changes) or "already in step")
+
+        action_apply(self, request, queryset, perform, "Sync status")

@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from integration.models import WebhookEvent
+from integration.services.webhooks import webhook_replay
+
+from .base import ReadOnlyAdmin, action_apply
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "venue_id", "status", "status_reason", "attempts", "received_at")
+    list_filter = ("status", "type")
+    search_fields = ("event_id", "venue_id", "external_order_id")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    actions = ["replay"]
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("integration.replay_webhookevent")
+
+    @admin.action(description="Replay (apply again; already applied events change nothing)", permissions=["replay"])
+    def replay(self, request, queryset):
+        def perform(event):
+            outcome = webhook_replay(event)
+            if outcome.duplicate:
+                return f"already {event.get_status_display().lower()}; nothing applied again"
+            if outcome.failed:
+                raise RuntimeError(f"failed again: {outcome.event.error}. See the traceback on the event.")
+            return f"applied: {outcome.event.get_status_display().lower()}"
+
+        action_apply(self, request, queryset, perform, "Replay")

@@ -1,0 +1,36 @@
+"""One error shape for every API answer: ``{"error": {"code", "message", "details"}}``."""
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error_response(http_status: int, code: str, message: str, details=None, headers=None) -> Response:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return Response(body, status=http_status, headers=headers)
+
+
+class ApiError(exceptions.APIException):
+    """Raise from a view to answer with a specific status and machine-readable code."""
+
+    def __init__(self, http_status: int, code: str, message: str, details=None):
+        super().__init__(message)
+        self.status_code = http_status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(
+            status.HTTP_400_BAD_REQUEST, "invalid_request", "The request has invalid fields.", response.data
+        )
+    code = getattr(exc, "default_code", "error")
+    message = str(exc.detail.get("detail", exc.detail)) if isinstance(exc.detail, dict) else str(exc.detail)
+    return error_response(response.status_code, str(code), message, headers=dict(response.items()))

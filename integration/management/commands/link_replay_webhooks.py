@@ -1,0 +1,59 @@
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from tqdm import tqdm
+
+from integration.models import WebhookEvent
+from integration.services.webhooks import webhook_replay
+
+
+def parse_since(value: str):
+    """``2026-11-27T10:00:00Z`` or a span back from now: ``30m``, ``6h``, ``2d``."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value and value[-1] in units and value[:-1].isdigit():
+        return timezone.now() - timedelta(**{units[value[-1]]: int(value[:-1])})
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise CommandError(f"--since {value!r}: give an ISO time (2026-11-27T10:00:00Z) or a span like 6h or 2d.")
+    return parsed
+
+
+class Command(BaseCommand):
+    help = "Re-apply stored Link webhook events. Applied events change nothing unless --force."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--failed", action="store_true", help="Only events that FAILED.")
+        parser.add_argument("--since", help="Received since (ISO time or 30m / 6h / 2d).")
+        parser.add_argument("--ids", nargs="+", help="Only these event ids.")
+        parser.add_argument("--force", action="store_true", help="Re-apply even PROCESSED/IGNORED events.")
+        parser.add_argument("--dry-run", action="store_true", help="List what would be replayed.")
+
+    def handle(self, failed, since, ids, force, dry_run, **options):
+        events = WebhookEvent.objects.order_by("received_at", "id")
+        if failed:
+            events = events.filter(status=WebhookEvent.Status.FAILED)
+        if since:
+            events = events.filter(received_at__gte=parse_since(since))
+        if ids:
+            events = events.filter(event_id__in=ids)
+        total = events.count()
+        if dry_run:
+            for event in events.iterator(chunk_size=500):
+                self.stdout.write(f"{event.event_id} {event.type} {event.status}")
+            self.stdout.write(f"{total} events would be replayed (dry run).")
+            return
+        counts = {"applied": 0, "unchanged": 0, "failed": 0}
+        for event in tqdm(events.iterator(chunk_size=500), total=total, desc="replaying", unit="event"):
+            outcome = webhook_replay(event, force=force)
+            key = "failed" if outcome.failed else "unchanged" if outcome.duplicate else "applied"
+            counts[key] += 1
+            if outcome.failed:
+                self.stderr.write(f"{event.event_id}: {outcome.event.error}")
+        self.stdout.write(
+            f"{total} events: {counts['applied']} applied, {counts['unchanged']} already applied, "
+            f"{counts['failed']} failed."
+        )
+        if counts["failed"]:
+            raise SystemExit(1)

@@ -1,0 +1,46 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from integration.link.client import LinkError
+from integration.models import Store
+from integration.services.stores import store_sync
+
+
+class Command(BaseCommand):
+    help = "Align stores' local state with Link's venue status (GET /v2/venues/{id})."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--venue", action="append", help="Only this venue id (repeatable).")
+        parser.add_argument("--dry-run", action="store_true", help="Show what would change; change nothing.")
+
+    def handle(self, venue, dry_run, **options):
+        stores = Store.objects.order_by("pk")
+        if venue:
+            stores = stores.filter(venue_id__in=venue)
+            missing = set(venue) - set(stores.values_list("venue_id", flat=True))
+            if missing:
+                raise CommandError(
+                    f"Unknown venue(s): {', '.join(sorted(missing))}. Stores appear when Link sends store.connected."
+                )
+        counts = {"changed": 0, "in step": 0, "skipped": 0, "errors": 0}
+        for store in tqdm(stores.iterator(chunk_size=200), total=stores.count(), desc="syncing", unit="store"):
+            try:
+                result = store_sync(store, dry_run=dry_run)
+            except LinkError as exc:
+                counts["errors"] += 1
+                self.stderr.write(f"{store.venue_id}: {exc}")
+                continue
+            if result.skipped:
+                counts["skipped"] += 1
+                self.stdout.write(f"{store.venue_id}: skipped, {result.skipped}")
+            elif result.changes:
+                counts["changed"] += 1
+                self.stdout.write(
+                    f"{store.venue_id}: {'would change' if dry_run else 'changed'} {'; '.join(result.changes)}"
+                )
+            else:
+                counts["in step"] += 1
+        prefix = "dry run: " if dry_run else ""
+        self.stdout.write(prefix + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        if counts["errors"]:
+            raise SystemExit(1)

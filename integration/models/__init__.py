@@ -1,0 +1,34 @@
+from .menu import (
+    CategoryItem,
+    GroupModifier,
+    ItemGroup,
+    Menu,
+    MenuCategory,
+    MenuItem,
+    Modifier,
+    ModifierGroup,
+    ModifierNestedGroup,
+)
+from .order import Order, OrderLine
+from .outbound import CallAttempt, LinkToken, OutboundCall
+from .store import Store
+from .webhook import WebhookEvent
+
+__all__ = [
+    "CallAttempt",
+    "CategoryItem",
+    "GroupModifier",
+    "ItemGroup",
+    "LinkToken",
+    "Menu",
+    "MenuCategory",
+    "MenuItem",
+    "Modifier",
+    "ModifierGroup",
+    "ModifierNestedGroup",
+    "Order",
+    "OrderLine",
+    "OutboundCall",
+    "Store",
+    "WebhookEvent",
+]

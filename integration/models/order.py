@@ -1,0 +1,166 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django_fsm import FSMField, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+
+
+def new_external_order_id() -> str:
+    return f"mp_{secrets.token_hex(8)}"
+
+
+def new_display_code() -> str:
+    alphabet = "ACDEFGHJKLMNPQRTUVWXY34679"
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class Order(models.Model):
+    class State(models.TextChoices):
+        PENDING = "PENDING", "Pending (Link: INIT)"
+        CONFIRMED = "CONFIRMED", "Confirmed (Link: SENT)"
+        IN_PREP = "IN_PREP", "In preparation"
+        READY = "READY", "Ready"
+        REJECTED = "REJECTED", "Rejected"
+        CANCELLED = "CANCELLED", "Cancelled"
+        FAILED = "FAILED", "Failed (Link never took it)"
+
+    OPEN_STATES = (State.PENDING, State.CONFIRMED, State.IN_PREP)
+    FINAL_STATES = (State.READY, State.REJECTED, State.CANCELLED, State.FAILED)
+
+    external_order_id = models.CharField(max_length=64, unique=True, default=new_external_order_id)
+    link_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    display_code = models.CharField(max_length=8, default=new_display_code, db_index=True)
+    store = models.ForeignKey("integration.Store", on_delete=models.PROTECT, related_name="orders")
+    menu_version = models.PositiveIntegerField(null=True, blank=True)
+    state = FSMField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULL = no key, unique otherwise)
+    request_hash = models.CharField(max_length=64, blank=True)
+
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.IntegerField(default=0)
+    tax = models.IntegerField(default=0)
+    tip = models.IntegerField(default=0)
+    delivery_fee = models.IntegerField(default=0)
+    discount = models.IntegerField(default=0)
+    total = models.IntegerField(default=0)
+
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_phone = models.CharField(max_length=32, blank=True, db_index=True)
+    fulfillment_type = models.CharField(max_length=16, default="pickup")
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    placed_at = models.DateTimeField(db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    prep_time_minutes = models.PositiveIntegerField(null=True, blank=True)
+    estimated_ready_at = models.DateTimeField(null=True, blank=True)
+    link_status = models.CharField(max_length=16, blank=True)
+
+    reason_code = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    cancelled_by = models.CharField(max_length=16, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancel_reason_code = models.CharField(max_length=32, blank=True)
+    cancel_reason = models.TextField(blank=True)
+    cancel_refused_at = models.DateTimeField(null=True, blank=True)
+    cancel_refusal = models.TextField(blank=True)
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        permissions = [
+            ("cancel_order", "Can cancel an order"),
+            ("retry_order_submission", "Can retry an order's submission"),
+            ("reconcile_order", "Can reconcile an order with Link"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="order_idempotency_key_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "placed_at"], name="order_state_placed"),
+            models.Index(fields=["store", "state"], name="order_store_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.display_code} ({self.external_order_id})"
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=State.PENDING, target=State.CONFIRMED)
+    def confirm(self, by=None, description=None):
+        pass
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=[State.PENDING, State.CONFIRMED], target=State.IN_PREP)
+    def start_prep(self, by=None, description=None):
+        pass
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=[State.PENDING, State.CONFIRMED, State.IN_PREP], target=State.READY)
+    def mark_ready(self, by=None, description=None):
+        pass
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=[State.PENDING, State.CONFIRMED, State.IN_PREP], target=State.REJECTED)
+    def reject(self, by=None, description=None):
+        pass
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=[State.PENDING, State.CONFIRMED, State.IN_PREP], target=State.CANCELLED)
+    def cancel(self, by=None, description=None):
+        pass
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=State.PENDING, target=State.FAILED)
+    def fail(self, by=None, description=None):
+        pass
+
+    @fsm_log_description
+    @fsm_log_by
+    @transition(field=state, source=State.FAILED, target=State.PENDING)
+    def retry_submission(self, by=None, description=None):
+        pass
+
+
+class OrderLine(models.Model):
+    """A line as priced at placement: the menu may change later, the order does not."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    item_link_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.IntegerField(help_text="Item price plus its modifiers, minor units.")
+    line_total = models.IntegerField()
+    tax = models.IntegerField(default=0)
+    special_instructions = models.TextField(blank=True)
+    modifiers = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "position"]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.name}"

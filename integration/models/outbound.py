@@ -1,0 +1,93 @@
+from django.db import models
+
+
+class OutboundCall(models.Model):
+    """One intended call to Link (the outbox); the table, not the broker, is the source of truth."""
+
+    class Kind(models.TextChoices):
+        SUBMIT_ORDER = "submit_order", "Submit order"
+        CANCEL_ORDER = "cancel_order", "Cancel order"
+        READ_ORDER = "read_order", "Read order"
+        PAUSE_STORE = "pause_store", "Pause store"
+        RESUME_STORE = "resume_store", "Resume store"
+        READ_VENUE = "read_venue", "Read venue"
+        FETCH_MENU = "fetch_menu", "Fetch menu"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+        SKIPPED = "SKIPPED", "Skipped (no longer needed)"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    method = models.CharField(max_length=8, default="POST")
+    path = models.CharField(max_length=2000, help_text="Path under LINK_BASE_URL, or an absolute menu URL.")
+    payload = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    store = models.ForeignKey("integration.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(
+        "integration.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_calls"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("retry_outboundcall", "Can retry an outbound call now")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
+            models.Index(fields=["kind", "status"], name="outbound_kind_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class CallAttempt(models.Model):
+    """One HTTP try of an OutboundCall, with redacted headers and a truncated response."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        RETRIABLE = "retriable", "Retriable error"
+        PERMANENT = "permanent", "Permanent error"
+
+    call = models.ForeignKey(OutboundCall, on_delete=models.CASCADE, related_name="call_attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_method = models.CharField(max_length=8)
+    request_url = models.CharField(max_length=2000)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["call_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["call", "number"], name="attempt_number_unique")]
+
+    def __str__(self):
+        return f"{self.call} attempt {self.number}"
+
+
+class LinkToken(models.Model):
+    """The shared OAuth token, so every worker process uses one token until it nears expiry."""
+
+    name = models.CharField(max_length=32, unique=True, default="default")
+    access_token = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Link token ({self.name})"

@@ -1,0 +1,293 @@
+"""The outbox: calls to Link are rows committed with the change that caused them.
+
+A worker claims a due call with a short lease (row lock, skip locked), sends it outside any
+transaction, records the attempt, then applies the result through the kind's handler. A sweep
+re-enqueues due calls and calls whose lease ran out (a killed worker loses nothing).
+"""
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integration.link.client import LinkError, LinkResponse, get_client
+from integration.models import CallAttempt, OutboundCall
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_BODY_LIMIT = 4000
+STORED_RESPONSE_LIMIT = 8000
+
+
+@dataclass(frozen=True)
+class CallHandlers:
+    on_success: Callable[[OutboundCall, LinkResponse], None] | None = None
+    on_failure: Callable[[OutboundCall, str], None] | None = None
+    max_bytes: int | None = None
+
+
+CALL_HANDLERS: dict[str, CallHandlers] = {}
+
+
+def call_handlers_register(kind: str, **handlers) -> None:
+    """Each service module registers what happens when its kind of call succeeds or fails for good."""
+    CALL_HANDLERS[kind] = CallHandlers(**handlers)
+
+
+def call_create(
+    *,
+    kind: str,
+    method: str,
+    path: str,
+    payload=None,
+    idempotency_key: str = "",
+    store=None,
+    order=None,
+    deadline_seconds: int | None = None,
+) -> OutboundCall:
+    """Insert a call in the caller's transaction; its first try is enqueued once that commits."""
+    now = timezone.now()
+    call = OutboundCall.objects.create(
+        kind=kind,
+        method=method,
+        path=path,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        store=store,
+        order=order,
+        next_attempt_at=now,
+        deadline=now + timedelta(seconds=deadline_seconds or settings.LINK_CALL_DEADLINE),
+    )
+    transaction.on_commit(lambda: call_enqueue(call.pk))
+    return call
+
+
+def call_enqueue(call_id: int) -> None:
+    """Hand "try call N now" to django-q2. A lost message is harmless: the sweep finds the row."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task("integration.tasks.deliver_call", call_id, task_name=f"deliver-call-{call_id}", save=False)
+    except Exception:  # the broker being down must never undo the caller's committed change
+        logger.exception("could not enqueue outbound call %s; the sweep will deliver it", call_id)
+
+
+def call_backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with equal jitter; never sooner than Link's Retry-After."""
+    ceiling = min(settings.LINK_RETRY_MAX, settings.LINK_RETRY_BASE * (2 ** max(0, attempts - 1)))
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0.0)
+
+
+def call_claim(call_id: int | None = None) -> OutboundCall | None:
+    """Lease one due call to this worker, or None if it is not due or another worker holds it."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = OutboundCall.objects.select_for_update(skip_locked=True).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            status=OutboundCall.Status.PENDING,
+            next_attempt_at__lte=now,
+        )
+        if call_id is not None:
+            due = due.filter(pk=call_id)
+        call = due.order_by("next_attempt_at").first()
+        if call is None:
+            return None
+        call.claimed_until = now + timedelta(seconds=settings.LINK_CLAIM_LEASE)
+        call.attempts += 1
+        call.save(update_fields=["claimed_until", "attempts", "updated_at"])
+    return call
+
+
+def _truncate(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+def _stored_response(response: LinkResponse):
+    return (
+        response.data
+        if len(response.text) <= STORED_RESPONSE_LIMIT
+        else {"truncated": True, "bytes": len(response.text)}
+    )
+
+
+def call_send(call: OutboundCall) -> str:
+    """One HTTP try of a claimed call; returns the outcome (a CallAttempt.Outcome value)."""
+    handlers = CALL_HANDLERS.get(call.kind, CallHandlers())
+    headers = {"Idempotency-Key": call.idempotency_key} if call.idempotency_key else None
+    started_at = timezone.now()
+    t0 = time.monotonic()
+    response, error = None, None
+    try:
+        response = get_client().request(
+            call.method, call.path, json=call.payload, headers=headers, max_bytes=handlers.max_bytes
+        )
+    except LinkError as exc:
+        error = exc
+    duration_ms = int((time.monotonic() - t0) * 1000)
+    if response is not None:
+        outcome = CallAttempt.Outcome.SUCCESS
+    else:
+        outcome = CallAttempt.Outcome.RETRIABLE if error.retriable else CallAttempt.Outcome.PERMANENT
+    request_info = response.request if response is not None else error.request
+    with transaction.atomic():
+        CallAttempt.objects.create(
+            call=call,
+            number=call.attempts,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            request_method=call.method,
+            request_url=request_info.get("url", call.path)[:2000],
+            request_headers=request_info.get("headers", {}),
+            request_body=_truncate(json.dumps(call.payload)) if call.payload is not None else "",
+            status_code=response.status_code if response is not None else error.status_code,
+            response_body=_truncate(response.text if response is not None else error.body),
+            outcome=outcome,
+            error="" if error is None else str(error),
+        )
+        locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
+        if locked.status != OutboundCall.Status.PENDING:
+            return outcome  # settled meanwhile (e.g. skipped by an order cancelled before submission)
+        _settle(locked, handlers, response, error)
+    return outcome
+
+
+def _settle(call: OutboundCall, handlers: CallHandlers, response: LinkResponse | None, error: LinkError | None):
+    now = timezone.now()
+    call.claimed_until = None
+    if response is not None:
+        call.status = OutboundCall.Status.SUCCEEDED
+        call.last_status_code = response.status_code
+        call.response = _stored_response(response)
+        call.last_error = ""
+        call.completed_at = now
+        call.save()
+        if handlers.on_success:
+            handlers.on_success(call, response)
+        return
+    call.last_status_code = error.status_code
+    call.last_error = str(error)
+    if error.retriable:
+        retry_at = now + timedelta(seconds=call_backoff(call.attempts, error.retry_after))
+        if retry_at <= call.deadline:
+            call.next_attempt_at = retry_at
+            call.save()
+            return
+        call.last_error = (
+            f"Gave up at the deadline ({call.deadline:%Y-%m-%d %H:%M:%S} UTC) after {call.attempts} "
+            f"attempts; last error: {error}"
+        )
+    call_fail(call, call.last_error, handlers=handlers)
+
+
+def call_fail(call: OutboundCall, reason: str, *, handlers: CallHandlers | None = None) -> None:
+    """Settle a call as FAILED (caller holds the row lock) and let its kind react."""
+    call.status = OutboundCall.Status.FAILED
+    call.last_error = reason
+    call.claimed_until = None
+    call.completed_at = timezone.now()
+    call.save()
+    handlers = handlers or CALL_HANDLERS.get(call.kind, CallHandlers())
+    if handlers.on_failure:
+        handlers.on_failure(call, reason)
+
+
+def call_skip(call: OutboundCall, reason: str) -> None:
+    call.status = OutboundCall.Status.SKIPPED
+    call.last_error = reason
+    call.claimed_until = None
+    call.completed_at = timezone.now()
+    call.save()
+
+
+def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None) -> int:
+    """Claim and send a call until it settles or its next try is too far off to wait for here.
+
+    Short backoffs are waited out in place (django-q2 has no delayed tasks and its scheduler
+    ticks every 30 s); longer ones are left to the sweep. Returns the number of tries made.
+    """
+    inline_wait = settings.LINK_RETRY_INLINE_MAX if inline_wait is None else inline_wait
+    tries = 0
+    while True:
+        call = call_claim(call_id)
+        if call is None:
+            return tries
+        tries += 1
+        outcome = call_send(call)
+        if outcome != CallAttempt.Outcome.RETRIABLE or call_id is None:
+            return tries
+        call.refresh_from_db(fields=["status", "next_attempt_at"])
+        wait = (call.next_attempt_at - timezone.now()).total_seconds()
+        if call.status != OutboundCall.Status.PENDING or wait > inline_wait:
+            return tries
+        time.sleep(max(0.0, wait))
+
+
+def calls_due(limit: int = 500) -> list[int]:
+    now = timezone.now()
+    return list(
+        OutboundCall.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            status=OutboundCall.Status.PENDING,
+            next_attempt_at__lte=now,
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def calls_expire() -> int:
+    """Fail pending calls whose deadline passed while nobody held them (e.g. the broker was down)."""
+    now = timezone.now()
+    expired = 0
+    ids = OutboundCall.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), status=OutboundCall.Status.PENDING, deadline__lt=now
+    ).values_list("pk", flat=True)
+    for pk in ids:
+        with transaction.atomic():
+            call = (
+                OutboundCall.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=OutboundCall.Status.PENDING)
+                .first()
+            )
+            if call is not None:
+                call_fail(
+                    call, f"Deadline passed before delivery ({call.attempts} attempts). {call.last_error}".strip()
+                )
+                expired += 1
+    return expired
+
+
+def calls_sweep() -> int:
+    """Enqueue every due or abandoned call; the schedule runs this every minute."""
+    calls_expire()
+    due = calls_due()
+    for pk in due:
+        call_enqueue(pk)
+    return len(due)
+
+
+def call_retry_now(call: OutboundCall, *, extend_deadline_seconds: int | None = None) -> bool:
+    """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline."""
+    with transaction.atomic():
+        locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
+        if locked.status not in (OutboundCall.Status.PENDING, OutboundCall.Status.FAILED):
+            return False
+        now = timezone.now()
+        locked.status = OutboundCall.Status.PENDING
+        locked.next_attempt_at = now
+        locked.claimed_until = None
+        locked.completed_at = None
+        if locked.deadline <= now:
+            locked.deadline = now + timedelta(seconds=extend_deadline_seconds or settings.LINK_CALL_DEADLINE)
+        locked.save()
+        transaction.on_commit(lambda: call_enqueue(locked.pk))
+    return True

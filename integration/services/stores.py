@@ -1,0 +1,219 @@
+"""Store lifecycle: Link's store events, MP-side pause/resume, and alignment with Link's status."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration.link import routes
+from integration.link.client import get_client
+from integration.models import OutboundCall, Store, WebhookEvent
+
+from .outbound import call_create, call_handlers_register
+
+logger = logging.getLogger(__name__)
+
+
+def _event_note(event: WebhookEvent) -> str:
+    return f"Link event {event.type} {event.event_id}"
+
+
+def _clear_pause(store: Store) -> None:
+    store.pause_reason = ""
+    store.pause_source = ""
+    store.paused_by = None
+    store.paused_at = None
+    store.paused_until = None
+
+
+def _locked_store(venue_id: str) -> Store | None:
+    return Store.objects.select_for_update().filter(venue_id=venue_id).first()
+
+
+def store_connect_from_link(event: WebhookEvent, data: dict) -> str | None:
+    """``store.connected``: create the store, or reconnect it and refresh its details."""
+    store = _locked_store(event.venue_id)
+    if store is None:
+        store = Store(venue_id=event.venue_id)
+    store.name = data["name"]
+    store.timezone = data["timezone"]
+    store.address = dict(data.get("address") or {})
+    mapping = data.get("external_store_id")
+    if mapping and not store.external_store_id:
+        taken = Store.objects.filter(external_store_id=mapping).exclude(venue_id=event.venue_id).exists()
+        if taken:
+            logger.warning("venue %s claims storefront %s, already mapped elsewhere", event.venue_id, mapping)
+        else:
+            store.external_store_id = mapping
+    if store.pk is None:
+        store.save()
+    elif store.state != Store.State.ACTIVE:
+        store.connect(description=_event_note(event))
+    _clear_pause(store)
+    store.disconnect_reason = ""
+    store.disconnect_in_flight = ""
+    store.connected_at = timezone.now()
+    store.save()
+    return None
+
+
+def store_disconnect_from_link(event: WebhookEvent, data: dict) -> str | None:
+    """``store.disconnected``: stop new orders; in-flight orders are handled as Link says."""
+    store = _locked_store(event.venue_id)
+    if store is None:
+        return "unknown venue"
+    if store.state != Store.State.DISCONNECTED:
+        store.disconnect(description=_event_note(event))
+    store.disconnect_reason = data.get("reason", "")
+    store.disconnect_in_flight = data.get("in_flight", "complete")
+    store.disconnected_at = timezone.now()
+    store.save()
+    return None
+
+
+def store_pause_from_link(event: WebhookEvent, data: dict) -> str | None:
+    store = _locked_store(event.venue_id)
+    if store is None:
+        return "unknown venue"
+    if store.state == Store.State.DISCONNECTED:
+        return "store is disconnected"
+    store.pause(description=_event_note(event))
+    store.pause_reason = data.get("reason", "")
+    store.pause_source = Store.PauseSource.LINK
+    store.paused_by = None
+    store.paused_at = timezone.now()
+    store.paused_until = data.get("paused_until")
+    store.save()
+    return None
+
+
+def store_resume_from_link(event: WebhookEvent, data: dict) -> str | None:
+    store = _locked_store(event.venue_id)
+    if store is None:
+        return "unknown venue"
+    if store.state != Store.State.PAUSED:
+        return f"store is {store.state}, not paused"
+    store.resume(description=_event_note(event))
+    _clear_pause(store)
+    store.save()
+    return None
+
+
+class StoreActionRefused(Exception):
+    """The store's state does not allow the action; the message says what would."""
+
+
+def store_pause(store: Store, *, user=None, reason: str, paused_until=None) -> Store:
+    """MP-side pause: stop orders now and tell Link through the outbox."""
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        if store.state == Store.State.DISCONNECTED:
+            raise StoreActionRefused(
+                f"{store} is disconnected from Link; it can only come back by Link reconnecting it."
+            )
+        store.pause(by=user, description=f"Paused by {user or 'the marketplace'}: {reason}")
+        store.pause_reason = reason
+        store.pause_source = Store.PauseSource.MP
+        store.paused_by = user
+        store.paused_at = timezone.now()
+        store.paused_until = paused_until
+        store.save()
+        call_create(
+            kind=OutboundCall.Kind.PAUSE_STORE,
+            method="POST",
+            path=routes.pause_venue_path(store.venue_id),
+            payload=routes.pause_venue_body(reason, paused_until.isoformat() if paused_until else None),
+            store=store,
+        )
+    return store
+
+
+def store_resume(store: Store, *, user=None) -> Store:
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        if store.state != Store.State.PAUSED:
+            raise StoreActionRefused(
+                f"{store} is {store.get_state_display().lower()}, not paused; only a paused store can be resumed."
+            )
+        store.resume(by=user, description=f"Resumed by {user or 'the marketplace'}")
+        _clear_pause(store)
+        store.save()
+        call_create(
+            kind=OutboundCall.Kind.RESUME_STORE,
+            method="POST",
+            path=routes.resume_venue_path(store.venue_id),
+            payload={},
+            store=store,
+        )
+    return store
+
+
+def store_resume_expired_pauses() -> int:
+    """Pauses with a ``paused_until`` in the past end by themselves (MP pauses tell Link too)."""
+    resumed = 0
+    for store in Store.objects.filter(state=Store.State.PAUSED, paused_until__lt=timezone.now()):
+        if store.pause_source == Store.PauseSource.MP:
+            store_resume(store)
+        else:
+            with transaction.atomic():
+                locked = Store.objects.select_for_update().get(pk=store.pk)
+                locked.resume(description="Pause window ended")
+                _clear_pause(locked)
+                locked.save()
+        resumed += 1
+    return resumed
+
+
+@dataclass
+class SyncResult:
+    store: Store
+    link_status: str = ""
+    changes: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+
+def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
+    """Read ``GET /v2/venues/{id}`` and align the local state with Link's (reads need no outbox)."""
+    venue = routes.parse_venue(get_client().request("GET", routes.venue_path(store.venue_id)).data or {})
+    result = SyncResult(store=store, link_status=venue["status"] or "")
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        result.store = store
+        in_flight = OutboundCall.objects.filter(
+            store=store,
+            kind__in=[OutboundCall.Kind.PAUSE_STORE, OutboundCall.Kind.RESUME_STORE],
+            status=OutboundCall.Status.PENDING,
+        ).exists()
+        if in_flight:
+            result.skipped = "a pause/resume is still on its way to Link"
+        elif venue["status"] == Store.State.PAUSED and store.state == Store.State.ACTIVE:
+            result.changes.append("ACTIVE -> PAUSED")
+            if not dry_run:
+                store.pause(description="Aligned with Link's status")
+                store.pause_source = Store.PauseSource.LINK
+                store.pause_reason = "Paused on Link (found by status sync)"
+                store.paused_at = timezone.now()
+                store.paused_until = venue["paused_until"]
+        elif venue["status"] == Store.State.ACTIVE and store.state != Store.State.ACTIVE:
+            result.changes.append(f"{store.state} -> ACTIVE")
+            if not dry_run:
+                store.connect(description="Aligned with Link's status")
+                _clear_pause(store)
+        elif venue["status"] == Store.State.DISCONNECTED and store.state != Store.State.DISCONNECTED:
+            result.changes.append(f"{store.state} -> DISCONNECTED")
+            if not dry_run:
+                store.disconnect(description="Aligned with Link's status")
+                store.disconnected_at = timezone.now()
+        if venue["name"] and venue["name"] != store.name:
+            result.changes.append(f"name {store.name!r} -> {venue['name']!r}")
+            store.name = venue["name"]
+        if not dry_run:
+            store.link_status = result.link_status
+            store.link_synced_at = timezone.now()
+            store.save()
+    return result
+
+
+call_handlers_register(OutboundCall.Kind.PAUSE_STORE)
+call_handlers_register(OutboundCall.Kind.RESUME_STORE)

@@ -1,0 +1,189 @@
+import json
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from integration.models import Store, WebhookEvent
+from integration.services import webhooks
+from tests.conftest import SECRET, envelope, store_connected
+
+pytestmark = pytest.mark.django_db
+
+
+def test_valid_signature_records_and_applies(post_event):
+    resp = post_event(store_connected("ven_1", "sf_1"))
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["status"] == "PROCESSED"
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PROCESSED and event.attempts == 1
+    assert json.loads(event.body)["venue_id"] == "ven_1"
+    store = Store.objects.get(venue_id="ven_1")
+    assert (store.state, store.external_store_id, store.timezone) == ("ACTIVE", "sf_1", "America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"secrets": ("wrong-secret",)}, "signature_invalid"),
+        ({"ts_offset": -301}, "signature_expired"),
+        ({"ts_offset": 305}, "signature_expired"),
+        ({"header": ""}, "signature_missing"),
+        ({"header": "v1=abc"}, "signature_malformed"),
+    ],
+    ids=["wrong-secret", "stale", "future", "missing", "malformed"],
+)
+def test_bad_signatures_are_401_and_change_nothing(post_event, kwargs, code):
+    kwargs = dict(kwargs)
+    if "ts_offset" in kwargs:
+        kwargs["timestamp"] = int(time.time()) + kwargs.pop("ts_offset")
+    resp = post_event(store_connected(), **kwargs)
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == code
+    assert not WebhookEvent.objects.exists() and not Store.objects.exists()
+
+
+def test_tampered_body_is_401(client):
+    from integration.link import signatures
+
+    raw = json.dumps(store_connected()).encode()
+    header = signatures.sign(raw, SECRET)
+    tampered = raw.replace(b"sf_1", b"sf_9")
+    resp = client.post("/link/webhooks/", data=tampered, content_type="application/json", HTTP_LINK_SIGNATURE=header)
+    assert resp.status_code == 401
+    assert not Store.objects.exists()
+
+
+def test_rotated_secret_any_v1_entry_is_enough(post_event, settings):
+    settings.LINK_WEBHOOK_SECRETS = ["new-secret", SECRET]
+    assert post_event(store_connected(), secrets=("new-secret",)).status_code == 200
+    settings.LINK_WEBHOOK_SECRETS = ["new-secret"]
+    assert post_event(store_connected("ven_2", "sf_2"), secrets=("old-secret", "new-secret")).status_code == 200
+    assert post_event(store_connected("ven_3", "sf_3"), secrets=(SECRET,)).status_code == 401
+
+
+def test_timestamp_inside_tolerance_is_accepted(post_event):
+    assert post_event(store_connected(), timestamp=int(time.time()) - 290).status_code == 200
+
+
+def test_body_over_one_mib_is_413(post_event):
+    body = store_connected()
+    body["data"]["padding"] = "x" * (1024 * 1024)
+    resp = post_event(body)
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "body_too_large"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_malformed_json_is_400(post_event):
+    resp = post_event(None, raw=b"{not json")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2],
+        {"type": "store.connected", "created_at": "2026-11-27T12:00:00Z", "data": {}},
+        {"id": "evt_1", "type": "store.connected", "created_at": "yesterday", "data": {}},
+        {"id": "evt_1", "type": "store.connected", "created_at": "2026-11-27T12:00:00Z", "data": "x"},
+    ],
+    ids=["not-object", "no-id", "bad-time", "data-not-object"],
+)
+def test_malformed_envelope_is_400(post_event, body):
+    resp = post_event(body)
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    assert err["code"] == "invalid_envelope" and err["message"]
+    assert not WebhookEvent.objects.exists()
+
+
+def test_malformed_data_of_known_type_is_400_with_details(post_event):
+    resp = post_event(envelope("store.connected", {"name": "X", "timezone": "Mars/Olympus"}))
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    assert err["code"] == "invalid_event_data" and "timezone" in err["details"]
+
+
+def test_unknown_type_is_recorded_ignored_2xx(post_event):
+    resp = post_event(envelope("loyalty.points_changed", {"points": 3}))
+    assert resp.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.IGNORED
+    assert "unknown event type" in event.status_reason
+
+
+def test_duplicate_id_sequential_applies_once(post_event):
+    body = store_connected()
+    assert post_event(body).json()["duplicate"] is False
+    Store.objects.update(name="renamed by ops")
+    second = post_event(body)
+    assert second.status_code == 200 and second.json()["duplicate"] is True
+    assert Store.objects.get().name == "renamed by ops"
+    assert WebhookEvent.objects.get().attempts == 1
+
+
+def test_handler_exception_fails_with_traceback_500_then_link_retry_applies(post_event, monkeypatch):
+    def boom(event, data):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "store.connected", boom)
+    body = store_connected()
+    resp = post_event(body)
+    assert resp.status_code == 500
+    assert resp.json()["error"]["code"] == "processing_failed"
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "database hiccup" in event.error and "Traceback" in event.traceback
+    assert not Store.objects.exists()
+
+    monkeypatch.undo()
+    retry = post_event(body)
+    assert retry.status_code == 200 and retry.json()["status"] == "PROCESSED"
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED and event.attempts == 2 and event.error == ""
+    assert Store.objects.filter(venue_id="ven_1").exists()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_copies_apply_once(live_server, monkeypatch):
+    import requests
+
+    from integration.link import signatures
+
+    applied = []
+    original = webhooks.HANDLERS["store.connected"]
+
+    def counting(event, data):
+        applied.append(event.event_id)
+        time.sleep(0.05)  # widen the race window
+        return original(event, data)
+
+    monkeypatch.setitem(webhooks.HANDLERS, "store.connected", counting)
+    raw = json.dumps(store_connected()).encode()
+    barrier = threading.Barrier(10)
+    statuses = []
+
+    def send():
+        header = signatures.sign(raw, SECRET)
+        barrier.wait()
+        resp = requests.post(
+            f"{live_server.url}/link/webhooks/",
+            data=raw,
+            timeout=10,
+            headers={"Content-Type": "application/json", "Link-Signature": header},
+        )
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 10
+    assert len(applied) == 1
+    assert WebhookEvent.objects.count() == 1 and Store.objects.count() == 1
+    assert connection.vendor == "postgresql"
