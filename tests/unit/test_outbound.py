@@ -22,18 +22,16 @@ def venue_calls(rsps):
 
 
 def test_call_is_enqueued_only_on_commit(no_broker, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            call = call_create(kind="pause_store", method="POST", path="/v2/venues/v/pause", payload={})
-            assert no_broker == []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        call = call_create(kind="pause_store", method="POST", path="/v2/venues/v/pause", payload={})
+        assert no_broker == []
     assert no_broker == [call.pk]
 
 
 def test_rolled_back_change_leaves_no_call(no_broker, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            call_create(kind="pause_store", method="POST", path="/v2/venues/v/pause", payload={})
-            raise RuntimeError("the state change failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        call_create(kind="pause_store", method="POST", path="/v2/venues/v/pause", payload={})
+        raise RuntimeError("the state change failed")
     assert not OutboundCall.objects.exists() and no_broker == []
 
 

@@ -182,7 +182,7 @@ def test_sync_leaves_a_store_alone_while_its_pause_is_in_flight(mocked_link):
 def test_sync_unknown_venue_names_the_fix():
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="store.connected"):
+    with pytest.raises(CommandError, match=r"store\.connected"):
         call_command("link_sync_stores", "--venue", "ven_nope", stdout=StringIO(), stderr=StringIO())
 
 
