@@ -79,6 +79,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LinkSandbox/1.0"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: no 40 ms delayed-ACK stall
 
     def _dispatch(self):
         self.server.app.handle(self)
@@ -148,7 +149,7 @@ class SandboxServer:
     def start(self) -> "SandboxServer":
         """Serve in a background thread; answers self."""
         self._start_workers()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="sandbox-http", daemon=True)
         self._thread.start()
         return self
 
@@ -156,7 +157,7 @@ class SandboxServer:
         """Serve in this thread until stop() is called from another one."""
         self._start_workers()
         try:
-            self.httpd.serve_forever()
+            self.httpd.serve_forever(poll_interval=0.05)
         finally:
             self._stop_workers()
 
