@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 import requests
@@ -19,7 +20,7 @@ import requests
 from integration.link.signatures import SIGNATURE_HEADER, sign
 
 from .faults import Faults
-from .util import rfc3339
+from .util import HISTORY_LIMIT, rfc3339
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class WebhookDispatcher:
         self._busy: set[str] = set()  # lanes with a delivery in flight
         self._stopping = False
         self._threads: list[threading.Thread] = []
-        self.events: list[dict] = []  # one entry per emitted event, in emission order
-        self.attempts: list[dict] = []  # one entry per delivery attempt
+        self.events: deque[dict] = deque(maxlen=HISTORY_LIMIT)  # one entry per emitted event, in order
+        self.attempts: deque[dict] = deque(maxlen=HISTORY_LIMIT)  # one entry per delivery attempt
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
