@@ -116,3 +116,15 @@ def test_a_receiver_with_the_wrong_secret_rejects_and_link_retries(make_sandbox)
         assert [a["status"] for a in control.webhooks()["attempts"]] == [401, 401]
     finally:
         receiver.close()
+
+
+def test_reset_drops_pending_retries(sandbox, control, receiver):
+    receiver.script = [500] * 50
+    control.emit_event("store.resumed", "ven_9")
+    receiver.wait_for(lambda: receiver.received, timeout=5)
+    control.reset()
+    control.wait_quiet(5)
+    tries = len(receiver.received)
+    time.sleep(0.3)  # well past the 0.05-0.2 s backoff of the test sandbox
+    assert len(receiver.received) == tries
+    assert control.webhooks() == {"events": [], "attempts": []}
