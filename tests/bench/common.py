@@ -84,3 +84,40 @@ def fmt(name: str, r: dict) -> str:
         f"{name:<30} {r['rps']:8.1f} req/s   p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms   "
         f"statuses {r['statuses']}"
     )
+
+
+def cpu_seconds(pgid: int | None = None, comm: str | None = None) -> float:
+    """User+system CPU of every process in process group ``pgid`` (or named ``comm``), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if (pgid is not None and int(fields[2]) == pgid) or (comm is not None and name.startswith(comm)):
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+class CpuMeter:
+    """Server and database CPU spent while a block runs."""
+
+    def __init__(self, server_pgid: int):
+        self.pgid = server_pgid
+
+    def __enter__(self):
+        self.server0, self.db0 = cpu_seconds(pgid=self.pgid), cpu_seconds(comm="postgres")
+        return self
+
+    def __exit__(self, *exc):
+        self.server = cpu_seconds(pgid=self.pgid) - self.server0
+        self.db = cpu_seconds(comm="postgres") - self.db0
+
+    def per_request_ms(self, n: int) -> str:
+        return f"server CPU {self.server / n * 1000:.2f} ms/request, PostgreSQL CPU {self.db / n * 1000:.2f} ms/request"

@@ -9,7 +9,7 @@ from functools import partial
 from integration.link import signatures
 from linkbridge.processes import ROOT, ProcessGroup, free_port, wait_http, web_argv
 
-from .common import fmt, load, scratch_database
+from .common import CpuMeter, fmt, load, scratch_database
 
 SECRET = "whsec-bench"
 TOTAL = int(os.environ.get("BENCH_WEBHOOKS", "4000"))
@@ -51,9 +51,13 @@ def bench_webhooks() -> list[str]:
         noop = partial(post, f"{base}/healthz/")
         webhook = partial(post, f"{base}/link/webhooks/")
         load(noop, 300)
-        noop_r = load(noop, TOTAL)
-        hook_r = load(webhook, TOTAL)
-        dup_r = load(webhook, TOTAL)  # the same events again, as Link's retries would send them
+        pgid = group.procs["web"].popen.pid
+        with CpuMeter(pgid) as noop_cpu:
+            noop_r = load(noop, TOTAL)
+        with CpuMeter(pgid) as hook_cpu:
+            hook_r = load(webhook, TOTAL)
+        with CpuMeter(pgid) as dup_cpu:
+            dup_r = load(webhook, TOTAL)  # the same events again, as Link's retries would send them
     finally:
         group.stop()
     ratio = hook_r["rps"] / noop_r["rps"]
@@ -61,7 +65,10 @@ def bench_webhooks() -> list[str]:
         f"{TOTAL} signed store.connected events over 200 venues; 2 client processes x 6 threads; "
         "gunicorn 2 workers x 4 threads; PostgreSQL. Both endpoints get the same signed bodies.",
         fmt("no-op endpoint (/healthz/)", noop_r),
+        f"    {noop_cpu.per_request_ms(TOTAL)}",
         fmt("webhook endpoint (new events)", hook_r),
+        f"    {hook_cpu.per_request_ms(TOTAL)}",
         fmt("webhook endpoint (duplicates)", dup_r),
+        f"    {dup_cpu.per_request_ms(TOTAL)}",
         f"ratio webhook/no-op throughput: {ratio:.2f} (target >= 0.6): {'met' if ratio >= 0.6 else 'NOT met'}",
     ]
