@@ -29,7 +29,10 @@ def _clear_pause(store: Store) -> None:
 
 
 def _locked_store(venue_id: str) -> Store | None:
-    return Store.objects.select_for_update().filter(venue_id=venue_id).first()
+    try:
+        return Store.objects.select_for_update().get(venue_id=venue_id)
+    except Store.DoesNotExist:
+        return None
 
 
 def store_connect_from_link(event: WebhookEvent, data: dict) -> str | None:
