@@ -186,5 +186,6 @@ def order_event(event_type: str, order: Order, *, event_id=None, venue_id="ven_1
     )
     parsed = payloads.parse_envelope(body)
     outcome = webhook_receive(parsed, json.dumps(body).encode(), {})
-    order.refresh_from_db()
+    if order.pk:
+        order.refresh_from_db()
     return outcome.event
