@@ -56,7 +56,7 @@ def published_menu(store, *, version=1, currency="USD") -> SimpleNamespace:
         version=version,
         state=Menu.State.PUBLISHED,
         currency=currency,
-        hours=[{"day": day, "open": "00:00", "close": "23:59"} for day in DAYS],
+        hours=[{"day": day, "open": "00:00", "close": "00:00"} for day in DAYS],  # the whole day, every day
         published_at=timezone.now(),
     )
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.timesince import timesince
 
-from integration.link.routes import CANCEL_REASON_CODES
+from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
 from integration.models import Order, OrderLine
 from integration.selectors import order_timeline, orders_with_submission_status
 from integration.services.orders import order_cancel, order_reconcile, order_retry_submission
@@ -35,7 +35,7 @@ class CancelStatusFilter(admin.SimpleListFilter):
         if self.value() == "refused":
             return queryset.filter(cancel_refused_at__isnull=False)
         if self.value() == "unaccepted":
-            return queryset.filter(cancel_reason_code="UNACCEPTED")
+            return queryset.filter(cancel_reason_code=UNACCEPTED)
         return queryset
 
 

@@ -465,6 +465,11 @@ def _decide(current: str, target: str) -> tuple[str, str]:
     if current in Order.FINAL_STATES:
         if current == S.READY and target == S.CANCELLED:
             return IGNORE, "cancel after READY: recorded, not applied"
+        if current == S.FAILED:
+            return IGNORE, (
+                f"order FAILED here but Link reports {target}: retry its submission (Link dedupes on the "
+                "external id), then reconcile"
+            )
         return IGNORE, f"stale: order already {current}"
     if target in Order.FINAL_STATES or _RANK[target] > _RANK[current]:
         return MOVE, ""

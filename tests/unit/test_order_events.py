@@ -194,3 +194,10 @@ def test_any_arrival_order_and_duplication_ends_like_the_in_order_sequence(order
         WebhookEvent.objects.filter(external_order_id=fresh.external_order_id).values_list("status", flat=True)
     )
     assert statuses <= {WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED}
+
+
+def test_event_for_an_order_failed_here_is_ignored_with_a_way_out(order):
+    Order.objects.filter(pk=order.pk).update(state=S.FAILED, link_order_id=None)
+    event = order_event("order.confirmed", order, order_id="ord_1")
+    assert event.status == WebhookEvent.Status.IGNORED and "retry its submission" in event.status_reason
+    assert order.state == S.FAILED and order.link_order_id == "ord_1"  # kept for ops
