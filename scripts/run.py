@@ -52,9 +52,19 @@ def main() -> int:
         wait_http(f"http://127.0.0.1:{WEB_PORT}/healthz/", timeout=60, group=group)
         if not real_link:
             wait_http(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", timeout=30, group=group)
-            group.start("traffic", [sys.executable, "manage.py", "link_demo", "traffic",
-                                    "--api", f"http://127.0.0.1:{WEB_PORT}",
-                                    "--sandbox", f"http://127.0.0.1:{SANDBOX_PORT}"])
+            group.start(
+                "traffic",
+                [
+                    sys.executable,
+                    "manage.py",
+                    "link_demo",
+                    "traffic",
+                    "--api",
+                    f"http://127.0.0.1:{WEB_PORT}",
+                    "--sandbox",
+                    f"http://127.0.0.1:{SANDBOX_PORT}",
+                ],
+            )
         print(
             f"\n==> linkbridge is up: admin http://127.0.0.1:{WEB_PORT}/admin/ (user admin, password admin)"
             f"\n    API docs http://127.0.0.1:{WEB_PORT}/api/docs/"

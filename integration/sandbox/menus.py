@@ -117,7 +117,7 @@ def generate_menu(
         name, pool, required = GROUP_THEMES[rng.randrange(len(GROUP_THEMES))]
         size = len(members)
         low = 1 if required and size else 0
-        high = 1 if required else rng.randint(1, size) if size else 0
+        high = (1 if required else rng.randint(1, size)) if size else 0
         group_list.append(
             {
                 "id": f"mg_{g + 1}",

@@ -79,6 +79,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LinkSandbox/1.0"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: no 40 ms delayed-ACK stall
 
     def _dispatch(self):
         self.server.app.handle(self)
@@ -141,6 +142,7 @@ class SandboxServer:
         )
         self.restaurant = self.state.restaurant
         self._stopping = threading.Event()  # wakes handlers that sleep for latency or a timeout fault
+        self._serving = False
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
 
@@ -148,21 +150,25 @@ class SandboxServer:
     def start(self) -> "SandboxServer":
         """Serve in a background thread; answers self."""
         self._start_workers()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sandbox-http", daemon=True)
+        self._serving = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="sandbox-http", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in this thread until stop() is called from another one."""
         self._start_workers()
+        self._serving = True
         try:
-            self.httpd.serve_forever()
+            self.httpd.serve_forever(poll_interval=0.05)
         finally:
             self._stop_workers()
 
     def stop(self) -> None:
         self._stopping.set()
-        self.httpd.shutdown()
+        if self._serving:  # shutdown() would wait forever for a loop that never ran
+            self.httpd.shutdown()
+            self._serving = False
         self.httpd.server_close()
         if self._thread:
             self._thread.join(timeout=5)

@@ -5,16 +5,18 @@ The methods answer ``(status, body)`` or raise ApiError; server.py only turns HT
 
 import hashlib
 import hmac
+import itertools
 import json
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .menus import generate_menu, menu_counts
 from .restaurant import REASONS, Plan, Restaurant
-from .util import ApiError, parse_rfc3339, rfc3339
+from .util import HISTORY_LIMIT, ApiError, parse_rfc3339, rfc3339
 from .validation import validate_order
 
 ORDER_FINAL = ("READY", "REJECTED", "CANCELLED")
@@ -199,7 +201,8 @@ class SandboxState:
         self.orders: dict[str, Order] = {}
         self.by_external: dict[str, str] = {}  # external_order_id (= Idempotency-Key) -> order_id
         self.menus: dict[tuple[str, int], MenuEntry] = {}
-        self.calls: list[dict] = []
+        self.calls: deque[dict] = deque(maxlen=HISTORY_LIMIT)
+        self._call_seq = itertools.count(1)
 
     # -- OAuth ---------------------------------------------------------------------------------------
     def issue_token(self, form: dict, basic: tuple[str, str] | None) -> tuple[int, dict]:
@@ -413,15 +416,19 @@ class SandboxState:
         with self.lock:
             venue = self._venue_now(venue_id)
             version = venue.last_version + 1
-            menu = generate_menu(
-                venue_id,
-                venue.menu_id,
-                version,
-                **sizes,
-                currency=body.get("currency", "USD"),
-                seed=body.get("seed", self.seed),
-                hours=body.get("hours"),
-            )
+            try:
+                menu = generate_menu(
+                    venue_id,
+                    venue.menu_id,
+                    version,
+                    **sizes,
+                    currency=body.get("currency", "USD"),
+                    seed=body.get("seed", self.seed),
+                    hours=body.get("hours"),
+                )
+            except (KeyError, TypeError, ValueError):
+                hint = "a list of {day, open, close} or one {open, close}"
+                raise ApiError(422, "invalid_request", f"hours must be {hint}.", {"hours": body.get("hours")}) from None
             self.menus[(venue.menu_id, version)] = MenuEntry(menu)
             self.menus.pop((venue.menu_id, version - MENU_VERSIONS_KEPT), None)
             venue.last_version = venue.published_version = version
@@ -481,6 +488,9 @@ class SandboxState:
         target = body.get("to")
         if target not in ADVANCE_TARGETS:
             raise ApiError(422, "invalid_request", f"to must be one of {', '.join(ADVANCE_TARGETS)}.", {"to": target})
+        prep_minutes = body.get("prep_time_minutes")
+        if prep_minutes is not None and (not isinstance(prep_minutes, int) or prep_minutes < 1):
+            raise ApiError(422, "invalid_request", "prep_time_minutes must be a positive integer.")
         with self.lock:
             order = self.orders.get(ref) or self.orders.get(self.by_external.get(ref, ""))
             if order is None:
@@ -492,7 +502,7 @@ class SandboxState:
                 target,
                 reason_code=_text(body, "reason_code"),
                 reason=_text(body, "reason"),
-                prep_minutes=body.get("prep_time_minutes"),
+                prep_minutes=prep_minutes,
                 estimated_ready_at=_text(body, "estimated_ready_at"),
                 cancelled_by=_text(body, "cancelled_by") or "restaurant",
                 emit=body.get("emit", True),
@@ -571,7 +581,7 @@ class SandboxState:
             "ts": time.time(),
         }
         with self.lock:
-            call["seq"] = len(self.calls) + 1
+            call["seq"] = next(self._call_seq)
             self.calls.append(call)
         return call
 
@@ -609,6 +619,7 @@ class SandboxState:
             self.by_external.clear()
             self.menus.clear()
             self.calls.clear()
+            self._call_seq = itertools.count(1)
             if tokens:
                 self.tokens.clear()
                 self.revoked.clear()

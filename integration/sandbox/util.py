@@ -6,6 +6,10 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
+# The logs behind /_sandbox/calls and /_sandbox/webhooks keep this many newest entries, so a
+# long `make run` does not grow without bound.
+HISTORY_LIMIT = 100_000
+
 
 def rfc3339(ts: float | None = None) -> str:
     """RFC 3339 in UTC with whole seconds, exactly like the contract's examples."""

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 import requests
@@ -19,7 +20,7 @@ import requests
 from integration.link.signatures import SIGNATURE_HEADER, sign
 
 from .faults import Faults
-from .util import rfc3339
+from .util import HISTORY_LIMIT, rfc3339
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Delivery:
     due: float = 0.0
     seq: int = 0
     held_until: float | None = None
+    generation: int = 0  # deliveries from before a reset are dropped when they come back
 
 
 class WebhookDispatcher:
@@ -63,9 +65,10 @@ class WebhookDispatcher:
         self._held: dict[str, list[Delivery]] = {}
         self._busy: set[str] = set()  # lanes with a delivery in flight
         self._stopping = False
+        self._generation = 0
         self._threads: list[threading.Thread] = []
-        self.events: list[dict] = []  # one entry per emitted event, in emission order
-        self.attempts: list[dict] = []  # one entry per delivery attempt
+        self.events: deque[dict] = deque(maxlen=HISTORY_LIMIT)  # one entry per emitted event, in order
+        self.attempts: deque[dict] = deque(maxlen=HISTORY_LIMIT)  # one entry per delivery attempt
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,6 +88,7 @@ class WebhookDispatcher:
 
     def clear(self) -> None:
         with self._cond:
+            self._generation += 1
             self._queue.clear()
             self._held.clear()
             self.events.clear()
@@ -132,9 +136,9 @@ class WebhookDispatcher:
             if not self.target:
                 return envelope
             now = time.monotonic()
-            copies = [Delivery(record, body, lane)]
+            copies = [Delivery(record, body, lane, generation=self._generation)]
             if fault.duplicate:
-                copies.append(Delivery(record, body, lane, copy="duplicate"))
+                copies.append(Delivery(record, body, lane, copy="duplicate", generation=self._generation))
             if fault.reorder:
                 for delivery in copies:
                     delivery.held_until = now + fault.max_hold
@@ -194,7 +198,9 @@ class WebhookDispatcher:
             with self._cond:
                 self._busy.discard(delivery.lane)
                 record = delivery.record
-                if ok:
+                if delivery.generation != self._generation:
+                    pass  # reset while in flight: forget it
+                elif ok:
                     record["status"] = "delivered"
                 elif delivery.attempt < self.max_attempts:
                     pause = min(self.backoff_max, self.backoff * 2 ** (delivery.attempt - 1))
@@ -219,6 +225,8 @@ class WebhookDispatcher:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         with self._cond:
+            if delivery.generation != self._generation:
+                return ok
             self.attempts.append(
                 {
                     "event_id": event["id"],

@@ -1,6 +1,7 @@
 """Store lifecycle: Link's store events, MP-side pause/resume, and alignment with Link's status."""
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -129,6 +130,7 @@ def store_pause(store: Store, *, user=None, reason: str, paused_until=None) -> S
             method="POST",
             path=routes.pause_venue_path(store.venue_id),
             payload=routes.pause_venue_body(reason, paused_until.isoformat() if paused_until else None),
+            idempotency_key=f"pause_{uuid.uuid4().hex}",
             store=store,
         )
     return store
@@ -149,6 +151,7 @@ def store_resume(store: Store, *, user=None) -> Store:
             method="POST",
             path=routes.resume_venue_path(store.venue_id),
             payload={},
+            idempotency_key=f"resume_{uuid.uuid4().hex}",
             store=store,
         )
     return store

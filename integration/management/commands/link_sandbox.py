@@ -28,6 +28,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--client-id", help="Default settings.LINK_CLIENT_ID.")
         parser.add_argument("--client-secret", help="Default settings.LINK_CLIENT_SECRET.")
+        parser.add_argument(
+            "--webhook-max-attempts", type=int, default=20, help="Tries per webhook before giving up (default 20)."
+        )
         faults = parser.add_argument_group("faults (change at run time with POST /_sandbox/faults)")
         faults.add_argument("--error-rate", type=float, default=0.0)
         faults.add_argument("--timeout-rate", type=float, default=0.0)
@@ -69,6 +72,7 @@ class Command(BaseCommand):
             client_secret=options["client_secret"] or settings.LINK_CLIENT_SECRET,
             token_ttl=options["token_ttl"],
             seed=options["seed"],
+            webhook_max_attempts=options["webhook_max_attempts"],
             faults={key: options[key] for key in fault_keys},
             restaurant={"auto": not options["no_auto"], **{key: options[key] for key in restaurant_keys}},
         )
