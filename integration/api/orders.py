@@ -176,14 +176,14 @@ class OrderDetailSerializer(OrderSerializer):
         return TimelineEntrySerializer(order_timeline(order), many=True).data
 
 
-class ErrorBodySerializer(serializers.Serializer):
+class OrderErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     details = serializers.JSONField(help_text='For 422: [{"field", "code", "message"}, ...].')
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()
+class OrderErrorSerializer(serializers.Serializer):
+    error = OrderErrorBodySerializer()
 
 
 def flatten_errors(errors, path: str = "") -> list[dict]:
@@ -222,7 +222,7 @@ def _order_or_404(external_order_id: str) -> Order:
 
 
 ERRORS_422 = OpenApiResponse(
-    ErrorSerializer,
+    OrderErrorSerializer,
     description="Field by field: unknown or unavailable item or modifier, "
     "group min/max, nesting, quantity 1..99; or idempotency_key_reused.",
 )
@@ -251,8 +251,8 @@ class OrderListView(APIView):
         ],
         responses={
             201: OrderSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Body is not JSON, or a bad Idempotency-Key."),
-            409: OpenApiResponse(ErrorSerializer, description="store_not_accepting, with the reason."),
+            400: OpenApiResponse(OrderErrorSerializer, description="Body is not JSON, or a bad Idempotency-Key."),
+            409: OpenApiResponse(OrderErrorSerializer, description="store_not_accepting, with the reason."),
             422: ERRORS_422,
         },
         examples=[
@@ -305,7 +305,7 @@ class OrderDetailView(APIView):
         summary="Read an order",
         description="State, times, Link's reasons, cancel status and a timeline of transitions (with their "
         "cause), Link's events and our calls to Link.",
-        responses={200: OrderDetailSerializer, 404: ErrorSerializer},
+        responses={200: OrderDetailSerializer, 404: OrderErrorSerializer},
     )
     def get(self, request, external_order_id: str):
         return Response(OrderDetailSerializer(_order_or_404(external_order_id)).data)
@@ -325,9 +325,9 @@ class OrderCancelView(APIView):
         responses={
             200: OrderSerializer,
             202: OrderSerializer,
-            404: ErrorSerializer,
-            409: OpenApiResponse(ErrorSerializer, description="cancel_not_allowed: the order is READY or ended."),
-            422: ErrorSerializer,
+            404: OrderErrorSerializer,
+            409: OpenApiResponse(OrderErrorSerializer, description="cancel_not_allowed: the order is READY or ended."),
+            422: OrderErrorSerializer,
         },
     )
     def post(self, request, external_order_id: str):
