@@ -158,3 +158,30 @@ def parse_data(event_type: str, data: dict) -> dict:
 
 def external_order_id_of(event_type: str, data: dict) -> str:
     return str(data.get("external_order_id") or "") if event_type.startswith(ORDER_EVENT_PREFIX) else ""
+
+
+# Order event type -> the order state it reports.
+ORDER_EVENT_STATES = {
+    "order.confirmed": "CONFIRMED",
+    "order.preparing": "IN_PREP",
+    "order.ready": "READY",
+    "order.rejected": "REJECTED",
+    "order.cancelled": "CANCELLED",
+}
+
+
+def order_event(event_type: str, data: dict) -> dict:
+    """A validated order event's data in the shape the order services use (also routes.parse_order's)."""
+    state = ORDER_EVENT_STATES[event_type]
+    return {
+        "state": state,
+        "link_status": "",
+        "link_order_id": data.get("order_id") or "",
+        "external_order_id": data["external_order_id"],
+        "prep_time_minutes": data.get("prep_time_minutes"),
+        "estimated_ready_at": data.get("estimated_ready_at"),
+        "ready_at": data.get("ready_at"),
+        "reason_code": data.get("reason_code") or "",
+        "reason": data.get("reason") or "",
+        "cancelled_by": data.get("cancelled_by") or "",
+    }

@@ -1,6 +1,10 @@
-"""Link's paths and outbound bodies (contract sections 1 and 3); nothing else builds them."""
+"""Link's paths and outbound bodies (contract sections 1, 3 and 5); nothing else builds them."""
 
+import json
+from datetime import UTC
 from urllib.parse import quote, urlsplit
+
+from django.utils.dateparse import parse_datetime
 
 TOKEN = "/oauth/token"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -103,3 +107,125 @@ def host_allowed(url: str, allowed_hosts: list[str]) -> tuple[bool, str]:
         if entry in candidates and (":" in entry or port in (None, default_port)):
             return True, ""
     return False, f"host {parts.netloc} is not in LINK_MENU_HOSTS"
+
+
+# --- orders (contract sections 3 and 5) -------------------------------------------------------
+
+STATE_TO_ORDER_STATUS = {state: status for status, state in ORDER_STATUS_TO_STATE.items()}
+# Reason codes the MP sends with a cancel; Link takes any code, these are the ones we use.
+CANCEL_REASON_CODES = (
+    ("CUSTOMER_REQUEST", "Customer asked to cancel"),
+    ("UNACCEPTED", "Not confirmed in time"),
+    ("STORE_CLOSED", "Store closed"),
+    ("ITEM_UNAVAILABLE", "Item unavailable"),
+    ("DUPLICATE", "Duplicate order"),
+    ("FRAUD", "Suspected fraud"),
+    ("OTHER", "Other"),
+)
+UNACCEPTED = "UNACCEPTED"
+STORE_DISCONNECTED = "STORE_DISCONNECTED"
+CANCELLED_BY_MP = "marketplace"
+
+
+def rfc3339(value) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _modifier_body(modifier: dict) -> dict:
+    return {
+        "modifier_id": modifier["modifier_id"],
+        "group_id": modifier["group_id"],
+        "name": modifier["name"],
+        "quantity": modifier["quantity"],
+        "unit_price": modifier["unit_price"],
+        "modifiers": [_modifier_body(m) for m in modifier.get("modifiers", [])],
+    }
+
+
+def order_body(order, lines) -> dict:
+    """The Order body of ``POST /v2/orders`` from an order and its priced lines (snapshots)."""
+    return {
+        "external_order_id": order.external_order_id,
+        "venue_id": order.store.venue_id,
+        "placed_at": rfc3339(order.placed_at),
+        "currency": order.currency,
+        "fulfillment": {"type": order.fulfillment_type, "scheduled_for": rfc3339(order.scheduled_for)},
+        "customer": {"name": order.customer_name, "phone": order.customer_phone},
+        "items": [
+            {
+                "item_id": line.item_link_id,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": line.item_price,
+                "special_instructions": line.special_instructions,
+                "modifiers": [_modifier_body(m) for m in line.modifiers],
+            }
+            for line in lines
+        ],
+        "totals": {
+            "subtotal": order.subtotal,
+            "tax": order.tax,
+            "tip": order.tip,
+            "delivery_fee": order.delivery_fee,
+            "discount": order.discount,
+            "total": order.total,
+        },
+        "notes": order.notes,
+    }
+
+
+def parse_submit_response(body: dict) -> dict:
+    """201 of ``POST /v2/orders`` -> Link's order id and status."""
+    body = body if isinstance(body, dict) else {}
+    return {"link_order_id": str(body.get("order_id") or ""), "status": str(body.get("status") or "")}
+
+
+def _time(value):
+    if not value:
+        return None
+    try:
+        return parse_datetime(str(value))
+    except ValueError:
+        return None
+
+
+def parse_order(body: dict) -> dict:
+    """``GET /v2/orders/{id}`` -> the same shape as an order event (see payloads.order_event)."""
+    body = body if isinstance(body, dict) else {}
+    status = str(body.get("status") or "")
+    updated_at = _time(body.get("updated_at"))
+    return {
+        "state": ORDER_STATUS_TO_STATE.get(status),
+        "link_status": status,
+        "link_order_id": str(body.get("order_id") or ""),
+        "external_order_id": str(body.get("external_order_id") or ""),
+        "prep_time_minutes": None,
+        "estimated_ready_at": _time(body.get("estimated_ready_at")),
+        "ready_at": updated_at if status == "READY" else None,
+        "reason_code": str(body.get("reason_code") or ""),
+        "reason": str(body.get("reason") or ""),
+        "cancelled_by": "",
+    }
+
+
+def parse_error_body(text: str) -> dict:
+    """Link's error body ``{"error": {"code", "message", "details"}}``; empty values when it is not one."""
+    try:
+        err = json.loads(text or "").get("error")
+    except (ValueError, AttributeError):
+        err = None
+    if not isinstance(err, dict):
+        return {"code": "", "message": "", "details": {}}
+    details = err.get("details")
+    return {
+        "code": str(err.get("code") or ""),
+        "message": str(err.get("message") or ""),
+        "details": details if isinstance(details, dict) else {},
+    }
+
+
+def refused_cancel_status(text: str) -> str:
+    """The order status a 409 ``cancel_not_allowed`` names (``details.status``), if any."""
+    return str(parse_error_body(text)["details"].get("status") or "")

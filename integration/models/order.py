@@ -56,6 +56,9 @@ class Order(models.Model):
     notes = models.TextField(blank=True)
 
     placed_at = models.DateTimeField(db_index=True)
+    pending_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the order last became PENDING; the confirm deadline counts from here."
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
@@ -101,6 +104,17 @@ class Order(models.Model):
 
     def __str__(self):
         return f"{self.display_code} ({self.external_order_id})"
+
+    @property
+    def cancel_status(self) -> str:
+        """``none``, ``requested`` (waiting for Link), ``refused``, ``cancelled`` or ``moot`` (ended otherwise)."""
+        if self.state == self.State.CANCELLED:
+            return "cancelled"
+        if self.cancel_refused_at:
+            return "refused"
+        if self.cancel_requested_at:
+            return "requested" if self.state in self.OPEN_STATES else "moot"
+        return "none"
 
     @fsm_log_description
     @fsm_log_by
@@ -153,6 +167,7 @@ class OrderLine(models.Model):
     item_link_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
+    item_price = models.IntegerField(default=0, help_text="The item's own menu price, minor units.")
     unit_price = models.IntegerField(help_text="Item price plus its modifiers, minor units.")
     line_total = models.IntegerField()
     tax = models.IntegerField(default=0)

@@ -11,6 +11,7 @@ from integration.link import routes
 from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
 
+from .orders import orders_handle_store_disconnect
 from .outbound import call_create, call_handlers_register
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def store_disconnect_from_link(event: WebhookEvent, data: dict) -> str | None:
     store.disconnect_in_flight = data.get("in_flight", "complete")
     store.disconnected_at = timezone.now()
     store.save()
+    orders_handle_store_disconnect(store, in_flight=store.disconnect_in_flight, cause=_event_note(event))
     return None
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from integration.link import payloads
 from integration.models import WebhookEvent
 
-from . import stores
+from . import orders, stores
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,11 @@ HANDLERS: dict[str, Handler] = {
     "store.disconnected": stores.store_disconnect_from_link,
     "store.paused": stores.store_pause_from_link,
     "store.resumed": stores.store_resume_from_link,
+    "order.confirmed": orders.order_event_from_link,
+    "order.rejected": orders.order_event_from_link,
+    "order.preparing": orders.order_event_from_link,
+    "order.ready": orders.order_event_from_link,
+    "order.cancelled": orders.order_event_from_link,
 }
 
 

@@ -1,0 +1,181 @@
+from django import forms
+from django.contrib import admin
+from django.db.models import Q
+from django.utils.timesince import timesince
+
+from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
+from integration.models import Order, OrderLine
+from integration.selectors import order_timeline, orders_with_submission_status
+from integration.services.orders import order_cancel, order_reconcile, order_retry_submission
+
+from .base import ReadOnlyAdmin, action_apply, form_action
+
+
+class CancelForm(forms.Form):
+    reason_code = forms.ChoiceField(choices=CANCEL_REASON_CODES, help_text="Sent to Link with the cancel.")
+    reason = forms.CharField(max_length=500, required=False, help_text="Free text for Link and other ops staff.")
+
+
+class CancelStatusFilter(admin.SimpleListFilter):
+    title = "cancel"
+    parameter_name = "cancel"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("requested", "Cancel requested (waiting for Link)"),
+            ("refused", "Cancel refused"),
+            ("unaccepted", "Cancelled: not confirmed in time"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "requested":
+            return queryset.filter(
+                cancel_requested_at__isnull=False, cancel_refused_at__isnull=True, state__in=Order.OPEN_STATES
+            )
+        if self.value() == "refused":
+            return queryset.filter(cancel_refused_at__isnull=False)
+        if self.value() == "unaccepted":
+            return queryset.filter(cancel_reason_code=UNACCEPTED)
+        return queryset
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = (
+        "position",
+        "item_link_id",
+        "name",
+        "quantity",
+        "item_price",
+        "unit_price",
+        "line_total",
+        "tax",
+        "modifier_list",
+        "special_instructions",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Modifiers")
+    def modifier_list(self, line):
+        def describe(modifiers, depth=0):
+            out = []
+            for m in modifiers:
+                out.append(f"{'  ' * depth}{m['quantity']} x {m['name']} ({m['group_id']}) +{m['unit_price']}")
+                out += describe(m.get("modifiers") or [], depth + 1)
+            return out
+
+        return "\n".join(describe(line.modifiers)) or "-"
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = (
+        "display_code",
+        "external_order_id",
+        "store",
+        "state",
+        "age",
+        "total_display",
+        "cancel_display",
+        "submission_display",
+    )
+    list_filter = ("state", CancelStatusFilter, "store")
+    search_fields = ("external_order_id",)
+    search_help_text = "Exact external id, Link order id, display code or customer phone."
+    list_select_related = ("store",)
+    show_full_result_count = False
+    inlines = [OrderLineInline]
+    readonly_fields = [f.name for f in Order._meta.fields]
+    change_form_template = "admin/integration/order/change_form.html"
+    actions = ["cancel_orders", "retry_submissions", "reconcile_orders"]
+
+    def get_queryset(self, request):
+        return orders_with_submission_status(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact matches on indexed columns: fast at any size, no LIKE scans."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = (
+            Q(external_order_id=term) | Q(link_order_id=term) | Q(display_code=term.upper()) | Q(customer_phone=term)
+        )
+        return queryset.filter(match), False
+
+    @admin.display(description="Age", ordering="placed_at")
+    def age(self, order):
+        return timesince(order.placed_at)
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, order):
+        return f"{order.total / 100:.2f} {order.currency}"
+
+    @admin.display(description="Cancel")
+    def cancel_display(self, order):
+        status = order.cancel_status
+        return "-" if status == "none" else status
+
+    @admin.display(description="Submission")
+    def submission_display(self, order):
+        status = getattr(order, "submission_status", None) or "-"
+        return f"{status} ({order.link_order_id})" if order.link_order_id else status
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "timeline": order_timeline(order) if order else []}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("integration.cancel_order")
+
+    def has_retry_submission_permission(self, request):
+        return request.user.has_perm("integration.retry_order_submission")
+
+    def has_reconcile_permission(self, request):
+        return request.user.has_perm("integration.reconcile_order")
+
+    @admin.action(description="Cancel (tells Link)", permissions=["cancel"])
+    def cancel_orders(self, request, queryset):
+        def perform(order, data):
+            order = order_cancel(order, reason_code=data["reason_code"], reason=data["reason"], user=request.user)
+            if order.cancel_status == "cancelled":
+                return "cancelled before its submission left; never sent to Link"
+            return "cancel requested; waiting for Link's answer (see the order's timeline)"
+
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=CancelForm,
+            title="Cancel orders",
+            perform=perform,
+            intro="Only orders not yet ready can be cancelled. Link may still refuse; the refusal shows on the order.",
+        )
+
+    @admin.action(description="Retry submission (failed orders)", permissions=["retry_submission"])
+    def retry_submissions(self, request, queryset):
+        def perform(order):
+            order_retry_submission(order, user=request.user)
+            return "submitted again with the same external id (see Outbound calls)"
+
+        action_apply(self, request, queryset, perform, "Retry submission")
+
+    @admin.action(description="Reconcile with Link (read Link's status)", permissions=["reconcile"])
+    def reconcile_orders(self, request, queryset):
+        def perform(order):
+            result = order_reconcile(order, user=request.user)
+            if result.change:
+                return f"Link says {result.link_status}: {result.change}"
+            if result.note:
+                return f"Link says {result.link_status or '-'}; left as is: {result.note}"
+            return f"Link says {result.link_status}; already in step"
+
+        action_apply(self, request, queryset, perform, "Reconcile")

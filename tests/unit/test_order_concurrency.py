@@ -1,0 +1,118 @@
+"""Races on real PostgreSQL: MP cancel vs Link's order.ready, and concurrent idempotent POSTs."""
+
+import threading
+import time
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections
+from django_fsm_log.models import StateLog
+
+from integration.models import Order, OutboundCall, WebhookEvent
+from integration.services import orders as order_services
+from tests.order_fixtures import api_user, cancel_calls, make_store, order_event, order_request, validated
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(*functions):
+    """Start every function at once on its own thread (and DB connection); return results or exceptions."""
+    barrier = threading.Barrier(len(functions))
+    results = [None] * len(functions)
+
+    def run(n, fn):
+        try:
+            barrier.wait()
+            results[n] = fn()
+        except Exception as exc:  # collected and inspected by the test
+            results[n] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n, fn)) for n, fn in enumerate(functions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def slowed(monkeypatch, name):
+    """Widen the window between reading an order and saving it, where a lost update would happen."""
+    original = getattr(order_services, name)
+
+    def slow(*args, **kwargs):
+        time.sleep(0.05)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(order_services, name, slow)
+
+
+def test_mp_cancel_racing_links_ready_ends_consistent(monkeypatch):
+    make_store()
+    slowed(monkeypatch, "_request_cancel")
+    slowed(monkeypatch, "_apply_link_report")
+    outcomes = set()
+    for n in range(8):
+        order = order_services.order_place(validated(order_request())).order
+        Order.objects.filter(pk=order.pk).update(link_order_id=f"ord_race_{n}", state=Order.State.CONFIRMED)
+        order.refresh_from_db()
+
+        def mp_cancel(order=order):
+            return order_services.order_cancel(order, reason_code="CUSTOMER_REQUEST", reason="race")
+
+        def link_ready(order=order):
+            return order_event("order.ready", order, ready_at="2026-11-27T12:30:00Z")
+
+        if n % 2:
+            cancel_result, ready_result = run_together(mp_cancel, link_ready)
+        else:
+            ready_result, cancel_result = run_together(link_ready, mp_cancel)
+
+        order.refresh_from_db()
+        assert isinstance(ready_result, WebhookEvent) and ready_result.status == WebhookEvent.Status.PROCESSED
+        assert order.state == Order.State.READY and order.ready_at is not None  # Link's update not lost
+        transitions = StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(Order), object_id=order.pk
+        ).values_list("state", flat=True)
+        assert list(transitions) == ["READY"]
+        if isinstance(cancel_result, order_services.OrderActionRefused):
+            outcomes.add("ready first")
+            assert order.cancel_requested_at is None and not cancel_calls(order).exists()
+        else:
+            assert not isinstance(cancel_result, Exception), cancel_result
+            outcomes.add("cancel first")
+            # The MP's update is not lost either: the request is recorded, then refused by READY.
+            assert order.cancel_requested_at is not None and order.cancel_reason == "race"
+            assert order.cancel_status == "refused" and "READY" in order.cancel_refusal
+            assert [c.status for c in cancel_calls(order)] == [OutboundCall.Status.SKIPPED]
+    assert outcomes  # at least one interleaving seen; usually both
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_order():
+    make_store()
+    user = api_user()
+    data = validated(order_request())
+
+    def post():
+        return order_services.order_place(data, user=user, idempotency_key="same-key")
+
+    results = run_together(*[post] * 8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({r.order.external_order_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert Order.objects.count() == 1
+    assert OutboundCall.objects.filter(kind=OutboundCall.Kind.SUBMIT_ORDER).count() == 1
+
+
+def test_concurrent_key_reuse_with_another_body_is_refused():
+    make_store()
+    user = api_user()
+
+    def post(tip):
+        return lambda: order_services.order_place(validated(order_request(tip=tip)), user=user, idempotency_key="k")
+
+    results = run_together(post(100), post(200))
+    refused = [r for r in results if isinstance(r, order_services.IdempotencyKeyReused)]
+    placed = [r for r in results if isinstance(r, order_services.Placed)]
+    assert len(refused) == 1 and len(placed) == 1 and Order.objects.count() == 1
