@@ -1,8 +1,12 @@
 """One error shape for every API answer: ``{"error": {"code", "message", "details"}}``."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+PASSED_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
 
 def error_response(http_status: int, code: str, message: str, details=None, headers=None) -> Response:
@@ -24,6 +28,10 @@ class ApiError(exceptions.APIException):
 def exception_handler(exc, context):
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -33,4 +41,5 @@ def exception_handler(exc, context):
         )
     code = getattr(exc, "default_code", "error")
     message = str(exc.detail.get("detail", exc.detail)) if isinstance(exc.detail, dict) else str(exc.detail)
-    return error_response(response.status_code, str(code), message, headers=dict(response.items()))
+    headers = {k: v for k, v in response.items() if k in PASSED_HEADERS}
+    return error_response(response.status_code, str(code), message, headers=headers)

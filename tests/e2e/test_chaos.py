@@ -117,7 +117,7 @@ def test_chaos_nothing_lost_nothing_twice(stack_factory):
             return False
         if WebhookEvent.objects.filter(status__in=["RECEIVED", "FAILED"]).exists():
             return False
-        return sandbox.wait_quiet(timeout=1)["quiet"]
+        return sandbox.quiet()["quiet"]
 
     wait_for(quiet, timeout=400, interval=1, what="quiet (no pending calls, no unapplied events, sandbox idle)")
     sandbox.set_faults(error_rate=0, timeout_rate=0, webhook_duplicate_rate=0, webhook_reorder_rate=0)

@@ -61,7 +61,7 @@ def test_fifty_orders_end_in_the_sandbox_state_each_seen_once(stack_factory):
     def settled():
         if OutboundCall.objects.filter(status="PENDING").exists():
             return False
-        return sandbox.wait_quiet(timeout=1)["quiet"] and not Order.objects.filter(state="PENDING").exists()
+        return sandbox.quiet()["quiet"] and not Order.objects.filter(state="PENDING").exists()
 
     wait_for(settled, timeout=90, interval=0.5, what="orders to settle")
     link_orders = {o["external_order_id"]: o for o in sandbox.orders()}
