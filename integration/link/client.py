@@ -1,5 +1,6 @@
 """The one hardened HTTP client for Link: OAuth token, timeouts, no redirects, error mapping."""
 
+import json as jsonlib
 import logging
 import threading
 import time
@@ -64,15 +65,17 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _error_code(resp: requests.Response, fallback: str) -> tuple[str, str]:
+def _error_code(resp: requests.Response, fallback: str, content: bytes | None = None) -> tuple[str, str]:
+    """``content``: the body when it was streamed already (``resp.json()`` would find it consumed)."""
     try:
-        err = resp.json().get("error")
+        body = jsonlib.loads(content) if content is not None else resp.json()
+        err = body.get("error")
     except (ValueError, AttributeError):
         return fallback, resp.reason or fallback
     if isinstance(err, dict):
         return str(err.get("code") or fallback), str(err.get("message") or "")
     if isinstance(err, str):
-        return err, str(resp.json().get("error_description", ""))
+        return err, str(body.get("error_description", ""))
     return fallback, resp.reason or fallback
 
 
@@ -213,7 +216,8 @@ class LinkClient:
         status = resp.status_code
         if 200 <= status < 300:
             try:
-                data = resp.json() if content else None
+                # the body was streamed (size cap), so resp.json() would find it consumed
+                data = jsonlib.loads(content) if content else None
             except ValueError as exc:
                 raise PermanentError(
                     "malformed_response",
@@ -223,7 +227,7 @@ class LinkClient:
                     request=request_info,
                 ) from exc
             return LinkResponse(status, data, text, request_info)
-        code, message = _error_code(resp, f"http_{status}")
+        code, message = _error_code(resp, f"http_{status}", content)
         kwargs = {"status_code": status, "body": text, "request": request_info}
         if status >= 500 or status == 429:
             raise RetriableError(
