@@ -1,1 +1,1 @@
-from . import outbound, stores, webhooks  # noqa: F401  (registers the admins)
+from . import menus, outbound, stores, webhooks  # noqa: F401  (registers the admins)

@@ -1,6 +1,6 @@
 """One error shape for every API answer: ``{"error": {"code", "message", "details"}}``."""
 
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -34,3 +34,15 @@ def exception_handler(exc, context):
     code = getattr(exc, "default_code", "error")
     message = str(exc.detail.get("detail", exc.detail)) if isinstance(exc.detail, dict) else str(exc.detail)
     return error_response(response.status_code, str(code), message, headers=dict(response.items()))
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The error shape, for the OpenAPI schema."""
+
+    error = ErrorDetailSerializer()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from integration.link import payloads
 from integration.models import WebhookEvent
 
-from . import stores
+from . import menus, stores
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ HANDLERS: dict[str, Handler] = {
     "store.disconnected": stores.store_disconnect_from_link,
     "store.paused": stores.store_pause_from_link,
     "store.resumed": stores.store_resume_from_link,
+    "menu.published": menus.menu_publish_from_link,
+    "menu.unpublished": menus.menu_unpublish_from_link,
+    "menu.availability_changed": menus.menu_availability_from_link,
 }
 
 
