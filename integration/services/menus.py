@@ -289,6 +289,10 @@ _PG_TYPES |= {"sort_order": "integer", "available": "boolean", "tax_rate": "nume
 _PG_TYPES |= {"min_selections": "integer", "max_selections": "integer"}
 
 
+def _unnest_supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def _insert(model, columns: dict[str, list], *, keyed: bool = False) -> dict[str, int]:
     """Insert rows given column by column; with ``keyed``, return {link_id: pk}.
 
@@ -300,7 +304,7 @@ def _insert(model, columns: dict[str, list], *, keyed: bool = False) -> dict[str
     count = len(columns[names[0]]) if names else 0
     if not count:
         return {}
-    if connection.vendor != "postgresql":
+    if not _unnest_supported():
         objs = [model(**dict(zip(names, values, strict=True))) for values in zip(*columns.values(), strict=True)]
         model.objects.bulk_create(objs, batch_size=BULK_BATCH)
         return {obj.link_id: obj.pk for obj in objs} if keyed else {}
