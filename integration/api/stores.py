@@ -183,7 +183,7 @@ class StoreMenuApi(APIView):
         menu = store_menu(store)
         if menu is None or menu.state != Menu.State.PUBLISHED:
             raise ApiError(404, "menu_not_published", f"Store {store_id!r} has no published menu right now.")
-        etag = menu_etag(menu)
+        etag = menu_etag(menu, store)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         wanted = request.headers.get("If-None-Match")
         if wanted and (wanted.strip() == "*" or etag in {t.removeprefix("W/") for t in parse_etags(wanted)}):

@@ -38,6 +38,7 @@ from .outbound import call_create, call_handlers_register
 logger = logging.getLogger(__name__)
 
 INGESTED, UNCHANGED, STALE, INVALID = "ingested", "unchanged", "stale", "invalid"
+NOT_ON_LINK = "not published on Link"
 BULK_BATCH = 10_000
 ERROR_MAX = 4000
 
@@ -422,14 +423,22 @@ def menu_refresh_enqueue(store: Store) -> OutboundCall:
 
 
 def menu_refresh(store: Store, *, force: bool = False, dry_run: bool = False) -> IngestResult:
-    """Pull the currently published menu now and ingest it (synchronous; raises LinkError)."""
+    """Pull the currently published menu now and ingest it (synchronous; raises LinkError).
+
+    Link's 404 is an answer, not a failure, while we have no live menu either (NOT_ON_LINK); with
+    a live menu here it means the two sides disagree, and that is an error ops must see.
+    """
     try:
         response = get_client().request(
             "GET", routes.venue_menu_path(store.venue_id), max_bytes=settings.LINK_MENU_MAX_BYTES
         )
     except LinkError as exc:
+        live = Menu.objects.filter(store=store, state=Menu.State.PUBLISHED).exists()
+        if exc.status_code == 404 and not live:
+            return IngestResult(NOT_ON_LINK, f"Link has no published menu for this venue ({exc.code})")
         if not dry_run:
-            _record_error(store, f"refreshing the menu failed: {exc}")
+            note = "; our menu is live, so Link and we disagree" if exc.status_code == 404 else ""
+            _record_error(store, f"refreshing the menu failed: {exc}{note}")
         raise
     return menu_ingest(store, response.data, force=force, dry_run=dry_run)
 

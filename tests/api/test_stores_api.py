@@ -173,7 +173,12 @@ def test_catalog_etag_gives_304_until_something_changes(api, store, post_event):
     assert changed.json()["categories"][0]["items"][0]["available"] is False
 
     publish_menu(store, items=5, version=2)
-    assert api.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 200
+    latest = api.get(url, HTTP_IF_NONE_MATCH=changed["ETag"])
+    assert latest.status_code == 200
+
+    Store.objects.filter(pk=store.pk).update(external_store_id="sf_renamed")  # the body names it
+    renamed = api.get("/api/v1/stores/sf_renamed/menu/", HTTP_IF_NONE_MATCH=latest["ETag"])
+    assert renamed.status_code == 200 and renamed.json()["store_id"] == "sf_renamed"
 
 
 def test_unpublished_menu_is_not_served(api, store, post_event):

@@ -43,7 +43,7 @@ def test_refresh_ingests_new_and_recognises_unchanged(stores, mocked_link):
     assert code == 0, err
     assert "ven_1: v2 ingested: 1 categories, 5 items" in out
     assert "ven_2: v1 unchanged" in out
-    assert out.strip().endswith("2 stores: 1 ingested, 1 unchanged, 0 stale, 0 failed.")
+    assert out.strip().endswith("2 stores: 1 ingested, 1 unchanged, 0 stale, 0 not published on Link, 0 failed.")
     assert Menu.objects.get(store__venue_id="ven_1").item_count == 5
     assert "ven_gone" not in out  # disconnected stores are left out unless named
 
@@ -69,7 +69,7 @@ def test_dry_run_fetches_and_checks_but_writes_nothing(stores, mocked_link):
     out, err, code = run("--dry-run")
     assert "ven_1: v3 would be ingested (live before: v1)" in out
     assert "ven_2: fetch failed" in err
-    assert "dry run: 2 stores: 1 would ingest, 0 unchanged, 0 stale, 1 failed." in out
+    assert "dry run: 2 stores: 1 would ingest, 0 unchanged, 0 stale, 0 not published on Link, 1 failed." in out
     assert code == 1
     assert {m.pk: (m.version, m.updated_at, m.last_error) for m in Menu.objects.all()} == before
 
@@ -83,7 +83,7 @@ def test_any_failure_exits_non_zero_and_is_recorded(stores, mocked_link):
     assert code == 1
     assert "ven_1: v2: Menu refused (1 problem): items[0] 'itm_1': price -3 is negative" in err
     assert "ven_2: fetch failed: no_menu" in err
-    assert out.strip().endswith("2 stores: 0 ingested, 0 unchanged, 0 stale, 2 failed.")
+    assert out.strip().endswith("2 stores: 0 ingested, 0 unchanged, 0 stale, 0 not published on Link, 2 failed.")
     errors = dict(Menu.objects.values_list("store__venue_id", "last_error"))
     assert "price -3 is negative" in errors["ven_1"] and "refreshing the menu failed: no_menu" in errors["ven_2"]
     assert Menu.objects.get(store__venue_id="ven_1").version == 1
@@ -97,3 +97,34 @@ def test_oversized_menu_is_refused_by_the_cap(stores, mocked_link, settings):
     _, err, code = run("--venue", "ven_1")
     assert code == 1 and "too_large" in err
     assert Menu.objects.get(store__venue_id="ven_1").item_count == 2
+
+
+def test_link_404_is_not_a_failure_while_no_menu_is_live_here(mocked_link):
+    StoreFactory(venue_id="ven_new")  # connected, no menu announced yet
+    mocked_link.add(
+        responses_lib.GET, LINK_MENU.format("ven_new"), status=404, json={"error": {"code": "menu_not_found"}}
+    )
+    out, err, code = run()
+    assert code == 0, err
+    assert "ven_new: Link has no published menu for this venue (menu_not_found)" in out
+    assert out.strip().endswith("1 stores: 0 ingested, 0 unchanged, 0 stale, 1 not published on Link, 0 failed.")
+
+
+def test_link_404_while_our_menu_is_live_is_a_failure(stores, mocked_link):
+    mocked_link.add(
+        responses_lib.GET, LINK_MENU.format("ven_1"), status=404, json={"error": {"code": "menu_not_found"}}
+    )
+    _, err, code = run("--venue", "ven_1")
+    assert code == 1 and "ven_1: fetch failed: menu_not_found" in err
+    assert "Link and we disagree" in Menu.objects.get(store__venue_id="ven_1").last_error
+
+
+def test_unpublished_menus_are_left_out_unless_named(stores, mocked_link):
+    Menu.objects.filter(store__venue_id="ven_2").update(state=Menu.State.UNPUBLISHED)
+    mocked_link.add(responses_lib.GET, LINK_MENU.format("ven_1"), json=build_menu(items=2, version=1))
+    out, _, code = run()
+    assert code == 0 and "ven_2" not in out and "1 stores:" in out
+    mocked_link.add(responses_lib.GET, LINK_MENU.format("ven_2"), json=build_menu(items=2, version=1, venue_id="ven_2"))
+    out, _, code = run("--venue", "ven_2")
+    assert code == 0 and "ven_2: v1 unchanged" in out
+    assert Menu.objects.get(store__venue_id="ven_2").state == Menu.State.PUBLISHED  # Link says it is published

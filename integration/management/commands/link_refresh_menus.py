@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from integration.link.client import LinkError
-from integration.models import Store
-from integration.services.menus import INGESTED, INVALID, STALE, UNCHANGED, menu_refresh
+from integration.models import Menu, Store
+from integration.services.menus import INGESTED, INVALID, NOT_ON_LINK, STALE, UNCHANGED, menu_refresh
 
 
 class Command(BaseCommand):
@@ -17,7 +17,8 @@ class Command(BaseCommand):
             "--venue",
             nargs="+",
             action="extend",
-            help="Only these venue ids (repeatable). Default: every store not disconnected from Link.",
+            help="Only these venue ids (repeatable). Default: every store not disconnected from Link whose "
+            "menu is not unpublished (a menu.published event brings those back).",
         )
         parser.add_argument("--force", action="store_true", help="Re-ingest even when the content is unchanged.")
         parser.add_argument("--dry-run", action="store_true", help="Fetch and check; write nothing.")
@@ -32,8 +33,8 @@ class Command(BaseCommand):
                     f"Unknown venue(s): {', '.join(sorted(missing))}. Stores appear when Link sends store.connected."
                 )
         else:
-            stores = stores.exclude(state=Store.State.DISCONNECTED)
-        counts = {INGESTED: 0, UNCHANGED: 0, STALE: 0, "failed": 0}
+            stores = stores.exclude(state=Store.State.DISCONNECTED).exclude(menu__state=Menu.State.UNPUBLISHED)
+        counts = {INGESTED: 0, UNCHANGED: 0, STALE: 0, NOT_ON_LINK: 0, "failed": 0}
         total = stores.count()
         for store in tqdm(stores.iterator(chunk_size=200), total=total, desc="refreshing menus", unit="store"):
             try:
