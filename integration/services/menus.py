@@ -45,7 +45,7 @@ ERROR_MAX = 4000
 
 @dataclass
 class IngestResult:
-    outcome: str  # INGESTED, UNCHANGED, STALE or INVALID
+    outcome: str  # INGESTED, UNCHANGED, STALE, INVALID (or NOT_ON_LINK from menu_refresh)
     message: str
     menu: Menu | None = None
     version: int | None = None
@@ -114,7 +114,7 @@ def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
     menu.announced_version = version
     menu.state_changed_at = event.created_at
     menu.save(update_fields=["menu_url", "announced_version", "state_changed_at", "updated_at"])
-    _skip_fetches(pending.exclude(path__in=[url, routes.venue_menu_path(store.venue_id)]), f"superseded by v{version}")
+    _skip_fetches(pending.exclude(path=routes.venue_menu_path(store.venue_id)), f"superseded by v{version}")
     call_create(kind=OutboundCall.Kind.FETCH_MENU, method="GET", path=url, store=store)
     return None
 

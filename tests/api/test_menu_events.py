@@ -359,3 +359,13 @@ def test_fetch_menu_through_call_deliver_against_a_real_http_server(store, post_
     assert _FakeLink.seen == [("/menus/men_1/v3.json", "Bearer tok-real")]
     menu = Menu.objects.get(store=store)
     assert (menu.state, menu.version, menu.item_count, menu.modifier_count) == ("PUBLISHED", 3, 120, 60)
+
+
+def test_newer_version_at_the_same_url_replaces_the_queued_fetch(store, post_event, mocked_link):
+    url = "https://link.test/menus/men_1/current.json"
+    post_event(published(1, url=url))
+    post_event(published(2, url=url))
+    assert list(fetches().order_by("pk").values_list("status", flat=True)) == ["SKIPPED", "PENDING"]
+    mocked_link.add(responses_lib.GET, url, json=build_menu(items=2, version=2))
+    deliver_all()
+    assert Menu.objects.get(store=store).version == 2 and len(menu_gets(mocked_link)) == 1
