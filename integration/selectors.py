@@ -110,6 +110,14 @@ def menu_catalog(menu: Menu) -> dict:
     modifiers may open groups of their own; inlining would repeat it, and grow with the nesting).
     A fixed number of queries whatever the size: one per table, stitched together here.
     """
+    rates: dict = {}  # few distinct tax rates: format each once
+
+    def rate(value) -> str:
+        text = rates.get(value)
+        if text is None:
+            text = rates[value] = f"{value.normalize():f}"
+        return text
+
     items = {
         pk: {
             "id": link_id,
@@ -118,7 +126,7 @@ def menu_catalog(menu: Menu) -> dict:
             "price": price,
             "available": available,
             "image_url": image_url or None,
-            "tax_rate": f"{tax_rate.normalize():f}",
+            "tax_rate": rate(tax_rate),
             "modifier_group_ids": [],
         }
         for pk, link_id, name, description, price, available, image_url, tax_rate in MenuItem.objects.filter(
@@ -132,7 +140,7 @@ def menu_catalog(menu: Menu) -> dict:
         .values_list("pk", "link_id", "name", "min_selections", "max_selections")
     }
     modifiers = {
-        pk: {"id": link_id, "name": name, "price": price, "available": available, "modifier_group_ids": []}
+        pk: {"id": link_id, "name": name, "price": price, "available": available, "modifier_group_ids": ()}
         for pk, link_id, name, price, available in Modifier.objects.filter(menu=menu).values_list(
             "pk", "link_id", "name", "price", "available"
         )
@@ -146,7 +154,8 @@ def menu_catalog(menu: Menu) -> dict:
         .order_by("modifier_id", "position")
         .values_list("modifier_id", "group_id")
     ):
-        modifiers[modifier_id]["modifier_group_ids"].append(groups[group_id]["id"])
+        modifier = modifiers[modifier_id]
+        modifier["modifier_group_ids"] = (*modifier["modifier_group_ids"], groups[group_id]["id"])
     for group_id, modifier_id in (
         GroupModifier.objects.filter(group__menu=menu)
         .order_by("group_id", "position")
