@@ -2,11 +2,14 @@
 
     DATABASE_URL=postgres://localhost/linkbridge python -m tests.bench.menus
 
-``bench_menus()`` creates a throwaway database ``test_<NAME>_menus_bench`` (dropped at the end),
-so it never touches real data nor a test run's database. A caller that already runs inside a
-prepared test database passes ``setup=False``. Targets: first ingest < 2 s, unchanged re-ingest
-< 10% of it, catalog response < 0.3 s. Timings run without tracemalloc (it slows Python several
-fold); peak memory comes from a second, traced pass of the same work.
+``bench_menus()`` returns the report lines (``tests.bench.run`` prints them; run alone, as
+above, it prints as it goes). It migrates a throwaway database ``test_<NAME>_menus_bench`` next
+to DATABASE_URL's and drops it at the end, so it never touches real data nor a test run's
+database; a caller already inside a prepared database passes ``setup=False``.
+
+Targets: first ingest < 2 s, unchanged re-ingest < 10% of it, catalog response < 0.3 s. Timings
+run without tracemalloc (it slows Python several fold); peak memory comes from a second, traced
+pass of the same work.
 """
 
 import json
@@ -59,26 +62,23 @@ def _bench_database(setup: bool):
         yield
         return
     from django.db import connection
-    from django.test.utils import setup_test_environment, teardown_test_environment
 
     if connection.vendor != "postgresql":
         raise SystemExit("The menu benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
     connection.settings_dict.setdefault("TEST", {})
     connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_menus_bench"
-    setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         yield
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 def _check(ok: bool) -> str:
     return "ok" if ok else "OVER TARGET"
 
 
-def bench_menus(*, setup: bool = True) -> list[str]:
+def bench_menus(*, setup: bool = True, verbose: bool = False) -> list[str]:
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
@@ -90,8 +90,9 @@ def bench_menus(*, setup: bool = True) -> list[str]:
     lines = []
 
     def say(line: str) -> None:
-        print(line, flush=True)
         lines.append(line)
+        if verbose:
+            print(line, flush=True)
 
     with _bench_database(setup):
         store = StoreFactory(venue_id="ven_bench", external_store_id="sf_bench")
@@ -172,4 +173,4 @@ if __name__ == "__main__":
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     django.setup()
-    bench_menus()
+    bench_menus(verbose=True)
