@@ -1,6 +1,6 @@
 """The one hardened HTTP client for Link: OAuth token, timeouts, no redirects, error mapping."""
 
-import json as jsonlib
+import json
 import logging
 import threading
 import time
@@ -65,18 +65,18 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _error_code(resp: requests.Response, fallback: str, content: bytes | None = None) -> tuple[str, str]:
-    """``content``: the body when it was streamed already (``resp.json()`` would find it consumed)."""
+def _error_code(content: bytes, fallback: str, reason: str = "") -> tuple[str, str]:
+    """Link's ``{"error": {"code", "message"}}`` (or OAuth's ``{"error": "...", "error_description"}``)."""
     try:
-        body = jsonlib.loads(content) if content is not None else resp.json()
-        err = body.get("error")
-    except (ValueError, AttributeError):
-        return fallback, resp.reason or fallback
+        body = json.loads(content)
+    except ValueError:
+        return fallback, reason or fallback
+    err = body.get("error") if isinstance(body, dict) else None
     if isinstance(err, dict):
         return str(err.get("code") or fallback), str(err.get("message") or "")
     if isinstance(err, str):
         return err, str(body.get("error_description", ""))
-    return fallback, resp.reason or fallback
+    return fallback, reason or fallback
 
 
 class TokenProvider:
@@ -170,7 +170,7 @@ class LinkClient:
                 retry_after=_retry_after(resp.headers.get("Retry-After")),
             )
         if resp.status_code != 200:
-            code, message = _error_code(resp, "invalid_client")
+            code, message = _error_code(resp.content, "invalid_client", resp.reason)
             raise PermanentError(
                 code,
                 f"Link refused our client credentials ({message}). Check LINK_CLIENT_ID and LINK_CLIENT_SECRET.",
@@ -185,22 +185,22 @@ class LinkClient:
         """Send one authenticated call; a 401 fetches a fresh token once and repeats the call."""
         token = self.tokens.get()
         try:
-            return self._send(method, path, token, json=json, headers=headers, max_bytes=max_bytes)
+            return self._send(method, path, token, payload=json, headers=headers, max_bytes=max_bytes)
         except PermanentError as exc:
             if exc.status_code != 401:
                 raise
             logger.info("link %s %s -> 401, refreshing the token once", method, path)
             self.tokens.invalidate(token)
-            return self._send(method, path, self.tokens.get(), json=json, headers=headers, max_bytes=max_bytes)
+            return self._send(method, path, self.tokens.get(), payload=json, headers=headers, max_bytes=max_bytes)
 
-    def _send(self, method, path, token, *, json, headers, max_bytes) -> LinkResponse:
+    def _send(self, method, path, token, *, payload, headers, max_bytes) -> LinkResponse:
         url = self.url(path)
         all_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", **(headers or {})}
         request_info = {"method": method, "url": url, "headers": redact_headers(all_headers)}
         started = time.monotonic()
         try:
             resp = self.session.request(
-                method, url, json=json, headers=all_headers, timeout=self.timeout, allow_redirects=False, stream=True
+                method, url, json=payload, headers=all_headers, timeout=self.timeout, allow_redirects=False, stream=True
             )
             content = self._read(resp, max_bytes, request_info)
         except requests.Timeout as exc:
@@ -216,8 +216,7 @@ class LinkClient:
         status = resp.status_code
         if 200 <= status < 300:
             try:
-                # the body was streamed (size cap), so resp.json() would find it consumed
-                data = jsonlib.loads(content) if content else None
+                data = json.loads(content) if content else None
             except ValueError as exc:
                 raise PermanentError(
                     "malformed_response",
@@ -227,7 +226,7 @@ class LinkClient:
                     request=request_info,
                 ) from exc
             return LinkResponse(status, data, text, request_info)
-        code, message = _error_code(resp, f"http_{status}", content)
+        code, message = _error_code(content, f"http_{status}", resp.reason)
         kwargs = {"status_code": status, "body": text, "request": request_info}
         if status >= 500 or status == 429:
             raise RetriableError(

@@ -1,4 +1,27 @@
-from django.db import models
+from django.db import connection, models
+
+
+class WebhookEventManager(models.Manager):
+    def insert_if_new(self, event: "WebhookEvent") -> bool:
+        """INSERT ... ON CONFLICT (event_id) DO NOTHING; True (and ``event.pk`` set) when this call stored it.
+
+        One statement, no savepoint: a concurrent copy waits on the unique index until the first commits.
+        """
+        fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        # Identifiers come from the model; every value is a parameter.
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (event_id) DO NOTHING RETURNING id"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        event.pk = row[0]
+        event._state.adding = False
+        return True
 
 
 class WebhookEvent(models.Model):
@@ -24,6 +47,8 @@ class WebhookEvent(models.Model):
     traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookEventManager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -1,6 +1,7 @@
 """Store lifecycle: Link's store events, MP-side pause/resume, and alignment with Link's status."""
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -28,7 +29,10 @@ def _clear_pause(store: Store) -> None:
 
 
 def _locked_store(venue_id: str) -> Store | None:
-    return Store.objects.select_for_update().filter(venue_id=venue_id).first()
+    try:
+        return Store.objects.select_for_update().get(venue_id=venue_id)
+    except Store.DoesNotExist:
+        return None
 
 
 def store_connect_from_link(event: WebhookEvent, data: dict) -> str | None:
@@ -124,6 +128,7 @@ def store_pause(store: Store, *, user=None, reason: str, paused_until=None) -> S
             method="POST",
             path=routes.pause_venue_path(store.venue_id),
             payload=routes.pause_venue_body(reason, paused_until.isoformat() if paused_until else None),
+            idempotency_key=f"pause_{uuid.uuid4().hex}",
             store=store,
         )
     return store
@@ -144,6 +149,7 @@ def store_resume(store: Store, *, user=None) -> Store:
             method="POST",
             path=routes.resume_venue_path(store.venue_id),
             payload={},
+            idempotency_key=f"resume_{uuid.uuid4().hex}",
             store=store,
         )
     return store

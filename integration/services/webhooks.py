@@ -6,8 +6,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from integration.link import payloads
@@ -17,6 +16,7 @@ from . import menus, stores
 
 logger = logging.getLogger(__name__)
 
+DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 KEPT_HEADERS = ("content-type", "user-agent", "link-signature", "x-request-id")
 
 # A handler applies one event inside the caller's transaction. It returns None when applied, or a
@@ -45,68 +45,69 @@ class Outcome:
 
 
 def webhook_record(envelope: dict, raw_body: bytes, headers: dict) -> tuple[WebhookEvent, bool]:
-    """Store the signed event durably before anything is applied; (event, created)."""
+    """Store the signed event (or lock the copy already stored); (event, created). Caller holds a transaction."""
     kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                event_id=envelope["id"],
-                type=envelope["type"],
-                venue_id=envelope.get("venue_id") or "",
-                external_order_id=payloads.external_order_id_of(envelope["type"], envelope["data"]),
-                created_at=envelope["created_at"],
-                headers=kept,
-                body=raw_body.decode("utf-8"),
-            )
+    event = WebhookEvent(
+        event_id=envelope["id"],
+        type=envelope["type"],
+        venue_id=envelope.get("venue_id") or "",
+        external_order_id=payloads.external_order_id_of(envelope["type"], envelope["data"]),
+        created_at=envelope["created_at"],
+        received_at=timezone.now(),
+        headers=kept,
+        body=raw_body.decode("utf-8"),
+    )
+    if WebhookEvent.objects.insert_if_new(event):
         return event, True
-    except IntegrityError:
-        return WebhookEvent.objects.get(event_id=envelope["id"]), False
+    return WebhookEvent.objects.select_for_update().get(event_id=envelope["id"]), False
 
 
-def webhook_apply(event: WebhookEvent, data: dict | None = None) -> Outcome:
-    """Apply a recorded event once. A handler error leaves it FAILED with the traceback."""
-    if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+def _apply(event: WebhookEvent, data: dict | None) -> Outcome:
+    """Apply a recorded, locked event. A handler error rolls back its savepoint and leaves the event FAILED."""
+    if event.status in DONE:
         return Outcome(event, duplicate=True)
+    event.attempts += 1
     try:
         with transaction.atomic():
-            locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-            if locked.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-                return Outcome(locked, duplicate=True)
-            handler = HANDLERS.get(locked.type)
+            handler = HANDLERS.get(event.type)
             if handler is None:
-                reason = f"unknown event type {locked.type!r}"
+                reason = f"unknown event type {event.type!r}"
             else:
                 if data is None:
-                    data = payloads.parse_data(locked.type, json.loads(locked.body)["data"])
-                reason = handler(locked, data)
-            locked.status = WebhookEvent.Status.IGNORED if reason else WebhookEvent.Status.PROCESSED
-            locked.status_reason = reason or ""
-            locked.error = locked.traceback = ""
-            locked.attempts += 1
-            locked.processed_at = timezone.now()
-            locked.save(update_fields=["status", "status_reason", "error", "traceback", "attempts", "processed_at"])
-            return Outcome(locked)
+                    data = payloads.parse_data(event.type, json.loads(event.body)["data"])
+                reason = handler(event, data)
     except Exception as exc:
         logger.exception("webhook %s (%s) failed", event.event_id, event.type)
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=WebhookEvent.Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            traceback=traceback.format_exc()[-20000:],
-            attempts=F("attempts") + 1,
-        )
-        event.refresh_from_db()
-        return Outcome(event)
+        event.status = WebhookEvent.Status.FAILED
+        event.error = f"{type(exc).__name__}: {exc}"[:2000]
+        event.traceback = traceback.format_exc()[-20000:]
+    else:
+        event.status = WebhookEvent.Status.IGNORED if reason else WebhookEvent.Status.PROCESSED
+        event.status_reason = reason or ""
+        event.error = event.traceback = ""
+        event.processed_at = timezone.now()
+    event.save(update_fields=["status", "status_reason", "error", "traceback", "attempts", "processed_at"])
+    return Outcome(event)
 
 
 def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
-    """Record then apply; a copy of an event already applied changes nothing."""
-    event, created = webhook_record(envelope, raw_body, headers)
-    return webhook_apply(event, envelope["data"] if created else None)
+    """Record, then apply, in one transaction: the 2xx goes out only after both are durable.
+
+    A copy of an event already applied changes nothing; a failed one is applied again (Link's retry).
+    """
+    with transaction.atomic():
+        event, created = webhook_record(envelope, raw_body, headers)
+        return _apply(event, envelope["data"] if created else None)
+
+
+def webhook_apply(event: WebhookEvent) -> Outcome:
+    """Apply a stored event now (replay); already applied events change nothing."""
+    with transaction.atomic():
+        return _apply(WebhookEvent.objects.select_for_update().get(pk=event.pk), None)
 
 
 def webhook_replay(event: WebhookEvent, *, force: bool = False) -> Outcome:
     """Re-apply a stored event; ``force`` re-applies one already PROCESSED or IGNORED (handlers are idempotent)."""
-    if force and event.status != WebhookEvent.Status.RECEIVED:
+    if force:
         WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)
-        event.refresh_from_db()
     return webhook_apply(event)

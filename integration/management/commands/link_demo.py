@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+
+from integration.demo import demo_setup, demo_traffic
+
+
+class Command(BaseCommand):
+    help = "The live demo: 'setup' creates the demo admin and API client; 'traffic' drives the sandbox and the API."
+
+    def add_arguments(self, parser):
+        parser.add_argument("step", choices=["setup", "traffic"])
+        parser.add_argument("--api", default="http://127.0.0.1:8000", help="linkbridge's base URL.")
+        parser.add_argument("--sandbox", default="http://127.0.0.1:8100", help="The Link sandbox's base URL.")
+        parser.add_argument("--every", type=float, default=3.0, help="Seconds between orders.")
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, step, api, sandbox, every, seed, **options):
+        token = demo_setup()
+        if step == "setup":
+            self.stdout.write("Demo admin: user 'admin', password 'admin'. API client 'demo-traffic' is ready.")
+            return
+        demo_traffic(api, sandbox, token, every=every, seed=seed, echo=lambda line: self.stdout.write(line))

@@ -1,0 +1,27 @@
+"""``make bench``: prints speed and memory figures. Run sections alone with ``BENCH=webhooks,menus``."""
+
+import os
+import sys
+import time
+
+import django
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
+    django.setup()
+    from . import webhooks
+
+    sections = {"webhooks": webhooks.bench_webhooks}
+    wanted = [s for s in os.environ.get("BENCH", ",".join(sections)).split(",") if s]
+    for name in wanted:
+        started = time.perf_counter()
+        print(f"== {name}", flush=True)
+        for line in sections[name]():
+            print(f"   {line}", flush=True)
+        print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

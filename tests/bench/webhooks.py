@@ -1,0 +1,67 @@
+"""Webhook endpoint throughput and latency beside a no-op endpoint on the same server."""
+
+import json
+import os
+import subprocess
+import sys
+from functools import partial
+
+from integration.link import signatures
+from linkbridge.processes import ROOT, ProcessGroup, free_port, wait_http, web_argv
+
+from .common import fmt, load, scratch_database
+
+SECRET = "whsec-bench"
+TOTAL = int(os.environ.get("BENCH_WEBHOOKS", "4000"))
+
+
+def event(i: int) -> bytes:
+    venue = f"ven_{i % 200:03d}"
+    body = {
+        "id": f"evt_bench_{i:07d}",
+        "type": "store.connected",
+        "created_at": "2026-11-27T12:00:00Z",
+        "venue_id": venue,
+        "data": {
+            "name": f"Bench {venue}",
+            "timezone": "America/New_York",
+            "external_store_id": f"sf_{venue}",
+            "address": {"line1": "1 Main", "city": "NYC", "region": "NY", "postal_code": "10001", "country": "US"},
+        },
+    }
+    return json.dumps(body).encode()
+
+
+def post(url: str, session, i: int) -> int:
+    body = event(i)
+    headers = {"Content-Type": "application/json", "Link-Signature": signatures.sign(body, SECRET)}
+    return session.post(url, data=body, headers=headers, timeout=30).status_code
+
+
+def bench_webhooks() -> list[str]:
+    db_url = scratch_database("linkbridge_bench_webhooks")
+    env = {"DATABASE_URL": db_url, "LINK_WEBHOOK_SECRETS": SECRET, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
+    port = free_port()
+    group = ProcessGroup(env)
+    group.start("web", web_argv(port, workers=2, threads=4))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/healthz/", group=group)
+        noop = partial(post, f"{base}/healthz/")
+        webhook = partial(post, f"{base}/link/webhooks/")
+        load(noop, 300)
+        noop_r = load(noop, TOTAL)
+        hook_r = load(webhook, TOTAL)
+        dup_r = load(webhook, TOTAL)  # the same events again, as Link's retries would send them
+    finally:
+        group.stop()
+    ratio = hook_r["rps"] / noop_r["rps"]
+    return [
+        f"{TOTAL} signed store.connected events over 200 venues; 2 client processes x 6 threads; "
+        "gunicorn 2 workers x 4 threads; PostgreSQL. Both endpoints get the same signed bodies.",
+        fmt("no-op endpoint (/healthz/)", noop_r),
+        fmt("webhook endpoint (new events)", hook_r),
+        fmt("webhook endpoint (duplicates)", dup_r),
+        f"ratio webhook/no-op throughput: {ratio:.2f} (target >= 0.6): {'met' if ratio >= 0.6 else 'NOT met'}",
+    ]

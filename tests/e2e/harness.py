@@ -1,0 +1,107 @@
+"""A whole linkbridge on this machine: gunicorn, django-q2 worker(s) and the Link sandbox."""
+
+import time
+from pathlib import Path
+
+from linkbridge.processes import ProcessGroup, free_port, sandbox_argv, wait_http, web_argv, worker_argv
+
+SECRET = "whsec-e2e"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def database_url(settings_dict: dict) -> str:
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = settings_dict.get("HOST") or "localhost"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+class Stack:
+    def __init__(
+        self,
+        db_url: str,
+        name: str,
+        *,
+        web_workers: int = 2,
+        worker_processes: int = 1,
+        q_workers: int = 4,
+        sandbox_args: tuple[str, ...] = (),
+        env: dict | None = None,
+    ):
+        self.web_port, self.sandbox_port = free_port(), free_port()
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
+        self.web_workers = web_workers
+        self.worker_processes = worker_processes
+        self.sandbox_args = sandbox_args
+        self.log_dir = ARTIFACTS / name
+        base_env = {
+            "DATABASE_URL": db_url,
+            "LINK_BASE_URL": self.sandbox_url,
+            "LINK_MENU_HOSTS": f"127.0.0.1:{self.sandbox_port}",
+            "LINK_WEBHOOK_SECRETS": SECRET,
+            "LINK_CLIENT_ID": "e2e-client",
+            "LINK_CLIENT_SECRET": "e2e-secret",
+            "LINK_READ_TIMEOUT": "3",
+            "LINK_RETRY_BASE": "0.2",
+            "LINK_RETRY_MAX": "2",
+            "LINK_CLAIM_LEASE": "10",
+            "Q_WORKERS": str(q_workers),
+            "DEBUG": "0",
+            "LOG_LEVEL": "INFO",
+            **(env or {}),
+        }
+        self.env = base_env
+        self.group = ProcessGroup(base_env, log_dir=self.log_dir)
+
+    def start(self) -> "Stack":
+        from integration.sandbox.control import SandboxControl
+
+        target = f"{self.web_url}/link/webhooks/"
+        self.group.start(
+            "sandbox",
+            sandbox_argv(
+                self.sandbox_port,
+                target,
+                "--secret",
+                SECRET,
+                "--client-id",
+                "e2e-client",
+                "--client-secret",
+                "e2e-secret",
+                *self.sandbox_args,
+            ),
+        )
+        self.group.start("web", web_argv(self.web_port, workers=self.web_workers))
+        for i in range(self.worker_processes):
+            self.group.start(f"worker{i}", worker_argv())
+        wait_http(f"{self.sandbox_url}/_sandbox/health", group=self.group)
+        wait_http(f"{self.web_url}/healthz/", group=self.group)
+        self.sandbox = SandboxControl(self.sandbox_url)
+        return self
+
+    def kill_worker(self, index: int = 0) -> None:
+        self.group.kill(f"worker{index}")
+
+    def restart_worker(self, index: int = 0) -> None:
+        self.group.restart(f"worker{index}")
+
+    def stop(self) -> None:
+        self.group.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"===== {name}\n{self.group.log_tail(name, 60)}" for name in self.group.procs)
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
