@@ -120,7 +120,7 @@ class CatalogGroupSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     min_selections = serializers.IntegerField()
-    max_selections = serializers.IntegerField()
+    max_selections = serializers.IntegerField(help_text="0 means no upper limit.")
     modifiers = CatalogModifierSerializer(many=True)
 
 

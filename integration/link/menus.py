@@ -344,7 +344,7 @@ def parse_menu(doc) -> ParsedMenu:
     def group(where, obj, link_id):
         low = check.integer(where, obj, "min_selections", default=0, minimum=0, maximum=PRICE_MAX)
         high = check.integer(where, obj, "max_selections", default=0, minimum=0, maximum=PRICE_MAX)
-        if low > high:
+        if high and low > high:  # max_selections 0 means no upper limit
             check.add(where, f"min_selections {low} is greater than max_selections {high}")
         return Group(
             link_id, check.text(where, obj, "name", max_len=NAME_MAX), low, high, check.ids(where, obj, "modifier_ids")

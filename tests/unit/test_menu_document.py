@@ -148,3 +148,10 @@ def test_hash_ignores_key_order_version_and_published_at_but_not_content():
     cheaper = with_changes(doc)
     cheaper["items"][0]["price"] -= 1
     assert menu_hash(cheaper) != menu_hash(doc)
+
+
+def test_max_selections_zero_means_no_upper_limit():
+    doc = build_menu(items=1, groups=1, modifiers=3)
+    find(doc, "modifier_groups", "mg_1").update(min_selections=2, max_selections=0)
+    group = parse_menu(doc).groups[0]
+    assert (group.min_selections, group.max_selections) == (2, 0)
