@@ -1,9 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from integration.link.client import LinkError
 from integration.models import Menu, Store
 from integration.services.menus import INGESTED, INVALID, NOT_ON_LINK, STALE, UNCHANGED, menu_refresh
+
+from ._options import stores_for_venues
 
 
 class Command(BaseCommand):
@@ -24,15 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Fetch and check; write nothing.")
 
     def handle(self, venue, force, dry_run, **options):
-        stores = Store.objects.order_by("pk")
-        if venue:
-            stores = stores.filter(venue_id__in=venue)
-            missing = set(venue) - set(stores.values_list("venue_id", flat=True))
-            if missing:
-                raise CommandError(
-                    f"Unknown venue(s): {', '.join(sorted(missing))}. Stores appear when Link sends store.connected."
-                )
-        else:
+        stores = stores_for_venues(venue)
+        if not venue:
             stores = stores.exclude(state=Store.State.DISCONNECTED).exclude(menu__state=Menu.State.UNPUBLISHED)
         counts = {INGESTED: 0, UNCHANGED: 0, STALE: 0, NOT_ON_LINK: 0, "failed": 0}
         total = stores.count()
