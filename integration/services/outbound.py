@@ -208,6 +208,17 @@ def call_skip(call: OutboundCall, reason: str) -> None:
     call.save()
 
 
+def _wait_until_due(call_id: int, inline_wait: float) -> None:
+    due = (
+        OutboundCall.objects.filter(pk=call_id, status=OutboundCall.Status.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    wait = (due - timezone.now()).total_seconds() if due else 0.0
+    if 0 < wait <= inline_wait:
+        time.sleep(wait)
+
+
 def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None) -> int:
     """Claim and send a call until it settles or its next try is too far off to wait for here.
 
@@ -215,7 +226,12 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
     ticks every 30 s); longer ones are left to the sweep. Returns the number of tries made.
     """
     inline_wait = settings.LINK_RETRY_INLINE_MAX if inline_wait is None else inline_wait
+    # Stay well inside django-q2's task timeout: one more try may take a full connect + read timeout.
+    budget_end = time.monotonic() + settings.Q_CLUSTER["timeout"] * 0.6
+    worst_try = settings.LINK_CONNECT_TIMEOUT + settings.LINK_READ_TIMEOUT
     tries = 0
+    if call_id is not None:
+        _wait_until_due(call_id, inline_wait)
     while True:
         call = call_claim(call_id)
         if call is None:
@@ -227,6 +243,9 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
         call.refresh_from_db(fields=["status", "next_attempt_at"])
         wait = (call.next_attempt_at - timezone.now()).total_seconds()
         if call.status != OutboundCall.Status.PENDING or wait > inline_wait:
+            return tries
+        if time.monotonic() + wait + worst_try > budget_end:
+            call_enqueue(call.pk)  # a fresh task, with a fresh budget, waits for the next try
             return tries
         time.sleep(max(0.0, wait))
 

@@ -162,3 +162,15 @@ def test_two_workers_never_claim_the_same_call():
     for t in threads:
         t.join()
     assert sorted(claimed) == sorted(c.pk for c in calls)
+
+
+def test_a_long_retry_series_hands_over_to_a_fresh_task(mocked_link, no_broker, settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 1}  # a budget of 0.6 s per task
+    settings.LINK_CONNECT_TIMEOUT, settings.LINK_READ_TIMEOUT = 0.1, 0.1
+    settings.LINK_RETRY_BASE = settings.LINK_RETRY_MAX = 0.2
+    mocked_link.add(responses.POST, PAUSE_URL, status=503, json={})
+    call = OutboundCallFactory()
+    tries = call_deliver(call.pk)
+    call.refresh_from_db()
+    assert call.status == OutboundCall.Status.PENDING
+    assert 1 <= tries <= 4 and no_broker == [call.pk]  # re-enqueued, not left to the minute sweep
