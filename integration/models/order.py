@@ -100,6 +100,19 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["state", "placed_at"], name="order_state_placed"),
             models.Index(fields=["store", "state"], name="order_store_state"),
+            # The ops console's filters (dashboard cards and changelist filters).
+            models.Index(fields=["pending_since"], condition=models.Q(state="PENDING"), name="order_pending_since"),
+            models.Index(
+                fields=["cancel_requested_at"],
+                condition=models.Q(cancel_requested_at__isnull=False),
+                name="order_cancel_requested",
+            ),
+            models.Index(
+                fields=["cancel_refused_at"],
+                condition=models.Q(cancel_refused_at__isnull=False),
+                name="order_cancel_refused",
+            ),
+            models.Index(fields=["cancel_reason_code"], name="order_cancel_reason_code"),
         ]
 
     def __str__(self):
