@@ -3,13 +3,13 @@ from django.contrib import admin
 from integration.models import WebhookEvent
 from integration.services.webhooks import webhook_replay
 
-from .base import ReadOnlyAdmin, action_apply
+from .base import ReadOnlyAdmin, action_apply, attention_filter
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "type", "venue_id", "status", "status_reason", "attempts", "received_at")
-    list_filter = ("status", "type")
+    list_filter = (attention_filter(WebhookEvent), "status", "type")
     search_fields = ("event_id", "venue_id", "external_order_id")
     date_hierarchy = "received_at"
     show_full_result_count = False
@@ -24,7 +24,13 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         def perform(event):
             outcome = webhook_replay(event)
             if outcome.duplicate:
-                return f"already {event.get_status_display().lower()}; nothing applied again"
+                done = outcome.event.get_status_display().lower()
+                why = f" ({outcome.event.status_reason})" if outcome.event.status_reason else ""
+                raise ValueError(
+                    f"it was {done} already{why}; replaying it would change nothing. "
+                    "Only failed (or never applied) events replay; to re-apply one anyway: "
+                    "manage.py link_replay_webhooks --force --ids <event id>."
+                )
             if outcome.failed:
                 raise RuntimeError(f"failed again: {outcome.event.error}. See the traceback on the event.")
             return f"applied: {outcome.event.get_status_display().lower()}"

@@ -275,12 +275,25 @@ def calls_sweep() -> int:
     return len(due)
 
 
+class CallRetryRefused(Exception):
+    """This call must not be sent again by itself; the message says what to do instead."""
+
+
 def call_retry_now(call: OutboundCall, *, extend_deadline_seconds: int | None = None) -> bool:
-    """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline."""
+    """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline.
+
+    False when the call is settled otherwise (SUCCEEDED, SKIPPED). A failed submission is refused:
+    its order is FAILED, and only ``order_retry_submission`` moves it back to PENDING with it.
+    """
     with transaction.atomic():
         locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
         if locked.status not in (OutboundCall.Status.PENDING, OutboundCall.Status.FAILED):
             return False
+        if locked.kind == OutboundCall.Kind.SUBMIT_ORDER and locked.status == OutboundCall.Status.FAILED:
+            raise CallRetryRefused(
+                "it submits an order, and its order failed with it: use 'Retry submission' on the order "
+                "(that checks the store and sends it again as a new call)."
+            )
         now = timezone.now()
         locked.status = OutboundCall.Status.PENDING
         locked.next_attempt_at = now
