@@ -1,6 +1,8 @@
 """Read queries shared by the API, the admin and the commands."""
 
 import operator
+import zlib
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,18 +16,185 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
+from integration.models import (
+    CategoryItem,
+    GroupModifier,
+    ItemGroup,
+    Menu,
+    MenuCategory,
+    MenuItem,
+    Modifier,
+    ModifierGroup,
+    ModifierNestedGroup,
+    Order,
+    OutboundCall,
+    Store,
+    WebhookEvent,
+)
+
+DAY_NAMES = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() order
 
 
-def store_accepting(store: Store) -> tuple[bool, str]:
-    """Whether the store takes orders now, and if not, the first reason why."""
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def hours_open_at(hours: list[dict], tz_name: str, at: datetime) -> bool:
+    """Whether ``at`` falls inside ``hours`` (``[{"day","open","close"}]``) in the store's zone.
+
+    No hours at all means always open. Each entry is ``[open, close)`` on its day; a close at or
+    before the open runs past midnight into the next day (``FRI 18:00-02:00`` ends Saturday 02:00,
+    ``00:00-00:00`` is the whole day). Several entries per day add up (split shifts).
+    """
+    if not hours:
+        return True
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo("UTC")
+    local = at.astimezone(tz)
+    today = DAY_NAMES[local.weekday()]
+    yesterday = DAY_NAMES[(local.weekday() - 1) % 7]
+    now = local.hour * 60 + local.minute
+    for entry in hours:
+        opens, closes = _minutes(entry["open"]), _minutes(entry["close"])
+        overnight = closes <= opens
+        if entry["day"] == today and opens <= now and (overnight or now < closes):
+            return True
+        if entry["day"] == yesterday and overnight and now < closes:
+            return True
+    return False
+
+
+def store_menu(store: Store) -> Menu | None:
+    """The store's menu without a query when it was loaded with ``select_related("menu")``."""
+    return getattr(store, "menu", None)
+
+
+def store_accepting(store: Store, at: datetime | None = None) -> tuple[bool, str]:
+    """Whether the store takes orders now, and if not, the first reason why.
+
+    Load stores with ``select_related("menu")`` to avoid a query per store.
+    """
     if store.state == Store.State.DISCONNECTED:
         return False, "disconnected from Link"
     if store.state == Store.State.PAUSED:
         return False, f"paused: {store.pause_reason}" if store.pause_reason else "paused"
     if not store.external_store_id:
         return False, "not mapped to an MP storefront"
+    menu = store_menu(store)
+    if menu is None or menu.state != Menu.State.PUBLISHED:
+        return False, "no published menu"
+    if not hours_open_at(menu.hours, store.timezone, at or timezone.now()):
+        return False, f"closed now (outside its opening hours, {store.timezone})"
     return True, ""
+
+
+def stores_for_api():
+    return Store.objects.select_related("menu").order_by("name", "id")
+
+
+def store_by_public_id(identifier: str) -> Store | None:
+    """A store by the MP storefront id (preferred) or by Link's venue id; None if neither matches."""
+    matches = list(stores_for_api().filter(Q(external_store_id=identifier) | Q(venue_id=identifier))[:2])
+    for store in matches:
+        if store.external_store_id == identifier:
+            return store
+    return matches[0] if matches else None
+
+
+def menus_for_admin():
+    return Menu.objects.select_related("store")
+
+
+def menu_etag(menu: Menu, store: Store) -> str:
+    """Changes whenever the catalog does (ingest, availability flip, publication, the storefront
+    id it names); computed from two rows already loaded, so a 304 costs no catalog queries."""
+    storefront = zlib.crc32((store.external_store_id or "").encode())
+    return f'"m{menu.pk}-v{menu.version}-r{menu.revision}-s{storefront:x}"'
+
+
+def menu_catalog(menu: Menu) -> dict:
+    """The published catalog as plain data: categories -> items; modifier groups -> modifiers.
+
+    Items name their groups by id and groups are listed once (a group is shared by many items and
+    modifiers may open groups of their own; inlining would repeat it, and grow with the nesting).
+    A fixed number of queries whatever the size: one per table, stitched together here.
+    """
+    rates: dict = {}  # few distinct tax rates: format each once
+
+    def rate(value) -> str:
+        text = rates.get(value)
+        if text is None:
+            text = rates[value] = f"{value.normalize():f}"
+        return text
+
+    items = {
+        pk: {
+            "id": link_id,
+            "name": name,
+            "description": description,
+            "price": price,
+            "available": available,
+            "image_url": image_url or None,
+            "tax_rate": rate(tax_rate),
+            "modifier_group_ids": [],
+        }
+        for pk, link_id, name, description, price, available, image_url, tax_rate in MenuItem.objects.filter(
+            menu=menu
+        ).values_list("pk", "link_id", "name", "description", "price", "available", "image_url", "tax_rate")
+    }
+    groups = {
+        pk: {"id": link_id, "name": name, "min_selections": low, "max_selections": high, "modifiers": []}
+        for pk, link_id, name, low, high in ModifierGroup.objects.filter(menu=menu)
+        .order_by("id")
+        .values_list("pk", "link_id", "name", "min_selections", "max_selections")
+    }
+    modifiers = {
+        pk: {"id": link_id, "name": name, "price": price, "available": available, "modifier_group_ids": ()}
+        for pk, link_id, name, price, available in Modifier.objects.filter(menu=menu).values_list(
+            "pk", "link_id", "name", "price", "available"
+        )
+    }
+    for item_id, group_id in (
+        ItemGroup.objects.filter(item__menu=menu).order_by("item_id", "position").values_list("item_id", "group_id")
+    ):
+        items[item_id]["modifier_group_ids"].append(groups[group_id]["id"])
+    for modifier_id, group_id in (
+        ModifierNestedGroup.objects.filter(modifier__menu=menu)
+        .order_by("modifier_id", "position")
+        .values_list("modifier_id", "group_id")
+    ):
+        modifier = modifiers[modifier_id]
+        modifier["modifier_group_ids"] = (*modifier["modifier_group_ids"], groups[group_id]["id"])
+    for group_id, modifier_id in (
+        GroupModifier.objects.filter(group__menu=menu)
+        .order_by("group_id", "position")
+        .values_list("group_id", "modifier_id")
+    ):
+        groups[group_id]["modifiers"].append(modifiers[modifier_id])
+    categories = {
+        pk: {"id": link_id, "name": name, "sort_order": sort_order, "items": []}
+        for pk, link_id, name, sort_order in MenuCategory.objects.filter(menu=menu)
+        .order_by("sort_order", "id")
+        .values_list("pk", "link_id", "name", "sort_order")
+    }
+    for category_id, item_id in (
+        CategoryItem.objects.filter(category__menu=menu)
+        .order_by("category_id", "position")
+        .values_list("category_id", "item_id")
+    ):
+        categories[category_id]["items"].append(items[item_id])
+    return {
+        "menu_id": menu.menu_id,
+        "version": menu.version,
+        "currency": menu.currency,
+        "published_at": menu.published_at,
+        "hours": menu.hours,
+        "categories": list(categories.values()),
+        "modifier_groups": list(groups.values()),
+    }
 
 
 # --- orders ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ exercise is what a developer runs.
 """
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -67,6 +68,19 @@ class Proc:
     _log: object = field(default=None, repr=False)
 
 
+try:
+    _LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:
+    _LIBC = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the process that started it dies, even by SIGKILL."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _signal(proc: Proc, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.popen.pid, sig)
@@ -93,7 +107,13 @@ class ProcessGroup:
         else:
             out = subprocess.PIPE if self.stream else subprocess.DEVNULL
         proc.popen = subprocess.Popen(
-            proc.argv, cwd=ROOT, env=proc.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            proc.argv,
+            cwd=ROOT,
+            env=proc.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         if self.stream and not self.log_dir:
             threading.Thread(target=self._pump, args=(proc,), daemon=True).start()

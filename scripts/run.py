@@ -27,6 +27,7 @@ def manage(*args: str, env: dict) -> None:
 def main() -> int:
     real_link = bool(os.environ.get("LINK_BASE_URL"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("LOG_LEVEL", "WARNING")  # the traffic lines tell the story; LOG_LEVEL=INFO shows every call
     if not real_link:
         env.setdefault("LINK_BASE_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
         env.setdefault("LINK_MENU_HOSTS", f"127.0.0.1:{SANDBOX_PORT},localhost:{SANDBOX_PORT}")

@@ -45,7 +45,7 @@ class StoreAdmin(OpsModelAdmin):
         "updated_at",
     )
     fields = ("name", "venue_id", "external_store_id", "timezone", "address", *readonly_fields[1:])
-    list_select_related = ("paused_by",)
+    list_select_related = ("paused_by", "menu")  # the accepting column reads the menu
     actions = ["pause_stores", "resume_stores", "sync_stores"]
 
     def has_add_permission(self, request):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0002_sweep_schedule'),
+        ('integration', '0003_menus_revision'),
     ]
 
     operations = [

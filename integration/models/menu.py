@@ -27,6 +27,12 @@ class Menu(models.Model):
     item_count = models.PositiveIntegerField(default=0)
     group_count = models.PositiveIntegerField(default=0)
     modifier_count = models.PositiveIntegerField(default=0)
+    revision = models.PositiveIntegerField(
+        default=0, help_text="Grows whenever what the catalog shows changes (ingest, availability, publication)."
+    )
+    state_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Link's time of the last menu.published/unpublished applied; older are stale."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

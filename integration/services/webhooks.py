@@ -12,7 +12,7 @@ from django.utils import timezone
 from integration.link import payloads
 from integration.models import WebhookEvent
 
-from . import orders, stores
+from . import menus, orders, stores
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ HANDLERS: dict[str, Handler] = {
     "store.disconnected": stores.store_disconnect_from_link,
     "store.paused": stores.store_pause_from_link,
     "store.resumed": stores.store_resume_from_link,
+    "menu.published": menus.menu_publish_from_link,
+    "menu.unpublished": menus.menu_unpublish_from_link,
+    "menu.availability_changed": menus.menu_availability_from_link,
     "order.confirmed": orders.order_event_from_link,
     "order.rejected": orders.order_event_from_link,
     "order.preparing": orders.order_event_from_link,

@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from integration.models import Order, OutboundCall, Store, WebhookEvent
+from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
 from integration.services.roles import OPS, roles_setup
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory, StoreFactory
@@ -133,3 +133,16 @@ def test_retry_now_refuses_a_failed_submission_and_a_call_that_succeeded(client,
     failed_pause.refresh_from_db()
     assert (submit.status, failed_pause.status) == (OutboundCall.Status.FAILED, OutboundCall.Status.PENDING)
     assert logged(ops, submit)[0].startswith("Retry now: not done:")
+
+
+def test_refresh_menu_says_when_a_fetch_is_queued_already_and_refuses_a_disconnected_store(client, ops, no_broker):
+    live, gone = StoreFactory(venue_id="ven_live"), StoreFactory(venue_id="ven_gone", state=Store.State.DISCONNECTED)
+    menus = [Menu.objects.create(store=store, menu_id=f"men_{store.venue_id}") for store in (live, gone)]
+    first = act(client, "menu", "refresh_menus", menus)
+    call = OutboundCall.objects.get(kind="fetch_menu")
+    assert f"fetch queued as outbound call #{call.pk}" in first
+    assert "is disconnected from Link, which serves it no menu; it comes back when Link reconnects it" in first
+    again = act(client, "menu", "refresh_menus", menus[:1])
+    assert f"a fetch was queued already (outbound call #{call.pk})" in again
+    assert logged(ops, menus[1])[0].startswith("Refresh menu: not done:")
+    assert len(logged(ops, menus[0])) == 2

@@ -2,16 +2,10 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
 from integration.demo import MarketplaceClient
+from integration.link import routes
 
 # Link order status -> our state (contract section 3).
-LINK_TO_STATE = {
-    "INIT": "PENDING",
-    "SENT": "CONFIRMED",
-    "IN_PREP": "IN_PREP",
-    "READY": "READY",
-    "REJECTED": "REJECTED",
-    "CANCELLED": "CANCELLED",
-}
+LINK_TO_STATE = routes.ORDER_STATUS_TO_STATE
 
 
 def api_client(stack, name: str = "checkout") -> MarketplaceClient:

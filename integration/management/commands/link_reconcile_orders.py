@@ -6,7 +6,7 @@ from integration.models import Order
 from integration.selectors import orders_to_reconcile
 from integration.services.orders import order_reconcile
 
-from .link_replay_webhooks import parse_since
+from ._options import parse_since
 
 
 class Command(BaseCommand):

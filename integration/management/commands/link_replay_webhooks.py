@@ -1,23 +1,10 @@
-from datetime import timedelta
-
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from integration.models import WebhookEvent
 from integration.services.webhooks import webhook_replay
 
-
-def parse_since(value: str):
-    """``2026-11-27T10:00:00Z`` or a span back from now: ``30m``, ``6h``, ``2d``."""
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    if value and value[-1] in units and value[:-1].isdigit():
-        return timezone.now() - timedelta(**{units[value[-1]]: int(value[:-1])})
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise CommandError(f"--since {value!r}: give an ISO time (2026-11-27T10:00:00Z) or a span like 6h or 2d.")
-    return parsed
+from ._options import parse_since
 
 
 class Command(BaseCommand):

@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from integration.link.client import LinkError
-from integration.models import Store
 from integration.services.stores import store_sync
+
+from ._options import stores_for_venues
 
 
 class Command(BaseCommand):
@@ -14,14 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Show what would change; change nothing.")
 
     def handle(self, venue, dry_run, **options):
-        stores = Store.objects.order_by("pk")
-        if venue:
-            stores = stores.filter(venue_id__in=venue)
-            missing = set(venue) - set(stores.values_list("venue_id", flat=True))
-            if missing:
-                raise CommandError(
-                    f"Unknown venue(s): {', '.join(sorted(missing))}. Stores appear when Link sends store.connected."
-                )
+        stores = stores_for_venues(venue)
         counts = {"changed": 0, "in step": 0, "skipped": 0, "errors": 0}
         for store in tqdm(stores.iterator(chunk_size=200), total=stores.count(), desc="syncing", unit="store"):
             try:

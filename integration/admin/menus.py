@@ -1,0 +1,105 @@
+from django.contrib import admin
+from django.utils import timezone
+
+from integration.models import Menu
+from integration.selectors import menu_catalog, menus_for_admin
+from integration.services.menus import menu_refresh_enqueue
+
+from .base import ReadOnlyAdmin, action_apply, attention_filter
+
+CATALOG_ITEMS_SHOWN = 300
+
+
+class HasErrorFilter(admin.SimpleListFilter):
+    title = "last fetch"
+    parameter_name = "error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Failed (see last error)"), ("no", "Fine")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{minor / 100:.2f} {currency}"
+
+
+def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
+    """The catalog for the template: groups resolved onto items and modifiers (shared, not copied)."""
+    catalog = menu_catalog(menu)
+    groups = {group["id"]: group for group in catalog["modifier_groups"]}
+    for group in groups.values():
+        for modifier in group["modifiers"]:
+            if "nested" not in modifier:
+                modifier["price_display"] = _money(modifier["price"], menu.currency)
+                modifier["nested"] = [groups[gid] for gid in modifier["modifier_group_ids"]]
+    shown, total = 0, 0
+    for category in catalog["categories"]:
+        total += len(category["items"])
+        category["items"] = category["items"][: max(0, limit - shown)]
+        shown += len(category["items"])
+        for item in category["items"]:
+            item["price_display"] = _money(item["price"], menu.currency)
+            item["groups"] = [groups[gid] for gid in item["modifier_group_ids"]]
+    catalog["categories"] = [c for c in catalog["categories"] if c["items"]]
+    catalog.update(shown=shown, total=total)
+    return catalog
+
+
+@admin.register(Menu)
+class MenuAdmin(ReadOnlyAdmin):
+    list_display = (
+        "store",
+        "menu_id",
+        "version",
+        "state",
+        "category_count",
+        "item_count",
+        "group_count",
+        "modifier_count",
+        "fetched_at",
+        "short_error",
+    )
+    list_filter = (attention_filter(Menu), "state", HasErrorFilter)
+    search_fields = ("menu_id", "store__venue_id", "store__external_store_id", "store__name")
+    list_select_related = ("store",)
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Menu._meta.fields]
+    change_form_template = "admin/integration/menu/change_form.html"
+    actions = ["refresh_menus"]
+
+    def get_queryset(self, request):
+        return menus_for_admin()
+
+    @admin.display(description="Last error")
+    def short_error(self, obj):
+        if not obj.last_error:
+            return "-"
+        text = obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:120] + "..."
+        return f"{obj.last_error_at:%Y-%m-%d %H:%M}: {text}" if obj.last_error_at else text
+
+    def has_refresh_permission(self, request):
+        return request.user.has_perm("integration.refresh_menu")
+
+    @admin.action(description="Refresh menu (fetch Link's published menu now)", permissions=["refresh"])
+    def refresh_menus(self, request, queryset):
+        def perform(menu):
+            asked = timezone.now()
+            call = menu_refresh_enqueue(menu.store)
+            if call.created_at < asked:
+                return f"a fetch was queued already (outbound call #{call.pk}); the menu updates when it arrives"
+            return f"fetch queued as outbound call #{call.pk}; the menu updates when it arrives"
+
+        action_apply(self, request, queryset, perform, "Refresh menu")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        menu = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if menu is not None and menu.version is not None:
+            extra["catalog"] = catalog_tree(menu)
+        return super().change_view(request, object_id, form_url, extra_context=extra)

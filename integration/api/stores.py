@@ -1,0 +1,192 @@
+"""``/api/v1/stores/``: which stores take orders, and the catalog the customer app renders."""
+
+from django.utils.http import parse_etags
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integration.models import Menu, Store
+from integration.selectors import (
+    menu_catalog,
+    menu_etag,
+    store_accepting,
+    store_by_public_id,
+    store_menu,
+    stores_for_api,
+)
+
+from .errors import ApiError, ErrorSerializer
+
+STORE_ID = OpenApiParameter(
+    "store_id", str, OpenApiParameter.PATH, description="The MP storefront id (external_store_id) or Link's venue id."
+)
+
+
+class HoursSerializer(serializers.Serializer):
+    day = serializers.ChoiceField(choices=["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"])
+    open = serializers.CharField(help_text="HH:MM, store's local time.")
+    close = serializers.CharField(help_text="HH:MM; at or before `open` means it closes after midnight.")
+
+
+class StoreMenuSummarySerializer(serializers.Serializer):
+    menu_id = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    state = serializers.ChoiceField(choices=Menu.State.choices)
+    published_at = serializers.DateTimeField(allow_null=True)
+    item_count = serializers.IntegerField()
+
+
+class StoreOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        source="external_store_id", allow_null=True, help_text="MP storefront id; null = unmapped."
+    )
+    venue_id = serializers.CharField()
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+    address = serializers.DictField()
+    state = serializers.ChoiceField(choices=Store.State.choices)
+    accepting_orders = serializers.BooleanField()
+    not_accepting_reason = serializers.CharField(allow_null=True, help_text="Why not, when not accepting.")
+    hours = HoursSerializer(many=True, help_text="From the published menu; empty means always open.")
+    menu = StoreMenuSummarySerializer(allow_null=True)
+
+
+def _store_data(store: Store) -> dict:
+    accepting, reason = store_accepting(store)
+    menu = store_menu(store)
+    return {
+        "external_store_id": store.external_store_id,
+        "venue_id": store.venue_id,
+        "name": store.name,
+        "timezone": store.timezone,
+        "address": store.address,
+        "state": store.state,
+        "accepting_orders": accepting,
+        "not_accepting_reason": reason or None,
+        "hours": menu.hours if menu is not None and menu.state == Menu.State.PUBLISHED else [],
+        "menu": menu,
+    }
+
+
+def _store_or_404(store_id: str) -> Store:
+    store = store_by_public_id(store_id)
+    if store is None:
+        raise ApiError(404, "store_not_found", f"No store {store_id!r} (give an MP storefront id or a Link venue id).")
+    return store
+
+
+class StoreListApi(APIView):
+    OutputSerializer = StoreOutputSerializer
+
+    @extend_schema(
+        operation_id="stores_list",
+        summary="Stores, with whether each accepts orders now",
+        responses={200: OutputSerializer(many=True)},
+    )
+    def get(self, request):
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(stores_for_api(), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer([_store_data(s) for s in page], many=True).data)
+
+
+class StoreDetailApi(APIView):
+    OutputSerializer = StoreOutputSerializer
+
+    @extend_schema(
+        operation_id="stores_retrieve",
+        summary="One store: accepting orders or not, and why not",
+        description="A store accepts orders when it is ACTIVE on Link, mapped to an MP storefront, has a "
+        "published menu, and is inside that menu's opening hours in the store's own time zone.",
+        parameters=[STORE_ID],
+        responses={200: OutputSerializer, 404: OpenApiResponse(ErrorSerializer, description="store_not_found")},
+    )
+    def get(self, request, store_id: str):
+        return Response(self.OutputSerializer(_store_data(_store_or_404(store_id))).data)
+
+
+class CatalogModifierSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.IntegerField(help_text="Minor units.")
+    available = serializers.BooleanField()
+    modifier_group_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Groups this modifier opens (nesting), listed in modifier_groups."
+    )
+
+
+class CatalogGroupSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    min_selections = serializers.IntegerField()
+    max_selections = serializers.IntegerField(help_text="0 means no upper limit.")
+    modifiers = CatalogModifierSerializer(many=True)
+
+
+class CatalogItemSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    price = serializers.IntegerField(help_text="Minor units.")
+    available = serializers.BooleanField()
+    image_url = serializers.CharField(allow_null=True)
+    tax_rate = serializers.CharField(help_text='Decimal string, e.g. "0.0875".')
+    modifier_group_ids = serializers.ListField(child=serializers.CharField(), help_text="Listed in modifier_groups.")
+
+
+class CatalogCategorySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    sort_order = serializers.IntegerField()
+    items = CatalogItemSerializer(many=True)
+
+
+class CatalogSerializer(serializers.Serializer):
+    store_id = serializers.CharField(allow_null=True)
+    venue_id = serializers.CharField()
+    menu_id = serializers.CharField()
+    version = serializers.IntegerField()
+    currency = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    hours = HoursSerializer(many=True)
+    categories = CatalogCategorySerializer(many=True)
+    modifier_groups = CatalogGroupSerializer(
+        many=True, help_text="Every modifier group once; items and modifiers refer to them by id."
+    )
+
+
+class StoreMenuApi(APIView):
+    """The catalog is built as plain data by the selector and rendered as is: ``OutputSerializer``
+    documents its shape, but running thousands of items through DRF fields would dominate the time."""
+
+    OutputSerializer = CatalogSerializer
+
+    @extend_schema(
+        operation_id="stores_menu_retrieve",
+        summary="The store's published catalog",
+        description="Categories with their items; modifier groups (with their modifiers) listed once and "
+        "referred to by id. Send If-None-Match with the last ETag: 304 while nothing changed (a new "
+        "version, an availability change or an unpublish changes the ETag).",
+        parameters=[
+            STORE_ID,
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={
+            200: OutputSerializer,
+            304: OpenApiResponse(description="Not modified since the ETag given in If-None-Match."),
+            404: OpenApiResponse(ErrorSerializer, description="store_not_found or menu_not_published"),
+        },
+    )
+    def get(self, request, store_id: str):
+        store = _store_or_404(store_id)
+        menu = store_menu(store)
+        if menu is None or menu.state != Menu.State.PUBLISHED:
+            raise ApiError(404, "menu_not_published", f"Store {store_id!r} has no published menu right now.")
+        etag = menu_etag(menu, store)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        wanted = request.headers.get("If-None-Match")
+        if wanted and (wanted.strip() == "*" or etag in {t.removeprefix("W/") for t in parse_etags(wanted)}):
+            return Response(status=304, headers=headers)
+        catalog = {"store_id": store.external_store_id, "venue_id": store.venue_id, **menu_catalog(menu)}
+        return Response(catalog, headers=headers)

@@ -1,0 +1,35 @@
+"""Option parsing shared by the link_* commands."""
+
+from datetime import timedelta
+
+from django.core.management.base import CommandError
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from integration.models import Store
+
+
+def parse_since(value: str):
+    """``2026-11-27T10:00:00Z`` or a span back from now: ``30m``, ``6h``, ``2d``."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value and value[-1] in units and value[:-1].isdigit():
+        return timezone.now() - timedelta(**{units[value[-1]]: int(value[:-1])})
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise CommandError(f"--since {value!r}: give an ISO time (2026-11-27T10:00:00Z) or a span like 6h or 2d.")
+    return parsed
+
+
+def stores_for_venues(venues: list[str] | None) -> QuerySet[Store]:
+    """Stores in primary-key order, only ``venues`` when given; an unknown venue id is an error."""
+    stores = Store.objects.order_by("pk")
+    if not venues:
+        return stores
+    stores = stores.filter(venue_id__in=venues)
+    missing = set(venues) - set(stores.values_list("venue_id", flat=True))
+    if missing:
+        raise CommandError(
+            f"Unknown venue(s): {', '.join(sorted(missing))}. Stores appear when Link sends store.connected."
+        )
+    return stores
