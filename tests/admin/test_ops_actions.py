@@ -13,7 +13,7 @@ from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
 from integration.services.roles import OPS, roles_setup
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory, StoreFactory
-from tests.order_fixtures import make_store, place, submit_call
+from tests.order_fixtures import make_store, order_request, place, submit_call
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +146,17 @@ def test_refresh_menu_says_when_a_fetch_is_queued_already_and_refuses_a_disconne
     assert f"a fetch was queued already (outbound call #{call.pk})" in again
     assert logged(ops, menus[1])[0].startswith("Refresh menu: not done:")
     assert len(logged(ops, menus[0])) == 2
+
+
+def test_retry_now_refuses_a_pause_since_undone_and_a_cancel_of_a_closed_order(client, ops, no_broker):
+    store = StoreFactory()
+    pause = OutboundCallFactory(store=store, kind="pause_store", status=OutboundCall.Status.FAILED)
+    resume = OutboundCallFactory(store=store, kind="resume_store", status=OutboundCall.Status.SUCCEEDED)
+    make_store(venue_id="ven_c", external_store_id="sf_c")
+    order = place({**order_request(), "store": "sf_c"})
+    Order.objects.filter(pk=order.pk).update(state=Order.State.READY)
+    cancel = OutboundCallFactory(order=order, kind="cancel_order", status=OutboundCall.Status.FAILED)
+    done = act(client, "outboundcall", "retry_now", [pause, cancel])
+    assert f"the store was paused or resumed again since (call #{resume.pk}); sending this one now would undo" in done
+    assert "the order is ready now; there is nothing to cancel." in done
+    assert set(OutboundCall.objects.filter(pk__in=[pause.pk, cancel.pk]).values_list("status", flat=True)) == {"FAILED"}
