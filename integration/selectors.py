@@ -11,7 +11,7 @@ from functools import reduce
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Model, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm_log.models import StateLog
@@ -210,10 +210,18 @@ def orders_unconfirmed(cutoff: datetime) -> QuerySet[Order]:
     )
 
 
-def orders_with_submission_status(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    """Annotate ``submission_status``: the status of each order's latest submit call (one subquery)."""
-    latest = OutboundCall.objects.filter(order=OuterRef("pk"), kind=OutboundCall.Kind.SUBMIT_ORDER).order_by("-pk")
-    return queryset.annotate(submission_status=Subquery(latest.values("status")[:1]))
+def submission_statuses(order_ids: list[int]) -> dict[int, str]:
+    """The status of each order's latest submit call, for one page of orders (one query).
+
+    Not an annotation: PostgreSQL computes a select-list subquery also for the rows an OFFSET
+    skips, so a deep page of the order list would pay for every order before it.
+    """
+    rows = (
+        OutboundCall.objects.filter(order_id__in=order_ids, kind=OutboundCall.Kind.SUBMIT_ORDER)
+        .order_by("pk")
+        .values_list("order_id", "status")
+    )
+    return dict(rows)  # later calls overwrite earlier ones
 
 
 def orders_to_reconcile(*, since: datetime | None = None, states: list[str] | None = None) -> QuerySet[Order]:

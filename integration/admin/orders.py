@@ -1,12 +1,13 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
 from integration.models import Order, OrderLine
-from integration.selectors import order_timeline, orders_with_submission_status
+from integration.selectors import order_timeline, submission_statuses
 from integration.services.orders import order_cancel, order_reconcile, order_retry_submission
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, form_action
@@ -76,6 +77,15 @@ class OrderLineInline(admin.TabularInline):
         return "\n".join(describe(line.modifiers)) or "-"
 
 
+class OrderChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        statuses = submission_statuses([order.pk for order in self.result_list])
+        for order in self.result_list:
+            order.submission_status = statuses.get(order.pk)
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = (
@@ -98,8 +108,8 @@ class OrderAdmin(ReadOnlyAdmin):
     change_form_template = "admin/integration/order/change_form.html"
     actions = ["cancel_orders", "retry_submissions", "reconcile_orders"]
 
-    def get_queryset(self, request):
-        return orders_with_submission_status(super().get_queryset(request))
+    def get_changelist(self, request, **kwargs):
+        return OrderChangeList
 
     def get_search_results(self, request, queryset, search_term):
         """Exact matches on indexed columns: fast at any size, no LIKE scans."""

@@ -13,6 +13,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='order',
+            name='placed_at',
+            field=models.DateTimeField(),
+        ),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(fields=['placed_at', 'id'], name='order_placed_id'),
+        ),
         migrations.AddIndex(
             model_name='order',
             index=models.Index(condition=models.Q(('state', 'PENDING')), fields=['pending_since'], name='order_pending_since'),
