@@ -48,6 +48,7 @@ class OutboundCallAdmin(ReadOnlyAdmin):
     search_fields = ("idempotency_key", "path", "store__venue_id")
     list_select_related = ("store",)
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # per-choice counts scan the whole table (1 s at 100k orders)
     readonly_fields = [f.name for f in OutboundCall._meta.fields]
     inlines = [CallAttemptInline]
     actions = ["retry_now"]

@@ -214,3 +214,14 @@ def test_order_page_links_its_events_and_calls_and_shows_ops_actions(client, ops
     assert f'href="/admin/integration/webhookevent/{event.pk}/change/"' in timeline
     assert "Cancel orders: cancel requested; waiting for Link" in timeline and "by ops-1" in timeline
     assert f'href="/admin/integration/order/{order.pk}/history/"' in timeline
+
+
+@pytest.mark.parametrize("name", ["order", "outboundcall", "webhookevent"])
+def test_big_lists_offer_no_per_choice_counts(client, ops, name):
+    ops_world(2, paused_by=ops)
+    with CaptureQueriesContext(connection) as plain:
+        client.get(f"/admin/integration/{name}/")
+    with CaptureQueriesContext(connection) as asked:
+        page = client.get(f"/admin/integration/{name}/?_facets=1")
+    assert page.status_code == 200 and b"Show counts" not in page.content
+    assert len(asked) == len(plain)
