@@ -58,7 +58,7 @@ def _name(pool: list[str], index: int) -> str:
 
 def _hours(hours) -> list[dict]:
     if hours is None:
-        return [{"day": day, "open": "00:00", "close": "23:59"} for day in DAYS]
+        return [{"day": day, "open": "00:00", "close": "00:00"} for day in DAYS]
     if isinstance(hours, dict):
         return [{"day": day, "open": hours["open"], "close": hours["close"]} for day in DAYS]
     return [dict(entry) for entry in hours]
@@ -97,7 +97,7 @@ def generate_menu(
     """A valid menu: every id defined, no cycles, ``0 <= min <= max <= len(modifier_ids)``.
 
     ``hours`` is a list of ``{day, open, close}`` or one ``{open, close}`` for every day; by
-    default every day runs 00:00-23:59 so orders can always flow. The same arguments always give
+    default every day runs 00:00-00:00 (the whole day) so orders can always flow. The same arguments always give
     the same menu, ``published_at`` aside (now unless given).
     """
     rng = rng_for(seed, "menu", venue_id, menu_id, version)

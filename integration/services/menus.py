@@ -81,11 +81,18 @@ def _skip_fetches(calls, reason: str) -> int:
 # --- Link's events -----------------------------------------------------------------------------
 
 
+class VenueNotConnectedYet(Exception):
+    """A publication that overtook its store.connected: fail it so Link delivers it again later."""
+
+
 def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
     """``menu.published``: queue a fetch of ``menu_url`` (allow-listed hosts only)."""
     store = Store.objects.filter(venue_id=event.venue_id).first()
     if store is None:
-        return "unknown venue"
+        raise VenueNotConnectedYet(
+            f"menu.published for venue {event.venue_id}, which has not connected yet; Link's retry (or a replay) "
+            "applies it once store.connected has arrived."
+        )
     menu_id, version, url = data["menu_id"], data["version"], data["menu_url"]
     menu = _locked_menu(store, menu_id)
     if menu.state_changed_at and event.created_at and event.created_at < menu.state_changed_at:

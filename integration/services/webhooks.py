@@ -64,7 +64,11 @@ def webhook_record(envelope: dict, raw_body: bytes, headers: dict) -> tuple[Webh
     )
     if WebhookEvent.objects.insert_if_new(event):
         return event, True
-    return WebhookEvent.objects.select_for_update().get(event_id=envelope["id"]), False
+    # The INSERT waited for any copy in flight to commit, so an applied copy is final: no lock (no write).
+    stored = WebhookEvent.objects.only("event_id", "type", "status").get(event_id=envelope["id"])
+    if stored.status in DONE:
+        return stored, False
+    return WebhookEvent.objects.select_for_update().get(pk=stored.pk), False
 
 
 def _apply(event: WebhookEvent, data: dict | None) -> Outcome:

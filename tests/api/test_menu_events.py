@@ -209,11 +209,6 @@ def test_stale_fetch_result_is_ignored(store, post_event, mocked_link):
     assert fetches().get().status == "SUCCEEDED"
 
 
-def test_unknown_venue_is_ignored(post_event):
-    resp = post_event(published(1, venue_id="ven_nobody")).json()
-    assert resp["status"] == "IGNORED" and not fetches().exists()
-
-
 # --- unpublish ---------------------------------------------------------------------------------
 
 
@@ -369,3 +364,22 @@ def test_newer_version_at_the_same_url_replaces_the_queued_fetch(store, post_eve
     mocked_link.add(responses_lib.GET, url, json=build_menu(items=2, version=2))
     deliver_all()
     assert Menu.objects.get(store=store).version == 2 and len(menu_gets(mocked_link)) == 1
+
+
+def test_published_before_the_store_connected_fails_and_applies_on_retry(post_event):
+    from tests.conftest import envelope, store_connected
+
+    published = envelope(
+        "menu.published",
+        {"menu_id": "men_early", "version": 1, "menu_url": "https://link.test/menus/men_early/v1"},
+        venue_id="ven_late",
+    )
+    first = post_event(published)
+    assert first.status_code == 500
+    event = WebhookEvent.objects.get(event_id=published["id"])
+    assert event.status == WebhookEvent.Status.FAILED and "has not connected yet" in event.error
+    post_event(store_connected("ven_late", "sf_late"))
+    retry = post_event(published)
+    event.refresh_from_db()
+    assert retry.status_code == 200 and retry.json()["status"] == "PROCESSED", event.status_reason
+    assert OutboundCall.objects.filter(kind="fetch_menu", store__venue_id="ven_late").count() == 1

@@ -75,7 +75,7 @@ def test_small_menu_has_the_contract_shape():
     assert set(menu) == MENU_KEYS
     assert (menu["menu_id"], menu["venue_id"], menu["version"], menu["currency"]) == ("men_1", "ven_1", 3, "USD")
     assert [h["day"] for h in menu["hours"]] == ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-    assert menu["hours"][0] == {"day": "MON", "open": "00:00", "close": "23:59"}
+    assert menu["hours"][0] == {"day": "MON", "open": "00:00", "close": "00:00"}
     item = menu["items"][0]
     assert set(item) == {
         "id",

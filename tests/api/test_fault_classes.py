@@ -1,0 +1,170 @@
+"""Every fault the sandbox can inject, against our real handling over real HTTP (one process).
+
+Each test fails if the handling it names is removed: retries (5xx, 429, timeouts, latency), the
+Idempotency-Key (timeouts and latency after Link did the work), event-id dedup (duplicates), the
+no-moving-back rule (reordered and delayed deliveries) and the 401 refresh (token revocation).
+"""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_fsm_log.models import StateLog
+
+from integration.link.client import reset_client
+from integration.models import Order, OutboundCall, Store, WebhookEvent
+from integration.sandbox.control import SandboxControl
+from integration.sandbox.server import SandboxServer
+from integration.services.orders import order_reconcile
+from integration.services.outbound import call_deliver
+from tests.conftest import SECRET
+from tests.order_fixtures import place, published_menu, submit_call
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(predicate, timeout=10.0, what="it"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    server = SandboxServer(
+        target=f"{live_server.url}/link/webhooks/",
+        webhook_secrets=[SECRET],
+        client_id=settings.LINK_CLIENT_ID,
+        client_secret=settings.LINK_CLIENT_SECRET,
+        seed=8,
+        restaurant={"auto": False},
+    ).start()
+    settings.LINK_BASE_URL = server.base_url
+    settings.LINK_READ_TIMEOUT = 0.5
+    reset_client()
+    control = SandboxControl(server.base_url)
+    control.connect_venue("ven_1", name="Fault Diner", external_store_id="sf_1")
+    published_menu(wait_for(lambda: Store.objects.filter(venue_id="ven_1").first(), what="store.connected"))
+    yield control
+    server.stop()
+
+
+def submitted(sandbox) -> Order:
+    order = place()
+    call_deliver(submit_call(order).pk, inline_wait=0)
+    order.refresh_from_db()
+    assert order.link_order_id
+    return order
+
+
+def deliver_until_settled(call: OutboundCall, tries: int = 10) -> OutboundCall:
+    for _ in range(tries):
+        OutboundCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+        call_deliver(call.pk, inline_wait=0)
+        call.refresh_from_db()
+        if call.status != OutboundCall.Status.PENDING:
+            break
+    return call
+
+
+def link_order(sandbox, order) -> dict:
+    return sandbox.order(order.external_order_id)
+
+
+def test_5xx_is_retried_and_the_order_arrives_once(sandbox):
+    sandbox.set_faults(fail_next=2, fail_status=503)
+    order = place()
+    call = deliver_until_settled(submit_call(order))
+    assert call.status == "SUCCEEDED"
+    assert list(call.call_attempts.values_list("status_code", flat=True)) == [503, 503, 201]
+    assert link_order(sandbox, order)["created"] == 1
+
+
+def test_429_waits_at_least_retry_after(sandbox):
+    sandbox.set_faults(rate_limit_rate=1, retry_after=30)
+    order = place()
+    call = submit_call(order)
+    before = timezone.now()
+    call_deliver(call.pk, inline_wait=0)
+    call.refresh_from_db()
+    assert call.status == "PENDING" and call.last_status_code == 429
+    assert call.next_attempt_at >= before + timedelta(seconds=30)
+    sandbox.clear_faults()
+    assert deliver_until_settled(call).status == "SUCCEEDED"
+
+
+def test_timeout_after_link_did_the_work_creates_one_order(sandbox):
+    sandbox.set_faults(timeout_rate=1, timeout_seconds=1.5)
+    order = place()
+    call = submit_call(order)
+    call_deliver(call.pk, inline_wait=0)
+    call.refresh_from_db()
+    assert call.status == "PENDING" and "timeout" in call.last_error
+    assert link_order(sandbox, order)["created"] == 1  # Link has it; we never heard
+    sandbox.clear_faults()
+    assert deliver_until_settled(call).status == "SUCCEEDED"
+    seen = link_order(sandbox, order)
+    assert seen["created"] == 1 and seen["submissions"] == 2
+    order.refresh_from_db()
+    assert order.link_order_id == seen["order_id"]
+
+
+def test_latency_beyond_the_read_timeout_is_retried_with_the_same_key(sandbox):
+    sandbox.set_faults(latency_ms=1200)
+    order = place()
+    call = submit_call(order)
+    call_deliver(call.pk, inline_wait=0)
+    call.refresh_from_db()
+    assert call.status == "PENDING" and call.call_attempts.get().outcome == "retriable"
+    sandbox.set_faults(latency_ms=50)
+    assert deliver_until_settled(call).status == "SUCCEEDED"
+    keys = {c["headers"]["Idempotency-Key"] for c in sandbox.calls(method="POST", path_prefix="/v2/orders")}
+    assert keys == {order.external_order_id}
+    assert link_order(sandbox, order)["created"] == 1
+
+
+def test_revoked_token_is_refreshed_once(sandbox):
+    first = submitted(sandbox)
+    sandbox.revoke_tokens()
+    second = submitted(sandbox)
+    statuses = [c["status"] for c in sandbox.calls(method="POST", path_prefix="/v2/orders")]
+    assert statuses == [201, 401, 201]
+    assert first.link_order_id != second.link_order_id
+
+
+def test_duplicate_deliveries_apply_once(sandbox):
+    order = submitted(sandbox)
+    sandbox.set_faults(webhook_duplicate_rate=1)
+    sandbox.advance_order(order.link_order_id, "SENT", prep_time_minutes=9)
+    wait_for(lambda: len(sandbox.webhooks(type_="order.confirmed")["attempts"]) >= 2, what="both copies")
+    wait_for(lambda: Order.objects.get(pk=order.pk).state == "CONFIRMED", what="order.confirmed")
+    assert WebhookEvent.objects.filter(type="order.confirmed").count() == 1
+    assert StateLog.objects.filter(object_id=order.pk, state="CONFIRMED").count() == 1
+
+
+def test_reordered_deliveries_never_move_an_order_back(sandbox):
+    order = submitted(sandbox)
+    sandbox.set_faults(webhook_reorder_rate=1, webhook_max_hold_ms=300)
+    sandbox.advance_order(order.link_order_id, "SENT", prep_time_minutes=5)
+    sandbox.advance_order(order.link_order_id, "READY")
+    wait_for(
+        lambda: WebhookEvent.objects.filter(external_order_id=order.external_order_id).count() == 2, what="both events"
+    )
+    assert Order.objects.get(pk=order.pk).state == "READY"
+    statuses = dict(WebhookEvent.objects.values_list("type", "status"))
+    assert statuses["order.ready"] == "PROCESSED"
+
+
+def test_a_delayed_event_that_became_stale_is_ignored(sandbox):
+    order = submitted(sandbox)
+    sandbox.set_faults(webhook_delay_ms=1500)
+    sandbox.advance_order(order.link_order_id, "SENT", prep_time_minutes=5)
+    sandbox.advance_order(order.link_order_id, "READY", emit=False)
+    order_reconcile(order)  # ops read Link's truth before the delayed event arrived
+    assert Order.objects.get(pk=order.pk).state == "READY"
+    late = wait_for(lambda: WebhookEvent.objects.filter(type="order.confirmed").first(), what="the late event")
+    assert late.status == "IGNORED" and Order.objects.get(pk=order.pk).state == "READY"
