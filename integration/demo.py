@@ -7,9 +7,11 @@ import uuid
 
 import requests
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
 from integration.sandbox.control import SandboxControl
+from integration.services.roles import OPS, SUPPORT, roles_setup
 
 logger = logging.getLogger("integration.demo")
 
@@ -46,10 +48,16 @@ CUSTOMERS = [
 
 
 def demo_setup(admin_password: str = "admin") -> str:
-    """Create the demo admin (if missing) and the traffic generator's API token; returns the token."""
+    """Create the demo admin, ``ops``/``ops`` (Restaurant ops) and ``support``/``support`` (Support),
+    if missing, and the traffic generator's API token; returns the token."""
     users = get_user_model()
     if not users.objects.filter(username="admin").exists():
         users.objects.create_superuser("admin", "admin@example.com", admin_password)
+    roles_setup()
+    for name, group in (("ops", OPS), ("support", SUPPORT)):
+        if not users.objects.filter(username=name).exists():
+            user = users.objects.create_user(name, f"{name}@example.com", name, is_staff=True)
+            user.groups.add(Group.objects.get(name=group))
     client, _ = users.objects.get_or_create(username="demo-traffic")
     return Token.objects.get_or_create(user=client)[0].key
 

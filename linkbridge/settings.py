@@ -21,7 +21,7 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "integration.admin_site.OpsAdminConfig",  # django.contrib.admin with the ops dashboard as its index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -163,6 +163,9 @@ LINK_RETRY_MAX = float(os.environ.get("LINK_RETRY_MAX", "300"))
 LINK_RETRY_INLINE_MAX = float(os.environ.get("LINK_RETRY_INLINE_MAX", "10"))
 # How long a claimed call is leased to one worker before it counts as abandoned.
 LINK_CLAIM_LEASE = int(os.environ.get("LINK_CLAIM_LEASE", "45"))
+
+# The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
+OPS_ATTENTION_HOURS = int(os.environ.get("OPS_ATTENTION_HOURS", "24"))
 
 LOGGING = {
     "version": 1,

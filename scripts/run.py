@@ -67,7 +67,8 @@ def main() -> int:
                 ],
             )
         print(
-            f"\n==> linkbridge is up: admin http://127.0.0.1:{WEB_PORT}/admin/ (user admin, password admin)"
+            f"\n==> linkbridge is up: admin http://127.0.0.1:{WEB_PORT}/admin/"
+            " (users admin/admin, ops/ops, support/support)"
             f"\n    API docs http://127.0.0.1:{WEB_PORT}/api/docs/"
             + ("" if real_link else f"  Link sandbox http://127.0.0.1:{SANDBOX_PORT}/_sandbox/venues")
             + "\n    Ctrl-C stops everything.\n",

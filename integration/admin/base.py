@@ -3,10 +3,45 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from integration.link.client import LinkError
+from integration.selectors import attention_items, attention_label
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class OpsModelAdmin(admin.ModelAdmin):
+    """Refuses (403) an action posted by a user who may not run it; Django would only ignore it."""
+
+    def changelist_view(self, request, extra_context=None):
+        name = request.POST.get("action") if request.method == "POST" else None
+        if name:
+            declared = {action_name for _, action_name, _ in self._get_base_actions()}
+            if name in declared and name not in self.get_actions(request):
+                raise PermissionDenied(f"You may not run {name!r} on {self.model._meta.verbose_name_plural}.")
+        return super().changelist_view(request, extra_context)
+
+
+def attention_filter(model) -> type[admin.SimpleListFilter]:
+    """``?attention=<key>``: the rows behind a dashboard card, by the very condition it counts."""
+    items = {item.key: item for item in attention_items(model)}
+
+    class AttentionFilter(admin.SimpleListFilter):
+        title = "needs a person"
+        parameter_name = "attention"
+
+        def lookups(self, request, model_admin):
+            return [(key, attention_label(item)) for key, item in items.items()]
+
+        def queryset(self, request, queryset):
+            item = items.get(self.value())
+            return queryset.filter(item.where(timezone.now())) if item else queryset
+
+    return AttentionFilter
+
+
+class ReadOnlyAdmin(OpsModelAdmin):
     """Logs are evidence: visible to staff, never edited by hand."""
 
     def has_add_permission(self, request):
@@ -47,14 +82,21 @@ def form_action(modeladmin, request, queryset, *, form_class: type[forms.Form], 
 
 
 def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
-    """Run ``perform(obj)`` per row; report and log each outcome (done or refused, and why)."""
+    """Run ``perform(obj)`` per row; report and log each outcome (done or refused, and why).
+
+    Refusals are logged too: the admin log then shows who tried what, also when it did not happen.
+    """
     done = refused = 0
     for obj in queryset:
         try:
             message = perform(obj) or "done"
-        except Exception as exc:  # each refusal is reported for its own row, the rest go on
+        except Exception as exc:  # each refusal is reported (and logged) for its own row, the rest go on
             refused += 1
-            modeladmin.message_user(request, f"{obj}: not done. {exc}", messages.WARNING)
+            why = str(exc)
+            if isinstance(exc, LinkError):
+                why = f"Link could not be asked ({exc}); nothing changed here. Try again in a while."
+            modeladmin.log_change(request, obj, f"{title}: not done: {why}")
+            modeladmin.message_user(request, f"{obj}: not done. {why}", messages.WARNING)
             continue
         done += 1
         modeladmin.log_change(request, obj, f"{title}: {message}")

@@ -1,10 +1,11 @@
 from django.contrib import admin
+from django.utils import timezone
 
 from integration.models import Menu
 from integration.selectors import menu_catalog, menus_for_admin
 from integration.services.menus import menu_refresh_enqueue
 
-from .base import ReadOnlyAdmin, action_apply
+from .base import ReadOnlyAdmin, action_apply, attention_filter
 
 CATALOG_ITEMS_SHOWN = 300
 
@@ -64,7 +65,7 @@ class MenuAdmin(ReadOnlyAdmin):
         "fetched_at",
         "short_error",
     )
-    list_filter = ("state", HasErrorFilter)
+    list_filter = (attention_filter(Menu), "state", HasErrorFilter)
     search_fields = ("menu_id", "store__venue_id", "store__external_store_id", "store__name")
     list_select_related = ("store",)
     show_full_result_count = False
@@ -88,7 +89,10 @@ class MenuAdmin(ReadOnlyAdmin):
     @admin.action(description="Refresh menu (fetch Link's published menu now)", permissions=["refresh"])
     def refresh_menus(self, request, queryset):
         def perform(menu):
+            asked = timezone.now()
             call = menu_refresh_enqueue(menu.store)
+            if call.created_at < asked:
+                return f"a fetch was queued already (outbound call #{call.pk}); the menu updates when it arrives"
             return f"fetch queued as outbound call #{call.pk}; the menu updates when it arrives"
 
         action_apply(self, request, queryset, perform, "Refresh menu")

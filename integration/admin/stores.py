@@ -6,7 +6,7 @@ from integration.models import Store
 from integration.selectors import store_accepting
 from integration.services.stores import store_pause, store_resume, store_sync
 
-from .base import action_apply, form_action
+from .base import OpsModelAdmin, action_apply, attention_filter, form_action
 
 
 class PauseForm(forms.Form):
@@ -23,9 +23,9 @@ class PauseForm(forms.Form):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(OpsModelAdmin):
     list_display = ("__str__", "venue_id", "external_store_id", "state", "accepting", "pause_summary", "link_synced_at")
-    list_filter = ("state", "pause_source")
+    list_filter = (attention_filter(Store), "state", "pause_source")
     search_fields = ("name", "venue_id", "external_store_id")
     readonly_fields = (
         "venue_id",
@@ -75,8 +75,14 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="Pause (stop orders; tells Link)", permissions=["pause"])
     def pause_stores(self, request, queryset):
         def perform(store, data):
-            store_pause(store, user=request.user, reason=data["reason"], paused_until=data["paused_until"])
-            return "paused; Link is being told (see Outbound calls)"
+            was_paused = store.state == Store.State.PAUSED
+            store = store_pause(store, user=request.user, reason=data["reason"], paused_until=data["paused_until"])
+            done = "was paused already; reason and end updated" if was_paused else "paused"
+            if store.paused_until:
+                until = f"it resumes by itself at {store.paused_until:%Y-%m-%d %H:%M} UTC"
+            else:
+                until = "it stays paused until someone resumes it"
+            return f"{done}; Link is being told (see Outbound calls); {until}"
 
         return form_action(
             self,
@@ -91,8 +97,10 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="Resume (take orders again; tells Link)", permissions=["resume"])
     def resume_stores(self, request, queryset):
         def perform(store):
+            by_link = store.pause_source == Store.PauseSource.LINK
             store_resume(store, user=request.user)
-            return "resumed; Link is being told (see Outbound calls)"
+            note = " (the restaurant had paused it on Link)" if by_link else ""
+            return f"resumed{note}; Link is being told (see Outbound calls)"
 
         action_apply(self, request, queryset, perform, "Resume")
 

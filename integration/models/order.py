@@ -55,7 +55,7 @@ class Order(models.Model):
     scheduled_for = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
 
-    placed_at = models.DateTimeField(db_index=True)
+    placed_at = models.DateTimeField()  # indexed with id below: the lists' order
     pending_since = models.DateTimeField(
         null=True, blank=True, help_text="When the order last became PENDING; the confirm deadline counts from here."
     )
@@ -100,6 +100,20 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["state", "placed_at"], name="order_state_placed"),
             models.Index(fields=["store", "state"], name="order_store_state"),
+            # The ops console: the order list's order (deep pages walk the index), its filters and the dashboard.
+            models.Index(fields=["placed_at", "id"], name="order_placed_id"),
+            models.Index(fields=["pending_since"], condition=models.Q(state="PENDING"), name="order_pending_since"),
+            models.Index(
+                fields=["cancel_requested_at"],
+                condition=models.Q(cancel_requested_at__isnull=False),
+                name="order_cancel_requested",
+            ),
+            models.Index(
+                fields=["cancel_refused_at"],
+                condition=models.Q(cancel_refused_at__isnull=False),
+                name="order_cancel_refused",
+            ),
+            models.Index(fields=["cancel_reason_code"], name="order_cancel_reason_code"),
         ]
 
     def __str__(self):

@@ -46,6 +46,8 @@ class OutboundCall(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
             models.Index(fields=["kind", "status"], name="outbound_kind_status"),
+            models.Index(fields=["status", "completed_at"], name="outbound_status_completed"),
+            models.Index(fields=["created_at"], name="outbound_created"),  # the admin list's order
         ]
 
     def __str__(self):

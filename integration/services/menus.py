@@ -419,8 +419,16 @@ def menu_fetch_failed(call: OutboundCall, reason: str) -> None:
     _record_error(call.store, f"fetching the menu failed ({call.path[:200]}): {reason}")
 
 
+class MenuRefreshRefused(Exception):
+    """The store's state does not allow a refresh; the message says what would."""
+
+
 def menu_refresh_enqueue(store: Store) -> OutboundCall:
     """Ops asked for a fresh copy: ``GET /v2/venues/{id}/menu`` through the outbox, then ingest."""
+    if store.state == Store.State.DISCONNECTED:
+        raise MenuRefreshRefused(
+            f"{store} is disconnected from Link, which serves it no menu; it comes back when Link reconnects it."
+        )
     with transaction.atomic():
         path = routes.venue_menu_path(store.venue_id)
         queued = _pending_fetches(store.pk).filter(path=path).first()

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration.link.client import LinkError, LinkResponse, get_client
-from integration.models import CallAttempt, OutboundCall
+from integration.models import CallAttempt, Order, OutboundCall
 
 logger = logging.getLogger(__name__)
 
@@ -294,12 +294,45 @@ def calls_sweep() -> int:
     return len(due)
 
 
+class CallRetryRefused(Exception):
+    """This call must not be sent again by itself; the message says what to do instead."""
+
+
+def _refuse_stale_retry(call: OutboundCall) -> None:
+    """A failed call whose subject moved on would undo something if sent now."""
+    kind = OutboundCall.Kind
+    if call.kind == kind.SUBMIT_ORDER:
+        raise CallRetryRefused(
+            "it submits an order, and its order failed with it: use 'Retry submission' on the order "
+            "(that checks the store and sends it again as a new call)."
+        )
+    if call.kind in (kind.PAUSE_STORE, kind.RESUME_STORE) and call.store_id:
+        later = OutboundCall.objects.filter(
+            store_id=call.store_id, kind__in=[kind.PAUSE_STORE, kind.RESUME_STORE], pk__gt=call.pk
+        ).first()
+        if later is not None:
+            raise CallRetryRefused(
+                f"the store was paused or resumed again since (call #{later.pk}); sending this one now would "
+                "undo that. Pause or resume the store itself instead."
+            )
+    if call.kind == kind.CANCEL_ORDER and call.order_id:
+        order = Order.objects.only("state").get(pk=call.order_id)
+        if order.state not in Order.OPEN_STATES:
+            raise CallRetryRefused(f"the order is {order.get_state_display().lower()} now; there is nothing to cancel.")
+
+
 def call_retry_now(call: OutboundCall, *, extend_deadline_seconds: int | None = None) -> bool:
-    """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline."""
+    """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline.
+
+    False when the call is settled otherwise (SUCCEEDED, SKIPPED); ``CallRetryRefused`` when a
+    failed call's subject moved on since (a submission is retried through its order).
+    """
     with transaction.atomic():
         locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
         if locked.status not in (OutboundCall.Status.PENDING, OutboundCall.Status.FAILED):
             return False
+        if locked.status == OutboundCall.Status.FAILED:
+            _refuse_stale_retry(locked)
         now = timezone.now()
         locked.status = OutboundCall.Status.PENDING
         locked.next_attempt_at = now

@@ -1,8 +1,8 @@
-import pytest
-from django.db import connection
-from django_q.models import Schedule
+"""End-to-end tests run a real stack (``stack_factory``, in tests/conftest.py): real broker, the stack's sandbox."""
 
-from .harness import SECRET, Stack, database_url
+import pytest
+
+from .harness import SECRET
 
 
 @pytest.fixture
@@ -16,40 +16,3 @@ def link_settings(settings):
     """The test process speaks to the same sandbox as the stack (set per stack in ``stack``)."""
     settings.LINK_WEBHOOK_SECRETS = [SECRET]
     return settings
-
-
-@pytest.fixture
-def stack_factory(transactional_db, settings, request):
-    stacks: list[Stack] = []
-
-    def make(**kwargs) -> Stack:
-        Schedule.objects.update_or_create(
-            name="linkbridge-outbox-sweep",
-            defaults={
-                "func": "integration.tasks.sweep",
-                "schedule_type": Schedule.MINUTES,
-                "minutes": 1,
-                "repeats": -1,
-            },
-        )
-        stack = Stack(database_url(connection.settings_dict), request.node.name, **kwargs)
-        stacks.append(stack)
-        stack.start()
-        settings.LINK_BASE_URL = stack.sandbox_url
-        settings.LINK_CLIENT_ID, settings.LINK_CLIENT_SECRET = "e2e-client", "e2e-secret"
-        settings.LINK_MENU_HOSTS = [f"127.0.0.1:{stack.sandbox_port}"]
-        return stack
-
-    yield make
-    failed = getattr(request.node, "rep_call", None) and request.node.rep_call.failed
-    for stack in stacks:
-        stack.stop()
-        if failed:
-            print(stack.logs())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report

@@ -1,0 +1,162 @@
+"""Every admin action explains itself: asks what it needs, refuses plainly (saying what would work),
+reports per object and leaves an admin log entry with the user, also when it did not happen."""
+
+from datetime import timedelta
+
+import pytest
+import responses as responses_lib
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
+from integration.services.roles import OPS, roles_setup
+from tests.conftest import LINK
+from tests.factories import OutboundCallFactory, StoreFactory
+from tests.order_fixtures import make_store, order_request, place, submit_call
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ops(client):
+    roles_setup()
+    user = User.objects.create_user("ops-1", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=OPS))
+    client.force_login(user)
+    return user
+
+
+def act(client, model: str, action: str, objs, **form):
+    data = {"action": action, "_selected_action": [o.pk for o in objs], **form}
+    return client.post(f"/admin/integration/{model}/", data, follow=True).content.decode()
+
+
+def logged(user, obj) -> list[str]:
+    entries = LogEntry.objects.filter(user=user, object_id=str(obj.pk)).order_by("pk")
+    return list(entries.values_list("change_message", flat=True))
+
+
+def test_pause_form_asks_reason_and_until_and_tells_when_it_ends(client, ops, no_broker):
+    store = StoreFactory()
+    form = act(client, "store", "pause_stores", [store])
+    assert 'name="reason"' in form and 'name="paused_until"' in form and str(store) in form
+    until = (timezone.now() + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+    done = act(client, "store", "pause_stores", [store], apply="1", reason="flooded", paused_until=until)
+    assert f"paused; Link is being told (see Outbound calls); it resumes by itself at {until} UTC" in done
+    again = act(client, "store", "pause_stores", [store], apply="1", reason="still flooded", paused_until="")
+    assert "was paused already; reason and end updated" in again and "until someone resumes it" in again
+    store.refresh_from_db()
+    assert (store.pause_reason, store.paused_until) == ("still flooded", None)
+    assert [m.split(";")[0] for m in logged(ops, store)] == ["Pause stores: paused", "Pause stores: was paused already"]
+
+
+def test_pause_refuses_a_disconnected_store_and_logs_the_refusal(client, ops):
+    store = StoreFactory(state=Store.State.DISCONNECTED)
+    done = act(client, "store", "pause_stores", [store], apply="1", reason="x", paused_until="")
+    assert "not done." in done and "only come back by Link reconnecting it" in done
+    assert not OutboundCall.objects.exists()
+    assert logged(ops, store)[0].startswith("Pause stores: not done:")
+
+
+def test_resume_says_when_it_overrides_the_restaurants_own_pause(client, ops, no_broker):
+    store = StoreFactory(state=Store.State.PAUSED, pause_source=Store.PauseSource.LINK, pause_reason="storm")
+    done = act(client, "store", "resume_stores", [store])
+    assert "resumed (the restaurant had paused it on Link); Link is being told" in done
+    assert logged(ops, store) == [
+        "Resume: resumed (the restaurant had paused it on Link); Link is being told (see Outbound calls)"
+    ]
+
+
+def test_sync_reports_links_answer_and_a_failure_per_store(client, ops, mocked_link):
+    good, bad = StoreFactory(venue_id="ven_good"), StoreFactory(venue_id="ven_bad")
+    mocked_link.add(
+        responses_lib.GET,
+        f"{LINK}/v2/venues/ven_good",
+        json={"venue_id": "ven_good", "name": good.name, "status": "PAUSED", "paused_until": None},
+    )
+    mocked_link.add(
+        responses_lib.GET,
+        f"{LINK}/v2/venues/ven_bad",
+        status=404,
+        json={"error": {"code": "not_found", "message": "no such venue"}},
+    )
+    done = act(client, "store", "sync_stores", [good, bad])
+    assert f"{good}: Link says PAUSED; ACTIVE -&gt; PAUSED" in done
+    assert f"{bad}: not done. Link could not be asked (not_found: no such venue); nothing changed here." in done
+    assert "Sync status: 1 done, 1 refused." in done
+    assert logged(ops, bad)[0].startswith("Sync status: not done: Link could not be asked")
+
+
+def test_cancel_twice_says_the_first_cancel_is_still_on_its_way(client, ops, mocked_link, no_broker):
+    make_store()
+    order = place()
+    Order.objects.filter(pk=order.pk).update(link_order_id="ord_x")
+    act(client, "order", "cancel_orders", [order], apply="1", reason_code="OTHER", reason="")
+    again = act(client, "order", "cancel_orders", [order], apply="1", reason_code="FRAUD", reason="")
+    assert "a cancel (OTHER) was already asked by ops-1 at" in again and "still waiting for Link" in again
+    assert OutboundCall.objects.filter(order=order, kind="cancel_order").count() == 1
+
+
+def test_reconcile_refuses_an_order_link_has_not_named_and_says_what_would_help(client, ops):
+    make_store()
+    order = place()
+    done = act(client, "order", "reconcile_orders", [order])
+    assert "not done. not on Link yet (no Link order id); nothing to read." in done
+    assert "retry the submission if it failed" in done
+    assert logged(ops, order)[0].startswith("Reconcile: not done:")
+
+
+def test_replay_refuses_an_event_already_applied(client, ops):
+    event = WebhookEvent.objects.create(
+        event_id="evt_done", type="store.paused", body="{}", status=WebhookEvent.Status.IGNORED, status_reason="stale"
+    )
+    done = act(client, "webhookevent", "replay", [event])
+    assert "it was ignored already (stale); replaying it would change nothing" in done
+    assert "link_replay_webhooks --force --ids" in done
+    assert logged(ops, event)[0].startswith("Replay: not done:")
+
+
+def test_retry_now_refuses_a_failed_submission_and_a_call_that_succeeded(client, ops, no_broker):
+    make_store()
+    order = place()
+    submit = submit_call(order)
+    OutboundCall.objects.filter(pk=submit.pk).update(status=OutboundCall.Status.FAILED)
+    Order.objects.filter(pk=order.pk).update(state=Order.State.FAILED)
+    succeeded = OutboundCallFactory(status=OutboundCall.Status.SUCCEEDED)
+    failed_pause = OutboundCallFactory(status=OutboundCall.Status.FAILED)
+    done = act(client, "outboundcall", "retry_now", [submit, succeeded, failed_pause])
+    assert "use &#x27;Retry submission&#x27; on the order" in done
+    assert "it is succeeded; only a pending or failed call can be tried again." in done
+    assert f"{failed_pause}: queued for an immediate try" in done
+    submit.refresh_from_db()
+    failed_pause.refresh_from_db()
+    assert (submit.status, failed_pause.status) == (OutboundCall.Status.FAILED, OutboundCall.Status.PENDING)
+    assert logged(ops, submit)[0].startswith("Retry now: not done:")
+
+
+def test_refresh_menu_says_when_a_fetch_is_queued_already_and_refuses_a_disconnected_store(client, ops, no_broker):
+    live, gone = StoreFactory(venue_id="ven_live"), StoreFactory(venue_id="ven_gone", state=Store.State.DISCONNECTED)
+    menus = [Menu.objects.create(store=store, menu_id=f"men_{store.venue_id}") for store in (live, gone)]
+    first = act(client, "menu", "refresh_menus", menus)
+    call = OutboundCall.objects.get(kind="fetch_menu")
+    assert f"fetch queued as outbound call #{call.pk}" in first
+    assert "is disconnected from Link, which serves it no menu; it comes back when Link reconnects it" in first
+    again = act(client, "menu", "refresh_menus", menus[:1])
+    assert f"a fetch was queued already (outbound call #{call.pk})" in again
+    assert logged(ops, menus[1])[0].startswith("Refresh menu: not done:")
+    assert len(logged(ops, menus[0])) == 2
+
+
+def test_retry_now_refuses_a_pause_since_undone_and_a_cancel_of_a_closed_order(client, ops, no_broker):
+    store = StoreFactory()
+    pause = OutboundCallFactory(store=store, kind="pause_store", status=OutboundCall.Status.FAILED)
+    resume = OutboundCallFactory(store=store, kind="resume_store", status=OutboundCall.Status.SUCCEEDED)
+    make_store(venue_id="ven_c", external_store_id="sf_c")
+    order = place({**order_request(), "store": "sf_c"})
+    Order.objects.filter(pk=order.pk).update(state=Order.State.READY)
+    cancel = OutboundCallFactory(order=order, kind="cancel_order", status=OutboundCall.Status.FAILED)
+    done = act(client, "outboundcall", "retry_now", [pause, cancel])
+    assert f"the store was paused or resumed again since (call #{resume.pk}); sending this one now would undo" in done
+    assert "the order is ready now; there is nothing to cancel." in done
+    assert set(OutboundCall.objects.filter(pk__in=[pause.pk, cancel.pk]).values_list("status", flat=True)) == {"FAILED"}

@@ -1,0 +1,124 @@
+"""Varied stores, menus, orders, calls and events for the ops console tests, and what the dashboard should count."""
+
+from collections import Counter
+from datetime import timedelta
+
+from django.utils import timezone
+
+from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
+
+S = Order.State
+
+
+def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
+    """``n`` stores and ``n`` orders (with a submit call and an event each) in every state the
+    dashboard cares about, bulk-inserted; returns the expected card counts, keyed ``model-key``."""
+    now = timezone.now()
+    old, overdue, fresh = now - timedelta(days=3), now - timedelta(hours=2), now - timedelta(seconds=30)
+    expected = Counter()
+    stores = []
+    for i in range(n):
+        state = [Store.State.ACTIVE, Store.State.PAUSED, Store.State.DISCONNECTED][i % 3]
+        mapped = i % 4 != 0
+        store = Store(
+            venue_id=f"ven_{prefix}{i:04d}",
+            external_store_id=f"sf_{prefix}{i:04d}" if mapped else None,
+            name=f"Store {prefix}{i}",
+            state=state,
+        )
+        if state == Store.State.PAUSED:
+            by_link = i % 2 == 0
+            store.pause_source = Store.PauseSource.LINK if by_link else Store.PauseSource.MP
+            store.paused_by = None if by_link else paused_by
+            store.pause_reason = "storm" if by_link else "no drivers"
+            store.paused_at = now - timedelta(minutes=i)
+            store.paused_until = now + timedelta(hours=2) if i % 5 else None
+            expected["store-paused"] += 1
+        if not mapped and state != Store.State.DISCONNECTED:
+            expected["store-unmapped"] += 1
+        stores.append(store)
+    stores = Store.objects.bulk_create(stores)
+
+    menus = []
+    for i, store in enumerate(stores):
+        broken = i % 3 == 1
+        menus.append(
+            Menu(
+                store=store,
+                menu_id=f"men_{store.venue_id}",
+                version=1,
+                state=Menu.State.PUBLISHED,
+                last_error="fetching the menu failed: 503" if broken else "",
+                last_error_at=now if broken else None,
+            )
+        )
+        expected["menu-failed"] += broken
+    Menu.objects.bulk_create(menus)
+
+    kinds = [
+        {"state": S.PENDING, "placed_at": overdue, "pending_since": overdue},  # past the confirm deadline
+        {
+            "state": S.PENDING,
+            "placed_at": overdue,
+            "pending_since": None,
+        },  # from before pending_since: placed_at counts
+        {"state": S.PENDING, "placed_at": overdue, "pending_since": fresh},  # retried: counts from pending_since
+        {"state": S.CONFIRMED, "placed_at": fresh, "cancel_refused_at": now, "cancel_requested_at": fresh},
+        {"state": S.READY, "placed_at": old},
+        {"state": S.FAILED, "placed_at": fresh},
+        {"state": S.FAILED, "placed_at": old},  # outside the dashboard's window
+        {"state": S.CANCELLED, "placed_at": old, "cancel_refused_at": old},  # refused long ago: not counted
+    ]
+    orders = []
+    for i in range(n):
+        fields = kinds[i % len(kinds)]
+        orders.append(
+            Order(
+                store=stores[i % len(stores)],
+                customer_phone=f"+1555{i:07d}",
+                total=1000 + i,
+                link_order_id=f"ord_{prefix}{i}" if i % 2 else None,
+                **fields,
+            )
+        )
+        if fields["state"] == S.PENDING and (fields["pending_since"] or fields["placed_at"]) == overdue:
+            expected["order-overdue"] += 1
+        if fields["state"] == S.FAILED and fields["placed_at"] == fresh:
+            expected["order-failed"] += 1
+        if fields.get("cancel_refused_at") == now:
+            expected["order-cancel_refused"] += 1
+    orders = Order.objects.bulk_create(orders)
+
+    calls, events = [], []
+    for i, order in enumerate(orders):
+        status = [OutboundCall.Status.SUCCEEDED, OutboundCall.Status.FAILED, OutboundCall.Status.PENDING][i % 3]
+        completed = None if status == OutboundCall.Status.PENDING else (old if i % 6 == 4 else now)
+        calls.append(
+            OutboundCall(
+                kind=OutboundCall.Kind.SUBMIT_ORDER,
+                path="/v2/orders",
+                order=order,
+                store=order.store,
+                status=status,
+                completed_at=completed,
+                last_error="HTTP 422" if status == OutboundCall.Status.FAILED else "",
+                next_attempt_at=now,
+                deadline=now + timedelta(minutes=5),
+            )
+        )
+        expected["outboundcall-failed"] += status == OutboundCall.Status.FAILED and completed == now
+        event_status = [WebhookEvent.Status.PROCESSED, WebhookEvent.Status.FAILED, WebhookEvent.Status.IGNORED][i % 3]
+        events.append(
+            WebhookEvent(
+                event_id=f"evt_{prefix}{i}",
+                type="order.confirmed",
+                venue_id=order.store.venue_id,
+                external_order_id=order.external_order_id,
+                body="{}",
+                status=event_status,
+            )
+        )
+        expected["webhookevent-failed"] += event_status == WebhookEvent.Status.FAILED
+    OutboundCall.objects.bulk_create(calls)
+    WebhookEvent.objects.bulk_create(events)
+    return expected
