@@ -10,9 +10,14 @@ import django
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     django.setup()
-    from . import menus, orders, webhooks
+    from . import admin, menus, orders, webhooks
 
-    sections = {"webhooks": webhooks.bench_webhooks, "menus": menus.bench_menus, "orders": orders.bench_orders}
+    sections = {
+        "webhooks": webhooks.bench_webhooks,
+        "menus": menus.bench_menus,
+        "orders": orders.bench_orders,
+        "admin": admin.bench_admin,
+    }
     wanted = [s for s in os.environ.get("BENCH", ",".join(sections)).split(",") if s]
     for name in wanted:
         started = time.perf_counter()
