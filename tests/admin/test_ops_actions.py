@@ -6,25 +6,14 @@ from datetime import timedelta
 import pytest
 import responses as responses_lib
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
-from integration.services.roles import OPS, roles_setup
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory, StoreFactory
 from tests.order_fixtures import make_store, order_request, place, submit_call
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ops(client):
-    roles_setup()
-    user = User.objects.create_user("ops-1", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=OPS))
-    client.force_login(user)
-    return user
 
 
 def act(client, model: str, action: str, objs, **form):

@@ -20,24 +20,6 @@ pytestmark = pytest.mark.django_db
 INDEX = "/admin/"
 
 
-@pytest.fixture
-def ops(client):
-    roles_setup()
-    user = User.objects.create_user("ops-1", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=OPS))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def support(client):
-    roles_setup()
-    user = User.objects.create_user("support-1", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get(name=SUPPORT))
-    client.force_login(user)
-    return user
-
-
 def cards(html: str) -> dict[str, tuple[int, str]]:
     """``{card id: (count, link)}`` from the dashboard's HTML."""
     found = re.findall(r'id="card-([\w-]+)" data-count="(\d+)">.*?<a href="([^"]+)"', html, re.S)

@@ -18,22 +18,6 @@ LIST = "admin:integration_order_changelist"
 
 
 @pytest.fixture
-def ops(client):
-    user = User.objects.create_user("ops", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="integration"))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def viewer(client):
-    user = User.objects.create_user("support", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def submitted(mocked_link):
     make_store()
     return link_takes(mocked_link, place(), "ord_1")

@@ -1,6 +1,5 @@
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,22 +10,6 @@ from tests.conftest import store_connected
 from tests.factories import OutboundCallFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ops(client):
-    user = User.objects.create_user("ops", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="integration"))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def viewer(client):
-    user = User.objects.create_user("support", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    client.force_login(user)
-    return user
 
 
 def test_pause_asks_for_a_reason_then_pauses_and_logs(client, ops, no_broker):

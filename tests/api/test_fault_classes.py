@@ -5,7 +5,6 @@ Idempotency-Key (timeouts and latency after Link did the work), event-id dedup (
 no-moving-back rule (reordered and delayed deliveries) and the 401 refresh (token revocation).
 """
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -14,43 +13,22 @@ from django_fsm_log.models import StateLog
 
 from integration.link.client import reset_client
 from integration.models import Order, OutboundCall, Store, WebhookEvent
-from integration.sandbox.control import SandboxControl
-from integration.sandbox.server import SandboxServer
 from integration.services.orders import order_reconcile
 from integration.services.outbound import call_deliver
-from tests.conftest import SECRET
+from tests.e2e.harness import wait_for
 from tests.order_fixtures import place, published_menu, submit_call
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-def wait_for(predicate, timeout=10.0, what="it"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
-def sandbox(live_server, settings):
-    server = SandboxServer(
-        target=f"{live_server.url}/link/webhooks/",
-        webhook_secrets=[SECRET],
-        client_id=settings.LINK_CLIENT_ID,
-        client_secret=settings.LINK_CLIENT_SECRET,
-        seed=8,
-        restaurant={"auto": False},
-    ).start()
-    settings.LINK_BASE_URL = server.base_url
+def faulty(sandbox, settings):
+    """The sandbox with one connected venue whose menu is published here; reads time out at 0.5 s."""
     settings.LINK_READ_TIMEOUT = 0.5
     reset_client()
-    control = SandboxControl(server.base_url)
-    control.connect_venue("ven_1", name="Fault Diner", external_store_id="sf_1")
+    sandbox.connect_venue("ven_1", name="Fault Diner", external_store_id="sf_1")
     published_menu(wait_for(lambda: Store.objects.filter(venue_id="ven_1").first(), what="store.connected"))
-    yield control
-    server.stop()
+    return sandbox
 
 
 def submitted(sandbox) -> Order:
@@ -75,17 +53,17 @@ def link_order(sandbox, order) -> dict:
     return sandbox.order(order.external_order_id)
 
 
-def test_5xx_is_retried_and_the_order_arrives_once(sandbox):
-    sandbox.set_faults(fail_next=2, fail_status=503)
+def test_5xx_is_retried_and_the_order_arrives_once(faulty):
+    faulty.set_faults(fail_next=2, fail_status=503)
     order = place()
     call = deliver_until_settled(submit_call(order))
     assert call.status == "SUCCEEDED"
     assert list(call.call_attempts.values_list("status_code", flat=True)) == [503, 503, 201]
-    assert link_order(sandbox, order)["created"] == 1
+    assert link_order(faulty, order)["created"] == 1
 
 
-def test_429_waits_at_least_retry_after(sandbox):
-    sandbox.set_faults(rate_limit_rate=1, retry_after=30)
+def test_429_waits_at_least_retry_after(faulty):
+    faulty.set_faults(rate_limit_rate=1, retry_after=30)
     order = place()
     call = submit_call(order)
     before = timezone.now()
@@ -93,64 +71,64 @@ def test_429_waits_at_least_retry_after(sandbox):
     call.refresh_from_db()
     assert call.status == "PENDING" and call.last_status_code == 429
     assert call.next_attempt_at >= before + timedelta(seconds=30)
-    sandbox.clear_faults()
+    faulty.clear_faults()
     assert deliver_until_settled(call).status == "SUCCEEDED"
 
 
-def test_timeout_after_link_did_the_work_creates_one_order(sandbox):
-    sandbox.set_faults(timeout_rate=1, timeout_seconds=1.5)
+def test_timeout_after_link_did_the_work_creates_one_order(faulty):
+    faulty.set_faults(timeout_rate=1, timeout_seconds=1.5)
     order = place()
     call = submit_call(order)
     call_deliver(call.pk, inline_wait=0)
     call.refresh_from_db()
     assert call.status == "PENDING" and "timeout" in call.last_error
-    assert link_order(sandbox, order)["created"] == 1  # Link has it; we never heard
-    sandbox.clear_faults()
+    assert link_order(faulty, order)["created"] == 1  # Link has it; we never heard
+    faulty.clear_faults()
     assert deliver_until_settled(call).status == "SUCCEEDED"
-    seen = link_order(sandbox, order)
+    seen = link_order(faulty, order)
     assert seen["created"] == 1 and seen["submissions"] == 2
     order.refresh_from_db()
     assert order.link_order_id == seen["order_id"]
 
 
-def test_latency_beyond_the_read_timeout_is_retried_with_the_same_key(sandbox):
-    sandbox.set_faults(latency_ms=1200)
+def test_latency_beyond_the_read_timeout_is_retried_with_the_same_key(faulty):
+    faulty.set_faults(latency_ms=1200)
     order = place()
     call = submit_call(order)
     call_deliver(call.pk, inline_wait=0)
     call.refresh_from_db()
     assert call.status == "PENDING" and call.call_attempts.get().outcome == "retriable"
-    sandbox.set_faults(latency_ms=50)
+    faulty.set_faults(latency_ms=50)
     assert deliver_until_settled(call).status == "SUCCEEDED"
-    keys = {c["headers"]["Idempotency-Key"] for c in sandbox.calls(method="POST", path_prefix="/v2/orders")}
+    keys = {c["headers"]["Idempotency-Key"] for c in faulty.calls(method="POST", path_prefix="/v2/orders")}
     assert keys == {order.external_order_id}
-    assert link_order(sandbox, order)["created"] == 1
+    assert link_order(faulty, order)["created"] == 1
 
 
-def test_revoked_token_is_refreshed_once(sandbox):
-    first = submitted(sandbox)
-    sandbox.revoke_tokens()
-    second = submitted(sandbox)
-    statuses = [c["status"] for c in sandbox.calls(method="POST", path_prefix="/v2/orders")]
+def test_revoked_token_is_refreshed_once(faulty):
+    first = submitted(faulty)
+    faulty.revoke_tokens()
+    second = submitted(faulty)
+    statuses = [c["status"] for c in faulty.calls(method="POST", path_prefix="/v2/orders")]
     assert statuses == [201, 401, 201]
     assert first.link_order_id != second.link_order_id
 
 
-def test_duplicate_deliveries_apply_once(sandbox):
-    order = submitted(sandbox)
-    sandbox.set_faults(webhook_duplicate_rate=1)
-    sandbox.advance_order(order.link_order_id, "SENT", prep_time_minutes=9)
-    wait_for(lambda: len(sandbox.webhooks(type_="order.confirmed")["attempts"]) >= 2, what="both copies")
+def test_duplicate_deliveries_apply_once(faulty):
+    order = submitted(faulty)
+    faulty.set_faults(webhook_duplicate_rate=1)
+    faulty.advance_order(order.link_order_id, "SENT", prep_time_minutes=9)
+    wait_for(lambda: len(faulty.webhooks(type_="order.confirmed")["attempts"]) >= 2, what="both copies")
     wait_for(lambda: Order.objects.get(pk=order.pk).state == "CONFIRMED", what="order.confirmed")
     assert WebhookEvent.objects.filter(type="order.confirmed").count() == 1
     assert StateLog.objects.filter(object_id=order.pk, state="CONFIRMED").count() == 1
 
 
-def test_reordered_deliveries_never_move_an_order_back(sandbox):
-    order = submitted(sandbox)
-    sandbox.set_faults(webhook_reorder_rate=1, webhook_max_hold_ms=300)
-    sandbox.advance_order(order.link_order_id, "SENT", prep_time_minutes=5)
-    sandbox.advance_order(order.link_order_id, "READY")
+def test_reordered_deliveries_never_move_an_order_back(faulty):
+    order = submitted(faulty)
+    faulty.set_faults(webhook_reorder_rate=1, webhook_max_hold_ms=300)
+    faulty.advance_order(order.link_order_id, "SENT", prep_time_minutes=5)
+    faulty.advance_order(order.link_order_id, "READY")
     wait_for(
         lambda: WebhookEvent.objects.filter(external_order_id=order.external_order_id).count() == 2, what="both events"
     )
@@ -159,11 +137,11 @@ def test_reordered_deliveries_never_move_an_order_back(sandbox):
     assert statuses["order.ready"] == "PROCESSED"
 
 
-def test_a_delayed_event_that_became_stale_is_ignored(sandbox):
-    order = submitted(sandbox)
-    sandbox.set_faults(webhook_delay_ms=1500)
-    sandbox.advance_order(order.link_order_id, "SENT", prep_time_minutes=5)
-    sandbox.advance_order(order.link_order_id, "READY", emit=False)
+def test_a_delayed_event_that_became_stale_is_ignored(faulty):
+    order = submitted(faulty)
+    faulty.set_faults(webhook_delay_ms=1500)
+    faulty.advance_order(order.link_order_id, "SENT", prep_time_minutes=5)
+    faulty.advance_order(order.link_order_id, "READY", emit=False)
     order_reconcile(order)  # ops read Link's truth before the delayed event arrived
     assert Order.objects.get(pk=order.pk).state == "READY"
     late = wait_for(lambda: WebhookEvent.objects.filter(type="order.confirmed").first(), what="the late event")

@@ -4,46 +4,15 @@ Not the e2e suite (no gunicorn, no worker): calls are delivered with ``call_deli
 so this checks the wire (bodies, headers, signatures, answers) both ways.
 """
 
-import time
-
 import pytest
 
-from integration.link.client import reset_client
 from integration.models import Order, Store
-from integration.sandbox.control import SandboxControl
-from integration.sandbox.server import SandboxServer
 from integration.services.orders import order_cancel, order_reconcile
 from integration.services.outbound import call_deliver
-from tests.conftest import SECRET
+from tests.e2e.harness import wait_for
 from tests.order_fixtures import cancel_calls, order_request, place, published_menu, submit_call
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout=10.0, what="it"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def sandbox(live_server, settings):
-    server = SandboxServer(
-        target=f"{live_server.url}/link/webhooks/",
-        webhook_secrets=[SECRET],
-        client_id=settings.LINK_CLIENT_ID,
-        client_secret=settings.LINK_CLIENT_SECRET,
-        seed=4,
-        restaurant={"auto": False},
-    ).start()
-    settings.LINK_BASE_URL = server.base_url
-    reset_client()
-    yield SandboxControl(server.base_url)
-    server.stop()
 
 
 def state_of(order):
