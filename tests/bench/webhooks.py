@@ -44,7 +44,8 @@ def bench_webhooks() -> list[str]:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
     port = free_port()
     group = ProcessGroup(env)
-    group.start("web", web_argv(port, workers=2, threads=4))
+    workers, threads = (int(n) for n in os.environ.get("BENCH_GUNICORN", "2x4").split("x"))
+    group.start("web", web_argv(port, workers=workers, threads=threads))
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/healthz/", group=group)
