@@ -524,10 +524,15 @@ def order_event_from_link(event: WebhookEvent, data: dict) -> str | None:
     """``order.*`` events: matched by ``external_order_id``; an unknown order is IGNORED with why."""
     report = payloads.order_event(event.type, data)
     external_id = report["external_order_id"]
-    order = Order.objects.select_for_update().filter(external_order_id=external_id).first()
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .filter(external_order_id=external_id)
+        .first()
+    )
     if order is None:
         return f"unknown order {external_id}: not placed through this marketplace"
-    venue_id = Store.objects.filter(pk=order.store_id).values_list("venue_id", flat=True).first()
+    venue_id = order.store.venue_id
     if event.venue_id and event.venue_id != venue_id:
         return f"venue mismatch: order {external_id} belongs to {venue_id}, the event names {event.venue_id}"
     if report["link_order_id"] and order.link_order_id and report["link_order_id"] != order.link_order_id:
