@@ -105,7 +105,73 @@ class OrderAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # per-choice counts scan the whole table (1 s at 100k orders)
     inlines = [OrderLineInline]
-    readonly_fields = [f.name for f in Order._meta.fields]
+    readonly_fields = [*(f.name for f in Order._meta.fields), "total_display"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "display_code",
+                    "state",
+                    "store",
+                    "total_display",
+                    "placed_at",
+                    "pending_since",
+                    "external_order_id",
+                    "link_order_id",
+                    "link_status",
+                )
+            },
+        ),
+        (
+            "Customer and fulfillment",
+            {"fields": ("customer_name", "customer_phone", "fulfillment_type", "scheduled_for", "notes")},
+        ),
+        (
+            "Kitchen",
+            {
+                "fields": (
+                    "submitted_at",
+                    "confirmed_at",
+                    "prep_time_minutes",
+                    "estimated_ready_at",
+                    "ready_at",
+                    "closed_at",
+                )
+            },
+        ),
+        (
+            "Rejected, cancelled or failed",
+            {
+                "fields": (
+                    "reason_code",
+                    "reason",
+                    "cancelled_by",
+                    "failure_reason",
+                    "cancel_requested_at",
+                    "cancel_requested_by",
+                    "cancel_reason_code",
+                    "cancel_reason",
+                    "cancel_refused_at",
+                    "cancel_refusal",
+                )
+            },
+        ),
+        (
+            "Amounts (minor units)",
+            {
+                "classes": ["collapse"],
+                "fields": ("currency", "subtotal", "tax", "tip", "delivery_fee", "discount", "total"),
+            },
+        ),
+        (
+            "Technical",
+            {
+                "classes": ["collapse"],
+                "fields": ("id", "created_by", "idempotency_key", "request_hash", "menu_version", "updated_at"),
+            },
+        ),
+    )
     change_form_template = "admin/integration/order/change_form.html"
     actions = ["cancel_orders", "retry_submissions", "reconcile_orders"]
 
