@@ -309,10 +309,6 @@ def _replayed(order: Order, request_hash: str) -> Placed:
     return Placed(order, created=False)
 
 
-def _store_named(name: str) -> Store | None:
-    return Store.objects.filter(external_store_id=name).first() or Store.objects.filter(venue_id=name).first()
-
-
 def _submit(order: Order, lines: list[OrderLine] | None = None) -> OutboundCall:
     """The submit call, committed with the order; Link dedupes on ``external_order_id``."""
     lines = lines if lines is not None else list(order.lines.all())
@@ -341,18 +337,16 @@ def order_place(data: dict, *, user=None, idempotency_key: str | None = None) ->
         first = _order_for_key(user, idempotency_key)
         if first is not None:
             return _replayed(first, request_hash)
-    store = _store_named(data["store"])
+    store = selectors.store_by_public_id(data["store"])
     if store is None:
         raise OrderInvalid(
             "The order names an unknown store.",
             [{"field": "store", "code": "unknown", "message": f"No store with id {data['store']!r}."}],
         )
-    accepting, why = selectors.store_accepting(store)
-    menu = Menu.objects.filter(store=store, state=Menu.State.PUBLISHED).first()
-    if accepting and menu is None:
-        accepting, why = False, "no published menu"
+    accepting, why = selectors.store_accepting(store)  # includes a PUBLISHED menu
     if not accepting:
         raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": data["store"], "reason": why})
+    menu = selectors.store_menu(store)
 
     pricer = _Pricer(_MenuIndex(menu, data["items"]))
     lines = [pricer.line(n, item) for n, item in enumerate(data["items"])]
