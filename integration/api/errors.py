@@ -48,7 +48,9 @@ def exception_handler(exc, context):
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    details = serializers.DictField()
+    details = serializers.JSONField(
+        help_text='An object with context; for 422 a list: [{"field", "code", "message"}, ...].'
+    )
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from integration.models import Order
 from integration.selectors import order_timeline
 from integration.services import orders as order_services
 
-from .errors import ApiError
+from .errors import ApiError, ErrorSerializer
 
 MAX_NESTING = 4
 IDEMPOTENCY_KEY_MAX = 200
@@ -176,16 +176,6 @@ class OrderDetailSerializer(OrderSerializer):
         return TimelineEntrySerializer(order_timeline(order), many=True).data
 
 
-class OrderErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.JSONField(help_text='For 422: [{"field", "code", "message"}, ...].')
-
-
-class OrderErrorSerializer(serializers.Serializer):
-    error = OrderErrorBodySerializer()
-
-
 def flatten_errors(errors, path: str = "") -> list[dict]:
     """DRF's nested errors as ``[{"field": "items[0].modifiers[1].quantity", "code", "message"}]``."""
     if isinstance(errors, dict):
@@ -222,7 +212,7 @@ def _order_or_404(external_order_id: str) -> Order:
 
 
 ERRORS_422 = OpenApiResponse(
-    OrderErrorSerializer,
+    ErrorSerializer,
     description="Field by field: unknown or unavailable item or modifier, "
     "group min/max, nesting, quantity 1..99; or idempotency_key_reused.",
 )
@@ -251,8 +241,8 @@ class OrderListView(APIView):
         ],
         responses={
             201: OrderSerializer,
-            400: OpenApiResponse(OrderErrorSerializer, description="Body is not JSON, or a bad Idempotency-Key."),
-            409: OpenApiResponse(OrderErrorSerializer, description="store_not_accepting, with the reason."),
+            400: OpenApiResponse(ErrorSerializer, description="Body is not JSON, or a bad Idempotency-Key."),
+            409: OpenApiResponse(ErrorSerializer, description="store_not_accepting, with the reason."),
             422: ERRORS_422,
         },
         examples=[
@@ -305,7 +295,7 @@ class OrderDetailView(APIView):
         summary="Read an order",
         description="State, times, Link's reasons, cancel status and a timeline of transitions (with their "
         "cause), Link's events and our calls to Link.",
-        responses={200: OrderDetailSerializer, 404: OrderErrorSerializer},
+        responses={200: OrderDetailSerializer, 404: ErrorSerializer},
     )
     def get(self, request, external_order_id: str):
         return Response(OrderDetailSerializer(_order_or_404(external_order_id)).data)
@@ -325,9 +315,9 @@ class OrderCancelView(APIView):
         responses={
             200: OrderSerializer,
             202: OrderSerializer,
-            404: OrderErrorSerializer,
-            409: OpenApiResponse(OrderErrorSerializer, description="cancel_not_allowed: the order is READY or ended."),
-            422: OrderErrorSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="cancel_not_allowed: the order is READY or ended."),
+            422: ErrorSerializer,
         },
     )
     def post(self, request, external_order_id: str):
