@@ -141,6 +141,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The marketplace's door to stores, menus and orders on PAR Link.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "StoreStateEnum": "integration.models.Store.State",
+        "MenuStateEnum": "integration.models.Menu.State",
+        "OrderStateEnum": "integration.models.Order.State",
+    },
 }
 
 # Link (PAR External Orders API 2.0)

@@ -27,3 +27,10 @@ def test_wrong_method_is_405_with_allow():
     assert resp.status_code == 405
     assert resp.json()["error"]["code"] == "method_not_allowed"
     assert "Allow" in resp.headers
+
+
+def test_openapi_schema_is_valid_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/api/v1/orders/" in (tmp_path / "schema.yml").read_text()
