@@ -1,4 +1,4 @@
-"""Inbound Link events: record first, then apply in one transaction through the dispatch table."""
+"""Inbound Link events: stored and applied in one transaction through the dispatch table."""
 
 import json
 import logging
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from integration.link import payloads
@@ -17,6 +18,7 @@ from . import menus, orders, stores
 logger = logging.getLogger(__name__)
 
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+BRIEF = ("event_id", "type", "status", "status_reason")
 KEPT_HEADERS = ("content-type", "user-agent", "link-signature", "x-request-id")
 
 # A handler applies one event inside the caller's transaction. It returns None when applied, or a
@@ -49,70 +51,107 @@ class Outcome:
         return self.event.status == WebhookEvent.Status.FAILED
 
 
-def webhook_record(envelope: dict, raw_body: bytes, headers: dict) -> tuple[WebhookEvent, bool]:
-    """Store the signed event (or lock the copy already stored); (event, created). Caller holds a transaction."""
-    kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
-    event = WebhookEvent(
+def _event_from(envelope: dict, raw_body: bytes, headers: dict) -> WebhookEvent:
+    return WebhookEvent(
         event_id=envelope["id"],
         type=envelope["type"],
         venue_id=envelope.get("venue_id") or "",
         external_order_id=payloads.external_order_id_of(envelope["type"], envelope["data"]),
         created_at=envelope["created_at"],
         received_at=timezone.now(),
-        headers=kept,
+        headers={k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
         body=raw_body.decode("utf-8"),
     )
-    if WebhookEvent.objects.insert_if_new(event):
-        return event, True
-    # The INSERT waited for any copy in flight to commit, so an applied copy is final: no lock (no write).
-    stored = WebhookEvent.objects.only("event_id", "type", "status").get(event_id=envelope["id"])
-    if stored.status in DONE:
-        return stored, False
-    return WebhookEvent.objects.select_for_update().get(pk=stored.pk), False
 
 
-def _apply(event: WebhookEvent, data: dict | None) -> Outcome:
-    """Apply a recorded, locked event. A handler error rolls back its savepoint and leaves the event FAILED."""
+def _handle(event: WebhookEvent, data: dict | None) -> str | None:
+    """Run the event's handler; None when applied, else why it changed nothing."""
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        return f"unknown event type {event.type!r}"
+    if data is None:
+        data = payloads.parse_data(event.type, json.loads(event.body)["data"])
+    return handler(event, data)
+
+
+def _mark_applied(event: WebhookEvent, reason: str | None) -> None:
+    event.status = WebhookEvent.Status.IGNORED if reason else WebhookEvent.Status.PROCESSED
+    event.status_reason = reason or ""
+    event.error = event.traceback = ""
+    event.processed_at = timezone.now()
+
+
+def _apply_new(event: WebhookEvent, data: dict) -> Outcome:
+    """The event was just inserted as PROCESSED in this transaction; an IGNORED outcome costs one UPDATE more."""
+    reason = _handle(event, data)
+    if reason:
+        _mark_applied(event, reason)
+        event.save(update_fields=["status", "status_reason"])
+    return Outcome(event)
+
+
+def _apply_stored(event: WebhookEvent) -> Outcome:
+    """Apply a stored, locked event; one already applied changes nothing."""
     if event.status in DONE:
         return Outcome(event, duplicate=True)
+    reason = _handle(event, None)
     event.attempts += 1
-    try:
-        with transaction.atomic():
-            handler = HANDLERS.get(event.type)
-            if handler is None:
-                reason = f"unknown event type {event.type!r}"
-            else:
-                if data is None:
-                    data = payloads.parse_data(event.type, json.loads(event.body)["data"])
-                reason = handler(event, data)
-    except Exception as exc:
-        logger.exception("webhook %s (%s) failed", event.event_id, event.type)
-        event.status = WebhookEvent.Status.FAILED
-        event.error = f"{type(exc).__name__}: {exc}"[:2000]
-        event.traceback = traceback.format_exc()[-20000:]
-    else:
-        event.status = WebhookEvent.Status.IGNORED if reason else WebhookEvent.Status.PROCESSED
-        event.status_reason = reason or ""
-        event.error = event.traceback = ""
-        event.processed_at = timezone.now()
+    _mark_applied(event, reason)
     event.save(update_fields=["status", "status_reason", "error", "traceback", "attempts", "processed_at"])
     return Outcome(event)
 
 
-def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
-    """Record, then apply, in one transaction: the 2xx goes out only after both are durable.
-
-    A copy of an event already applied changes nothing; a failed one is applied again (Link's retry).
-    """
+def _record_failure(event: WebhookEvent, exc: Exception) -> Outcome:
+    """Store the event FAILED with its error and traceback, in a transaction of its own (the apply's rolled back)."""
+    logger.exception("webhook %s (%s) failed", event.event_id, event.type)
+    failure = {
+        "status": WebhookEvent.Status.FAILED,
+        "status_reason": "",
+        "error": f"{type(exc).__name__}: {exc}"[:2000],
+        "traceback": traceback.format_exc()[-20000:],
+        "processed_at": None,
+    }
+    kept = ("event_id", "type", "venue_id", "external_order_id", "created_at", "headers", "body")
     with transaction.atomic():
-        event, created = webhook_record(envelope, raw_body, headers)
-        return _apply(event, envelope["data"] if created else None)
+        fresh = WebhookEvent(**{name: getattr(event, name) for name in kept}, attempts=1, **failure)
+        if not WebhookEvent.objects.insert_if_new(fresh):
+            # Stored before this attempt (a retry or replay), or by a concurrent copy: that copy's success stands.
+            WebhookEvent.objects.filter(event_id=event.event_id).exclude(status__in=DONE).update(
+                attempts=F("attempts") + 1, **failure
+            )
+        return Outcome(WebhookEvent.objects.get(event_id=event.event_id))
+
+
+def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
+    """Store, then apply, in one transaction: the 2xx goes out only after both are durable.
+
+    A new event is inserted already PROCESSED and its handler runs in the same transaction, with no
+    savepoint: if the handler raises, both roll back and the event is stored FAILED on its own. A copy
+    of an applied event changes nothing; a FAILED one is applied again (Link's retry).
+    """
+    event = _event_from(envelope, raw_body, headers)
+    _mark_applied(event, None)
+    event.attempts = 1
+    try:
+        with transaction.atomic():
+            if WebhookEvent.objects.insert_if_new(event):
+                return _apply_new(event, envelope["data"])
+            # The INSERT waited for any copy in flight to commit, so an applied copy is final: no lock, no write.
+            stored = WebhookEvent.objects.only(*BRIEF).get(event_id=event.event_id)
+            if stored.status in DONE:
+                return Outcome(stored, duplicate=True)
+            return _apply_stored(WebhookEvent.objects.select_for_update().get(pk=stored.pk))
+    except Exception as exc:
+        return _record_failure(event, exc)
 
 
 def webhook_apply(event: WebhookEvent) -> Outcome:
     """Apply a stored event now (replay); already applied events change nothing."""
-    with transaction.atomic():
-        return _apply(WebhookEvent.objects.select_for_update().get(pk=event.pk), None)
+    try:
+        with transaction.atomic():
+            return _apply_stored(WebhookEvent.objects.select_for_update().get(pk=event.pk))
+    except Exception as exc:
+        return _record_failure(event, exc)
 
 
 def webhook_replay(event: WebhookEvent, *, force: bool = False) -> Outcome:

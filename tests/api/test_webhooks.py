@@ -147,6 +147,84 @@ def test_handler_exception_fails_with_traceback_500_then_link_retry_applies(post
     assert Store.objects.filter(venue_id="ven_1").exists()
 
 
+def test_handler_failure_rolls_back_every_write_it_made(post_event, monkeypatch):
+    original = webhooks.HANDLERS["store.connected"]
+
+    def half_done(event, data):
+        original(event, data)  # the store is written...
+        raise RuntimeError("then the handler breaks")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "store.connected", half_done)
+    assert post_event(store_connected()).status_code == 500
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.attempts, event.processed_at) == (WebhookEvent.Status.FAILED, 1, None)
+    assert not Store.objects.exists()
+
+
+def test_a_retry_that_fails_again_counts_the_attempt(post_event, monkeypatch):
+    def boom(event, data):
+        raise RuntimeError(f"try {event.event_id}")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "store.connected", boom)
+    body = store_connected()
+    assert [post_event(body).status_code for _ in range(3)] == [500, 500, 500]
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.attempts) == (WebhookEvent.Status.FAILED, 3)
+
+
+def test_handler_reason_records_ignored_with_it(post_event):
+    resp = post_event(envelope("store.paused", {"reason": "busy"}, venue_id="ven_nobody"))
+    assert resp.status_code == 200 and resp.json()["status"] == "IGNORED"
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.status_reason, event.attempts) == ("IGNORED", "unknown venue", 1)
+    assert event.processed_at is not None
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_waiting_on_a_failing_first_copy_applies_the_event(live_server, monkeypatch):
+    import requests
+
+    from integration.link import signatures
+
+    original = webhooks.HANDLERS["store.connected"]
+    calls = []
+
+    def first_call_fails(event, data):
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            time.sleep(0.3)  # the second copy is now waiting on this one's INSERT
+            raise RuntimeError("first copy breaks")
+        return original(event, data)
+
+    monkeypatch.setitem(webhooks.HANDLERS, "store.connected", first_call_fails)
+    raw = json.dumps(store_connected()).encode()
+    statuses = []
+
+    def send():
+        resp = requests.post(
+            f"{live_server.url}/link/webhooks/",
+            data=raw,
+            timeout=10,
+            headers={"Content-Type": "application/json", "Link-Signature": signatures.sign(raw, SECRET)},
+        )
+        statuses.append(resp.status_code)
+
+    first = threading.Thread(target=send)
+    first.start()
+    time.sleep(0.1)
+    second = threading.Thread(target=send)
+    second.start()
+    first.join()
+    second.join()
+    assert len(calls) == 2
+    # The first copy's failure record finds the event applied by the second: its answer is the truth, 200.
+    assert statuses == [200, 200]
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.attempts, event.error) == (WebhookEvent.Status.PROCESSED, 1, "")
+    assert Store.objects.filter(venue_id="ven_1").count() == 1
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_copies_apply_once(live_server, monkeypatch):
