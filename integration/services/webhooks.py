@@ -51,7 +51,7 @@ class Outcome:
         return self.event.status == WebhookEvent.Status.FAILED
 
 
-def _event_from(envelope: dict, raw_body: bytes, headers: dict) -> WebhookEvent:
+def event_from(envelope: dict, raw_body: bytes, headers: dict) -> WebhookEvent:
     return WebhookEvent(
         event_id=envelope["id"],
         type=envelope["type"],
@@ -129,7 +129,7 @@ def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
     savepoint: if the handler raises, both roll back and the event is stored FAILED on its own. A copy
     of an applied event changes nothing; a FAILED one is applied again (Link's retry).
     """
-    event = _event_from(envelope, raw_body, headers)
+    event = event_from(envelope, raw_body, headers)
     _mark_applied(event, None)
     event.attempts = 1
     try:

@@ -32,8 +32,8 @@ def event(i: int) -> bytes:
     return json.dumps(body).encode()
 
 
-def post(url: str, session, i: int) -> int:
-    body = event(i)
+def post(url: str, session, i: int, offset: int = 0) -> int:
+    body = event(i + offset)
     headers = {"Content-Type": "application/json", "Link-Signature": signatures.sign(body, SECRET)}
     return session.post(url, data=body, headers=headers, timeout=30).status_code
 
@@ -41,6 +41,7 @@ def post(url: str, session, i: int) -> int:
 def bench_webhooks() -> list[str]:
     db_url = scratch_database("linkbridge_bench_webhooks")
     env = {"DATABASE_URL": db_url, "LINK_WEBHOOK_SECRETS": SECRET, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    env["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
     port = free_port()
     group = ProcessGroup(env)
@@ -51,10 +52,13 @@ def bench_webhooks() -> list[str]:
         wait_http(f"{base}/healthz/", group=group)
         noop = partial(post, f"{base}/healthz/")
         webhook = partial(post, f"{base}/link/webhooks/")
+        store_only = partial(post, f"{base}/bench/store-only/", offset=10_000_000)
         load(noop, 300)
         pgid = group.procs["web"].popen.pid
         with CpuMeter(pgid) as noop_cpu:
             noop_r = load(noop, TOTAL)
+        with CpuMeter(pgid) as floor_cpu:
+            floor_r = load(store_only, TOTAL)
         with CpuMeter(pgid) as hook_cpu:
             hook_r = load(webhook, TOTAL)
         with CpuMeter(pgid) as dup_cpu:
@@ -62,14 +66,19 @@ def bench_webhooks() -> list[str]:
     finally:
         group.stop()
     ratio = hook_r["rps"] / noop_r["rps"]
+    floor_ratio = floor_r["rps"] / noop_r["rps"]
     return [
         f"{TOTAL} signed store.connected events over 200 venues; 2 client processes x 6 threads; "
-        "gunicorn 2 workers x 4 threads; PostgreSQL. Both endpoints get the same signed bodies.",
+        f"gunicorn {workers} workers x {threads} threads; PostgreSQL. Each endpoint gets signed bodies alike.",
         fmt("no-op endpoint (/healthz/)", noop_r),
         f"    {noop_cpu.per_request_ms(TOTAL)}",
+        fmt("store-only floor (no apply)", floor_r),
+        f"    {floor_cpu.per_request_ms(TOTAL)}",
         fmt("webhook endpoint (new events)", hook_r),
         f"    {hook_cpu.per_request_ms(TOTAL)}",
         fmt("webhook endpoint (duplicates)", dup_r),
         f"    {dup_cpu.per_request_ms(TOTAL)}",
         f"ratio webhook/no-op throughput: {ratio:.2f} (target >= 0.6): {'met' if ratio >= 0.6 else 'NOT met'}",
+        f"ratio store-only floor/no-op: {floor_ratio:.2f} (the same request storing the event and applying nothing; "
+        "tests/bench/urls.py)",
     ]
