@@ -1,124 +1,224 @@
 """Link's inbound bodies (contract sections 2 and 4): envelope and event data, validated.
 
-Handlers receive the validated ``data`` dict these serializers produce, so Link's field names
-stop here.
+Handlers receive the validated ``data`` dict these models produce, so Link's field names stop here.
+
+The models are pydantic (built once, at import); the field types below keep the rules the DRF
+serializers had: strings are trimmed, may not be blank unless said so, numbers are taken as strings,
+integers accept DRF's inputs ("5", "5.0", not booleans), datetimes are ISO 8601 as Django parses them
+and come out aware in UTC, and unknown keys are ignored.
 """
 
-from rest_framework import serializers
+import datetime as dt
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from django.utils.dateparse import parse_datetime
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+    model_serializer,
+)
+from pydantic_core import PydanticCustomError
+
+# --- field types (DRF's field semantics) -----------------------------------------------------------
+
+_NO_NUL = r"^[^\x00]*$"  # DRF's ProhibitNullCharactersValidator (PostgreSQL can't store NUL either)
+_DECIMAL_TAIL = re.compile(r"\.0*\s*$")  # DRF IntegerField: "1.0" is an integer, "1.2" is not
+_ISO_8601 = {"formats": "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]"}
 
 
-class EnvelopeSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=100)
-    type = serializers.CharField(max_length=64)
-    created_at = serializers.DateTimeField()
-    venue_id = serializers.CharField(max_length=64, allow_blank=True, required=False, default="")
-    data = serializers.DictField()
+def _strip(value):
+    """str.strip(), as DRF trimmed (pydantic's strip_whitespace keeps "\x1c".."\x1f", which Python strips)."""
+    return value.strip() if type(value) is str else value
 
 
-class AddressSerializer(serializers.Serializer):
-    line1 = serializers.CharField(allow_blank=True, required=False, default="")
-    city = serializers.CharField(allow_blank=True, required=False, default="")
-    region = serializers.CharField(allow_blank=True, required=False, default="")
-    postal_code = serializers.CharField(allow_blank=True, required=False, default="")
-    country = serializers.CharField(allow_blank=True, required=False, default="")
+def _drf_int(value: Any) -> int:
+    """DRF IntegerField's conversion: int(str(value)) after dropping a zero fraction; booleans are refused."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value  # (None is reported as "may not be null", see _message)
+    if isinstance(value, str) and len(value) > 1000:
+        raise PydanticCustomError("int_too_long", "String value too large.")
+    try:
+        return int(_DECIMAL_TAIL.sub("", str(value)))
+    except (ValueError, TypeError):
+        raise PydanticCustomError("int_invalid", "A valid integer is required.") from None
 
 
-class StoreConnectedSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    timezone = serializers.CharField(max_length=64)
-    address = AddressSerializer(required=False, default=dict)
-    external_store_id = serializers.CharField(max_length=64, allow_null=True, required=False, default=None)
-
-    def validate_timezone(self, value):
-        import zoneinfo
-
+def _drf_datetime(value: Any) -> dt.datetime:
+    """DRF DateTimeField: ISO 8601 as Django's parse_datetime reads it, made aware in UTC as USE_TZ did."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        raise PydanticCustomError("datetime_date", "Expected a datetime but got a date.")
+    parsed = value if isinstance(value, dt.datetime) else None
+    if parsed is None and value is not None:
         try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise serializers.ValidationError(f"{value!r} is not an IANA time zone.") from exc
-        return value
+            parsed = parse_datetime(value)
+        except (ValueError, TypeError):
+            parsed = None
+    if parsed is None:  # (None is reported as "may not be null", see _message)
+        raise PydanticCustomError(
+            "datetime_invalid", "Datetime has wrong format. Use one of these formats instead: {formats}.", _ISO_8601
+        )
+    if parsed.utcoffset() is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_overflow", "Datetime value out of range.") from None
 
 
-class StoreDisconnectedSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
-    in_flight = serializers.ChoiceField(choices=["complete", "cancel"], required=False, default="complete")
+def _iana_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError("timezone", "{zone} is not an IANA time zone.", {"zone": repr(value)}) from None
+    return value
 
 
-class StorePausedSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
-    paused_until = serializers.DateTimeField(allow_null=True, required=False, default=None)
+def Text(max_length: int | None = None, *, blank: bool = False):
+    """DRF CharField: trimmed; "" and whitespace-only refused unless ``blank``; no NUL characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=None if blank else 1, max_length=max_length, pattern=_NO_NUL),
+        BeforeValidator(_strip),
+    ]
 
 
-class EmptySerializer(serializers.Serializer):
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_drf_int)]
+DateTime = Annotated[dt.datetime, PlainValidator(_drf_datetime)]
+Zone = Annotated[Text(64), AfterValidator(_iana_zone)]
+
+
+class _Payload(BaseModel):
+    # Numbers are taken as strings (DRF CharField did: 123 -> "123"; booleans are still refused).
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+# --- envelope (section 2) -----------------------------------------------------------------------------
+
+
+class Envelope(_Payload):
+    id: Text(100)
+    type: Text(64)
+    created_at: DateTime
+    venue_id: Text(64, blank=True) = ""
+    data: dict
+
+
+# --- event data (section 4) ---------------------------------------------------------------------------
+
+
+class Address(_Payload):
+    line1: Text(blank=True) = ""
+    city: Text(blank=True) = ""
+    region: Text(blank=True) = ""
+    postal_code: Text(blank=True) = ""
+    country: Text(blank=True) = ""
+
+
+class StoreConnected(_Payload):
+    name: Text(200)
+    timezone: Zone
+    address: Address = Field(default_factory=Address)
+    external_store_id: Text(64) | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        data = handler(self)
+        if "address" not in self.model_fields_set:
+            data["address"] = {}  # absent -> {} (DRF's default=dict); present -> every line, "" if absent
+        return data
+
+
+class StoreDisconnected(_Payload):
+    reason: Text(blank=True) = ""
+    in_flight: Literal["complete", "cancel"] = "complete"
+
+
+class StorePaused(_Payload):
+    reason: Text(blank=True) = ""
+    paused_until: DateTime | None = None
+
+
+class Empty(_Payload):
     pass
 
 
-class MenuPublishedSerializer(serializers.Serializer):
-    menu_id = serializers.CharField(max_length=64)
-    version = serializers.IntegerField(min_value=0)
-    menu_url = serializers.CharField(max_length=2000)
+class MenuPublished(_Payload):
+    menu_id: Text(64)
+    version: NonNegativeInt
+    menu_url: Text(2000)
 
 
-class MenuUnpublishedSerializer(serializers.Serializer):
-    menu_id = serializers.CharField(max_length=64)
+class MenuUnpublished(_Payload):
+    menu_id: Text(64)
 
 
-class AvailabilityEntrySerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64)
-    available = serializers.BooleanField()
+class AvailabilityEntry(_Payload):
+    id: Text(64)
+    available: bool
 
 
-class MenuAvailabilitySerializer(serializers.Serializer):
-    menu_id = serializers.CharField(max_length=64)
-    items = AvailabilityEntrySerializer(many=True, required=False, default=list)
-    modifiers = AvailabilityEntrySerializer(many=True, required=False, default=list)
+class MenuAvailability(_Payload):
+    menu_id: Text(64)
+    items: list[AvailabilityEntry] = Field(default_factory=list)
+    modifiers: list[AvailabilityEntry] = Field(default_factory=list)
 
 
-class OrderEventSerializer(serializers.Serializer):
-    order_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    external_order_id = serializers.CharField(max_length=64)
+class OrderEvent(_Payload):
+    order_id: Text(64, blank=True) = ""
+    external_order_id: Text(64)
 
 
-class OrderConfirmedSerializer(OrderEventSerializer):
-    prep_time_minutes = serializers.IntegerField(min_value=0, allow_null=True, required=False, default=None)
-    estimated_ready_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
+class OrderConfirmed(OrderEvent):
+    prep_time_minutes: NonNegativeInt | None = None
+    estimated_ready_at: DateTime | None = None
 
 
-class OrderRejectedSerializer(OrderEventSerializer):
-    reason_code = serializers.CharField(max_length=32, allow_blank=True, required=False, default="OTHER")
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
+class OrderRejected(OrderEvent):
+    reason_code: Text(32, blank=True) = "OTHER"
+    reason: Text(blank=True) = ""
 
 
-class OrderPreparingSerializer(OrderEventSerializer):
-    estimated_ready_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
+class OrderPreparing(OrderEvent):
+    estimated_ready_at: DateTime | None = None
 
 
-class OrderReadySerializer(OrderEventSerializer):
-    ready_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
+class OrderReady(OrderEvent):
+    ready_at: DateTime | None = None
 
 
-class OrderCancelledSerializer(OrderEventSerializer):
-    reason_code = serializers.CharField(max_length=32, allow_blank=True, required=False, default="")
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
-    cancelled_by = serializers.CharField(max_length=16, allow_blank=True, required=False, default="link")
+class OrderCancelled(OrderEvent):
+    reason_code: Text(32, blank=True) = ""
+    reason: Text(blank=True) = ""
+    cancelled_by: Text(16, blank=True) = "link"
 
 
-EVENT_DATA_SERIALIZERS = {
-    "store.connected": StoreConnectedSerializer,
-    "store.disconnected": StoreDisconnectedSerializer,
-    "store.paused": StorePausedSerializer,
-    "store.resumed": EmptySerializer,
-    "menu.published": MenuPublishedSerializer,
-    "menu.unpublished": MenuUnpublishedSerializer,
-    "menu.availability_changed": MenuAvailabilitySerializer,
-    "order.confirmed": OrderConfirmedSerializer,
-    "order.rejected": OrderRejectedSerializer,
-    "order.preparing": OrderPreparingSerializer,
-    "order.ready": OrderReadySerializer,
-    "order.cancelled": OrderCancelledSerializer,
+EVENT_DATA_MODELS: dict[str, type[_Payload]] = {
+    "store.connected": StoreConnected,
+    "store.disconnected": StoreDisconnected,
+    "store.paused": StorePaused,
+    "store.resumed": Empty,
+    "menu.published": MenuPublished,
+    "menu.unpublished": MenuUnpublished,
+    "menu.availability_changed": MenuAvailability,
+    "order.confirmed": OrderConfirmed,
+    "order.rejected": OrderRejected,
+    "order.preparing": OrderPreparing,
+    "order.ready": OrderReady,
+    "order.cancelled": OrderCancelled,
 }
 
 ORDER_EVENT_PREFIX = "order."
+
+
+# --- parsing ----------------------------------------------------------------------------------------------
 
 
 class PayloadError(Exception):
@@ -128,32 +228,80 @@ class PayloadError(Exception):
         self.message = message
         self.details = details or {}
 
+    def __str__(self):
+        return f"{self.message} {self.details}" if self.details else self.message
+
+
+# pydantic error type -> DRF's message (templates take the error's ctx, plus input_type).
+_MESSAGES = {
+    "missing": "This field is required.",
+    "string_type": "Not a valid string.",
+    "string_unicode": "Surrogate characters are not allowed: U+{surrogate:X}.",
+    "string_too_short": "This field may not be blank.",
+    "string_too_long": "Ensure this field has no more than {max_length} characters.",
+    "string_pattern_mismatch": "Null characters are not allowed.",
+    "greater_than_equal": "Ensure this value is greater than or equal to {ge}.",
+    "bool_type": "Must be a valid boolean.",
+    "bool_parsing": "Must be a valid boolean.",
+    "literal_error": '"{input}" is not a valid choice.',
+    "list_type": 'Expected a list of items but got type "{input_type}".',
+    "dict_type": 'Expected a dictionary of items but got type "{input_type}".',
+    "model_type": "Invalid data. Expected a dictionary, but got {input_type}.",
+    "model_attributes_type": "Invalid data. Expected a dictionary, but got {input_type}.",
+}
+
+
+def _message(error) -> str:
+    kind, value = error["type"], error.get("input")
+    if value is None and not error["loc"]:
+        return "No data provided"
+    if value is None and kind != "missing":
+        return "This field may not be null."
+    template = _MESSAGES.get(kind)
+    if template is None:
+        return error["msg"]
+    context = error.get("ctx") or {}
+    if kind == "string_unicode":
+        context = {"surrogate": next((ord(c) for c in value if 0xD800 <= ord(c) <= 0xDFFF), 0xFFFD)}
+    return template.format(**context, input=value, input_type=type(value).__name__)
+
+
+def _details(exc: ValidationError) -> dict[str, list[str]]:
+    """``{"field": ["message", ...]}`` like DRF's errors, nested fields dotted ("address.city", "items.0.id")."""
+    details: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "non_field_errors"
+        details.setdefault(field, []).append(_message(error))
+    return details
+
+
+def _validated_data(event_type: str, data) -> dict:
+    model = EVENT_DATA_MODELS.get(event_type)
+    if model is None:
+        return data
+    try:
+        return model.model_validate(data).model_dump()
+    except ValidationError as exc:
+        raise PayloadError(
+            "invalid_event_data", f"The data of a {event_type} event is malformed.", _details(exc)
+        ) from None
+
 
 def parse_envelope(body: dict) -> dict:
     """Validated envelope; raises PayloadError for a malformed envelope or known event's data."""
     if not isinstance(body, dict):
         raise PayloadError("invalid_envelope", "The body must be a JSON object.")
-    envelope = EnvelopeSerializer(data=body)
-    if not envelope.is_valid():
-        raise PayloadError("invalid_envelope", "The event envelope is malformed.", envelope.errors)
-    parsed = dict(envelope.validated_data)
-    serializer_class = EVENT_DATA_SERIALIZERS.get(parsed["type"])
-    if serializer_class is not None:
-        data = serializer_class(data=parsed["data"])
-        if not data.is_valid():
-            raise PayloadError("invalid_event_data", f"The data of a {parsed['type']} event is malformed.", data.errors)
-        parsed["data"] = dict(data.validated_data)
+    try:
+        parsed = dict(Envelope.model_validate(body))
+    except ValidationError as exc:
+        raise PayloadError("invalid_envelope", "The event envelope is malformed.", _details(exc)) from None
+    parsed["data"] = _validated_data(parsed["type"], parsed["data"])
     return parsed
 
 
 def parse_data(event_type: str, data: dict) -> dict:
-    """Re-validate stored data (for a replay) the same way as on receipt."""
-    serializer_class = EVENT_DATA_SERIALIZERS.get(event_type)
-    if serializer_class is None:
-        return data
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+    """Re-validate stored data (for a replay) the same way as on receipt; raises PayloadError."""
+    return _validated_data(event_type, data)
 
 
 def external_order_id_of(event_type: str, data: dict) -> str:
