@@ -225,6 +225,20 @@ def test_a_copy_waiting_on_a_failing_first_copy_applies_the_event(live_server, m
     assert Store.objects.filter(venue_id="ven_1").count() == 1
 
 
+def test_replay_of_stored_data_that_no_longer_validates_fails_and_names_the_field(post_event):
+    body = store_connected()
+    assert post_event(body).status_code == 200
+    event = WebhookEvent.objects.get()
+    body["data"]["timezone"] = "Mars/Olympus"
+    WebhookEvent.objects.filter(pk=event.pk).update(body=json.dumps(body))
+
+    outcome = webhooks.webhook_replay(event, force=True)
+    assert outcome.failed
+    assert outcome.event.error.startswith("PayloadError: The data of a store.connected event is malformed.")
+    assert "timezone" in outcome.event.error
+    assert Store.objects.get(venue_id="ven_1").timezone == "America/New_York"
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_copies_apply_once(live_server, monkeypatch):
