@@ -193,7 +193,7 @@ def test_a_copy_waiting_on_a_failing_first_copy_applies_the_event(live_server, m
     def first_call_fails(event, data):
         calls.append(event.event_id)
         if len(calls) == 1:
-            time.sleep(0.3)  # the second copy is now waiting on this one's INSERT
+            time.sleep(1.0)  # the second copy is now waiting on this one's INSERT
             raise RuntimeError("first copy breaks")
         return original(event, data)
 
@@ -212,7 +212,7 @@ def test_a_copy_waiting_on_a_failing_first_copy_applies_the_event(live_server, m
 
     first = threading.Thread(target=send)
     first.start()
-    time.sleep(0.1)
+    time.sleep(0.2)
     second = threading.Thread(target=send)
     second.start()
     first.join()
