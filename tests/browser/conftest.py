@@ -7,6 +7,9 @@ with ``REQUIRE_BROWSER=1`` (CI) a missing Chromium fails them instead.
 import os
 import re
 import shutil
+import subprocess
+import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+CLOSE_SECONDS = 60
 _missing: list[str] = []
 
 
@@ -79,22 +83,34 @@ def browser_page(chromium, request, monkeypatch):
 
     # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            report = getattr(request.node, "rep_call", None)
-            if report is None or report.failed:
-                save_artifacts(page, request.node.name)
-            context.close()
-            browser.close()
-            # With Playwright's loop running, Django keeps connections per context, not per thread:
-            # close the one the test body opened, or it outlives the test database.
-            connections.close_all()
+    marker = f"--linkbridge-test-browser={uuid.uuid4().hex}"  # Chromium ignores it; it names our process
+    watchdog = threading.Timer(CLOSE_SECONDS, kill_browser, [marker])
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=[*CHROMIUM_ARGS, marker])
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            try:
+                yield page
+            finally:
+                report = getattr(request.node, "rep_call", None)
+                if report is None or report.failed:
+                    save_artifacts(page, request.node.name)
+                watchdog.start()
+                context.close()
+                browser.close()
+                # With Playwright's loop running, Django keeps connections per context, not per thread:
+                # close the one the test body opened, or it outlives the test database.
+                connections.close_all()
+    finally:
+        watchdog.cancel()
+
+
+def kill_browser(marker: str) -> None:
+    """Closing hung once in CI (the first run after apt installed Chromium): kill it rather than hang the suite."""
+    print(f"Chromium did not close within {CLOSE_SECONDS} s; killing it")
+    subprocess.run(["pkill", "-KILL", "-f", "--", marker], check=False)
 
 
 def save_artifacts(page, test_name: str) -> None:
