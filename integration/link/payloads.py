@@ -275,7 +275,8 @@ def _details(exc: ValidationError) -> dict[str, list[str]]:
     return details
 
 
-def _validated_data(event_type: str, data) -> dict:
+def parse_data(event_type: str, data) -> dict:
+    """A known event type's data, validated (on receipt and again on replay); raises PayloadError."""
     model = EVENT_DATA_MODELS.get(event_type)
     if model is None:
         return data
@@ -295,13 +296,8 @@ def parse_envelope(body: dict) -> dict:
         parsed = dict(Envelope.model_validate(body))
     except ValidationError as exc:
         raise PayloadError("invalid_envelope", "The event envelope is malformed.", _details(exc)) from None
-    parsed["data"] = _validated_data(parsed["type"], parsed["data"])
+    parsed["data"] = parse_data(parsed["type"], parsed["data"])
     return parsed
-
-
-def parse_data(event_type: str, data: dict) -> dict:
-    """Re-validate stored data (for a replay) the same way as on receipt; raises PayloadError."""
-    return _validated_data(event_type, data)
 
 
 def external_order_id_of(event_type: str, data: dict) -> str:
