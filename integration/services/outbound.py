@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from integration.link.client import LinkError, LinkResponse, get_client
@@ -35,6 +35,19 @@ class CallHandlers:
 
 
 CALL_HANDLERS: dict[str, CallHandlers] = {}
+
+# A store's pause and resume calls reach Link in the order they were made: a resume never overtakes a
+# pause that is still being retried (Link would end paused).
+IN_ORDER_KINDS = (OutboundCall.Kind.PAUSE_STORE, OutboundCall.Kind.RESUME_STORE)
+
+
+def _earlier_pending_in_order():
+    return OutboundCall.objects.filter(
+        store_id=OuterRef("store_id"),
+        kind__in=IN_ORDER_KINDS,
+        status=OutboundCall.Status.PENDING,
+        pk__lt=OuterRef("pk"),
+    )
 
 
 def call_handlers_register(kind: str, **handlers) -> None:
@@ -91,10 +104,14 @@ def call_claim(call_id: int | None = None) -> OutboundCall | None:
     """Lease one due call to this worker, or None if it is not due or another worker holds it."""
     now = timezone.now()
     with transaction.atomic():
-        due = OutboundCall.objects.select_for_update(skip_locked=True).filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            status=OutboundCall.Status.PENDING,
-            next_attempt_at__lte=now,
+        due = (
+            OutboundCall.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+                status=OutboundCall.Status.PENDING,
+                next_attempt_at__lte=now,
+            )
+            .exclude(Q(kind__in=IN_ORDER_KINDS) & Exists(_earlier_pending_in_order()))
         )
         if call_id is not None:
             due = due.filter(pk=call_id)
@@ -157,7 +174,23 @@ def call_send(call: OutboundCall) -> str:
         if locked.status != OutboundCall.Status.PENDING:
             return outcome  # settled meanwhile (e.g. skipped by an order cancelled before submission)
         _settle(locked, handlers, response, error)
+        if locked.kind in IN_ORDER_KINDS and locked.status != OutboundCall.Status.PENDING:
+            _enqueue_next_in_order(locked)
     return outcome
+
+
+def _enqueue_next_in_order(call: OutboundCall) -> None:
+    """The store's next pause/resume call was waiting for this one: send it now, not at the next sweep."""
+    following = (
+        OutboundCall.objects.filter(
+            store_id=call.store_id, kind__in=IN_ORDER_KINDS, status=OutboundCall.Status.PENDING, pk__gt=call.pk
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        transaction.on_commit(lambda: call_enqueue(following))
 
 
 def _settle(call: OutboundCall, handlers: CallHandlers, response: LinkResponse | None, error: LinkError | None):

@@ -174,3 +174,24 @@ def test_a_long_retry_series_hands_over_to_a_fresh_task(mocked_link, no_broker, 
     call.refresh_from_db()
     assert call.status == OutboundCall.Status.PENDING
     assert 1 <= tries <= 4 and no_broker == [call.pk]  # re-enqueued, not left to the minute sweep
+
+
+def test_a_resume_waits_for_the_stores_pause_still_being_retried(
+    mocked_link, no_broker, django_capture_on_commit_callbacks
+):
+    from tests.factories import StoreFactory
+
+    store, other = StoreFactory(venue_id="ven_1"), StoreFactory(venue_id="ven_2")
+    later = timezone.now() + timedelta(seconds=30)
+    pause = OutboundCallFactory(store=store, next_attempt_at=later)  # in backoff after a 503
+    resume = OutboundCallFactory(store=store, kind=OutboundCall.Kind.RESUME_STORE, path="/v2/venues/ven_1/resume")
+    elsewhere = OutboundCallFactory(store=other, kind=OutboundCall.Kind.RESUME_STORE, path="/v2/venues/ven_2/resume")
+    assert outbound.call_claim(resume.pk) is None
+    assert outbound.call_claim(elsewhere.pk) == elsewhere
+
+    mocked_link.add(responses.POST, PAUSE_URL, json={"status": "PAUSED"})
+    OutboundCall.objects.filter(pk=pause.pk).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert call_deliver(pause.pk) == 1
+    assert no_broker == [resume.pk]  # handed on at once, not at the next sweep
+    assert outbound.call_claim(resume.pk) == resume
