@@ -51,9 +51,7 @@ def store_connect_from_link(event: WebhookEvent, data: dict) -> str | None:
             logger.warning("venue %s claims storefront %s, already mapped elsewhere", event.venue_id, mapping)
         else:
             store.external_store_id = mapping
-    if store.pk is None:
-        store.save()
-    elif store.state != Store.State.ACTIVE:
+    if store.pk is not None and store.state != Store.State.ACTIVE:
         store.connect(description=_event_note(event))
     _clear_pause(store)
     store.disconnect_reason = ""

@@ -5,6 +5,8 @@ import pytest
 import responses
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
@@ -30,6 +32,14 @@ def test_connect_then_reconnect_after_disconnect(post_event):
     store.refresh_from_db()
     assert (store.state, store.name, store.disconnect_reason) == ("ACTIVE", "Burger Barn II", "")
     assert list(StateLog.objects.for_(store).values_list("state", flat=True)) == ["DISCONNECTED", "ACTIVE"]
+
+
+def test_a_new_store_is_written_once(post_event):
+    with CaptureQueriesContext(connection) as queries:
+        post_event(store_connected("ven_1", "sf_1", name="Burger Barn"))
+    on_store = [q["sql"].split()[0] for q in queries if 'integration_store"' in q["sql"].split(" WHERE ")[0]]
+    assert on_store == ["SELECT", "SELECT", "INSERT"]  # the locked lookup, the storefront check, the row
+    assert Store.objects.get().connected_at is not None
 
 
 def test_connected_without_storefront_is_unmapped(post_event):
