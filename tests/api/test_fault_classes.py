@@ -23,8 +23,13 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def faulty(sandbox, settings):
-    """The sandbox with one connected venue whose menu is published here; reads time out at 0.5 s."""
+    """The sandbox with one connected venue whose menu is published here; reads time out at 0.5 s.
+
+    A retry is due 2.5 s or more after a failed try, so ``call_deliver(..., inline_wait=0)`` makes
+    exactly one try however slow the machine is; ``deliver_until_settled`` makes each retry due.
+    """
     settings.LINK_READ_TIMEOUT = 0.5
+    settings.LINK_RETRY_BASE = 5
     reset_client()
     sandbox.connect_venue("ven_1", name="Fault Diner", external_store_id="sf_1")
     published_menu(wait_for(lambda: Store.objects.filter(venue_id="ven_1").first(), what="store.connected"))
