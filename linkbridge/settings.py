@@ -161,7 +161,7 @@ LINK_WEBHOOK_TOLERANCE = int(os.environ.get("LINK_WEBHOOK_TOLERANCE", "300"))
 LINK_SUBMIT_DEADLINE = int(os.environ.get("LINK_SUBMIT_DEADLINE", "300"))
 LINK_CONFIRM_DEADLINE = int(os.environ.get("LINK_CONFIRM_DEADLINE", "600"))
 LINK_CALL_DEADLINE = int(os.environ.get("LINK_CALL_DEADLINE", "3600"))
-# Outbox retry timing: exponential backoff from BASE, capped at MAX, with full jitter.
+# Outbox retry timing: exponential backoff from BASE, capped at MAX, with equal jitter.
 LINK_RETRY_BASE = float(os.environ.get("LINK_RETRY_BASE", "1"))
 LINK_RETRY_MAX = float(os.environ.get("LINK_RETRY_MAX", "300"))
 # A worker waits in place for a retry shorter than this; longer ones go to the sweep.

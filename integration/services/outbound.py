@@ -41,13 +41,14 @@ CALL_HANDLERS: dict[str, CallHandlers] = {}
 IN_ORDER_KINDS = (OutboundCall.Kind.PAUSE_STORE, OutboundCall.Kind.RESUME_STORE)
 
 
-def _earlier_pending_in_order():
-    return OutboundCall.objects.filter(
-        store_id=OuterRef("store_id"),
-        kind__in=IN_ORDER_KINDS,
-        status=OutboundCall.Status.PENDING,
-        pk__lt=OuterRef("pk"),
-    )
+def calls_in_order(store_id):
+    """The store's pause and resume calls (``store_id`` may be an ``OuterRef``)."""
+    return OutboundCall.objects.filter(store_id=store_id, kind__in=IN_ORDER_KINDS)
+
+
+def _unheld(now) -> Q:
+    """Pending and not leased to a live worker (never claimed, or its lease ran out)."""
+    return Q(status=OutboundCall.Status.PENDING) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
 
 
 def call_handlers_register(kind: str, **handlers) -> None:
@@ -103,15 +104,14 @@ def call_backoff(attempts: int, retry_after: float | None = None) -> float:
 def call_claim(call_id: int | None = None) -> OutboundCall | None:
     """Lease one due call to this worker, or None if it is not due or another worker holds it."""
     now = timezone.now()
+    earlier_pending = calls_in_order(OuterRef("store_id")).filter(
+        status=OutboundCall.Status.PENDING, pk__lt=OuterRef("pk")
+    )
     with transaction.atomic():
         due = (
             OutboundCall.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-                status=OutboundCall.Status.PENDING,
-                next_attempt_at__lte=now,
-            )
-            .exclude(Q(kind__in=IN_ORDER_KINDS) & Exists(_earlier_pending_in_order()))
+            .filter(_unheld(now), next_attempt_at__lte=now)
+            .exclude(Q(kind__in=IN_ORDER_KINDS) & Exists(earlier_pending))
         )
         if call_id is not None:
             due = due.filter(pk=call_id)
@@ -182,9 +182,8 @@ def call_send(call: OutboundCall) -> str:
 def _enqueue_next_in_order(call: OutboundCall) -> None:
     """The store's next pause/resume call was waiting for this one: send it now, not at the next sweep."""
     following = (
-        OutboundCall.objects.filter(
-            store_id=call.store_id, kind__in=IN_ORDER_KINDS, status=OutboundCall.Status.PENDING, pk__gt=call.pk
-        )
+        calls_in_order(call.store_id)
+        .filter(status=OutboundCall.Status.PENDING, pk__gt=call.pk)
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
@@ -194,22 +193,18 @@ def _enqueue_next_in_order(call: OutboundCall) -> None:
 
 
 def _settle(call: OutboundCall, handlers: CallHandlers, response: LinkResponse | None, error: LinkError | None):
-    now = timezone.now()
-    call.claimed_until = None
     if response is not None:
-        call.status = OutboundCall.Status.SUCCEEDED
         call.last_status_code = response.status_code
         call.response = _stored_response(response)
-        call.last_error = ""
-        call.completed_at = now
-        call.save()
+        _finish(call, OutboundCall.Status.SUCCEEDED, "")
         if handlers.on_success:
             handlers.on_success(call, response)
         return
     call.last_status_code = error.status_code
     call.last_error = str(error)
+    call.claimed_until = None
     if error.retriable:
-        retry_at = now + timedelta(seconds=call_backoff(call.attempts, error.retry_after))
+        retry_at = timezone.now() + timedelta(seconds=call_backoff(call.attempts, error.retry_after))
         if retry_at <= call.deadline:
             call.next_attempt_at = retry_at
             call.save()
@@ -221,24 +216,25 @@ def _settle(call: OutboundCall, handlers: CallHandlers, response: LinkResponse |
     call_fail(call, call.last_error, handlers=handlers)
 
 
-def call_fail(call: OutboundCall, reason: str, *, handlers: CallHandlers | None = None) -> None:
-    """Settle a call as FAILED (caller holds the row lock) and let its kind react."""
-    call.status = OutboundCall.Status.FAILED
+def _finish(call: OutboundCall, status: str, reason: str) -> None:
+    """Settle a call for good (the caller holds its row lock)."""
+    call.status = status
     call.last_error = reason
     call.claimed_until = None
     call.completed_at = timezone.now()
     call.save()
+
+
+def call_fail(call: OutboundCall, reason: str, *, handlers: CallHandlers | None = None) -> None:
+    """Settle a call as FAILED (caller holds the row lock) and let its kind react."""
+    _finish(call, OutboundCall.Status.FAILED, reason)
     handlers = handlers or CALL_HANDLERS.get(call.kind, CallHandlers())
     if handlers.on_failure:
         handlers.on_failure(call, reason)
 
 
 def call_skip(call: OutboundCall, reason: str) -> None:
-    call.status = OutboundCall.Status.SKIPPED
-    call.last_error = reason
-    call.claimed_until = None
-    call.completed_at = timezone.now()
-    call.save()
+    _finish(call, OutboundCall.Status.SKIPPED, reason)
 
 
 def _wait_until_due(call_id: int, inline_wait: float) -> None:
@@ -286,11 +282,7 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
 def calls_due(limit: int = 500) -> list[int]:
     now = timezone.now()
     return list(
-        OutboundCall.objects.filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            status=OutboundCall.Status.PENDING,
-            next_attempt_at__lte=now,
-        )
+        OutboundCall.objects.filter(_unheld(now), next_attempt_at__lte=now)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -300,9 +292,7 @@ def calls_expire() -> int:
     """Fail pending calls whose deadline passed while nobody held them (e.g. the broker was down)."""
     now = timezone.now()
     expired = 0
-    ids = OutboundCall.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), status=OutboundCall.Status.PENDING, deadline__lt=now
-    ).values_list("pk", flat=True)
+    ids = OutboundCall.objects.filter(_unheld(now), deadline__lt=now).values_list("pk", flat=True)
     for pk in ids:
         with transaction.atomic():
             call = (
@@ -339,10 +329,8 @@ def _refuse_stale_retry(call: OutboundCall) -> None:
             "it submits an order, and its order failed with it: use 'Retry submission' on the order "
             "(that checks the store and sends it again as a new call)."
         )
-    if call.kind in (kind.PAUSE_STORE, kind.RESUME_STORE) and call.store_id:
-        later = OutboundCall.objects.filter(
-            store_id=call.store_id, kind__in=[kind.PAUSE_STORE, kind.RESUME_STORE], pk__gt=call.pk
-        ).first()
+    if call.kind in IN_ORDER_KINDS and call.store_id:
+        later = calls_in_order(call.store_id).filter(pk__gt=call.pk).first()
         if later is not None:
             raise CallRetryRefused(
                 f"the store was paused or resumed again since (call #{later.pk}); sending this one now would "
@@ -354,7 +342,7 @@ def _refuse_stale_retry(call: OutboundCall) -> None:
             raise CallRetryRefused(f"the order is {order.get_state_display().lower()} now; there is nothing to cancel.")
 
 
-def call_retry_now(call: OutboundCall, *, extend_deadline_seconds: int | None = None) -> bool:
+def call_retry_now(call: OutboundCall) -> bool:
     """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline.
 
     False when the call is settled otherwise (SUCCEEDED, SKIPPED); ``CallRetryRefused`` when a
@@ -372,7 +360,7 @@ def call_retry_now(call: OutboundCall, *, extend_deadline_seconds: int | None = 
         locked.claimed_until = None
         locked.completed_at = None
         if locked.deadline <= now:
-            locked.deadline = now + timedelta(seconds=extend_deadline_seconds or settings.LINK_CALL_DEADLINE)
+            locked.deadline = now + timedelta(seconds=settings.LINK_CALL_DEADLINE)
         locked.save()
         transaction.on_commit(lambda: call_enqueue(locked.pk))
     return True

@@ -12,7 +12,7 @@ from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
 
 from .orders import orders_handle_store_disconnect
-from .outbound import call_create, call_handlers_register
+from .outbound import call_create, calls_in_order
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,14 @@ def _clear_pause(store: Store) -> None:
     store.paused_by = None
     store.paused_at = None
     store.paused_until = None
+
+
+def _set_pause(store: Store, *, source: str, reason: str, until=None, by=None) -> None:
+    store.pause_reason = reason
+    store.pause_source = source
+    store.paused_by = by
+    store.paused_at = timezone.now()
+    store.paused_until = until
 
 
 def _locked_store(venue_id: str) -> Store | None:
@@ -83,11 +91,7 @@ def store_pause_from_link(event: WebhookEvent, data: dict) -> str | None:
     if store.state == Store.State.DISCONNECTED:
         return "store is disconnected"
     store.pause(description=_event_note(event))
-    store.pause_reason = data.get("reason", "")
-    store.pause_source = Store.PauseSource.LINK
-    store.paused_by = None
-    store.paused_at = timezone.now()
-    store.paused_until = data.get("paused_until")
+    _set_pause(store, source=Store.PauseSource.LINK, reason=data.get("reason", ""), until=data.get("paused_until"))
     store.save()
     return None
 
@@ -117,11 +121,7 @@ def store_pause(store: Store, *, user=None, reason: str, paused_until=None) -> S
                 f"{store} is disconnected from Link; it can only come back by Link reconnecting it."
             )
         store.pause(by=user, description=f"Paused by {user or 'the marketplace'}: {reason}")
-        store.pause_reason = reason
-        store.pause_source = Store.PauseSource.MP
-        store.paused_by = user
-        store.paused_at = timezone.now()
-        store.paused_until = paused_until
+        _set_pause(store, source=Store.PauseSource.MP, reason=reason, until=paused_until, by=user)
         store.save()
         call_create(
             kind=OutboundCall.Kind.PAUSE_STORE,
@@ -186,21 +186,19 @@ def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
         result.store = store
-        in_flight = OutboundCall.objects.filter(
-            store=store,
-            kind__in=[OutboundCall.Kind.PAUSE_STORE, OutboundCall.Kind.RESUME_STORE],
-            status=OutboundCall.Status.PENDING,
-        ).exists()
+        in_flight = calls_in_order(store.pk).filter(status=OutboundCall.Status.PENDING).exists()
         if in_flight:
             result.skipped = "a pause/resume is still on its way to Link"
         elif venue["status"] == Store.State.PAUSED and store.state == Store.State.ACTIVE:
             result.changes.append("ACTIVE -> PAUSED")
             if not dry_run:
                 store.pause(description="Aligned with Link's status")
-                store.pause_source = Store.PauseSource.LINK
-                store.pause_reason = "Paused on Link (found by status sync)"
-                store.paused_at = timezone.now()
-                store.paused_until = venue["paused_until"]
+                _set_pause(
+                    store,
+                    source=Store.PauseSource.LINK,
+                    reason="Paused on Link (found by status sync)",
+                    until=venue["paused_until"],
+                )
         elif venue["status"] == Store.State.ACTIVE and store.state != Store.State.ACTIVE:
             result.changes.append(f"{store.state} -> ACTIVE")
             if not dry_run:
@@ -219,7 +217,3 @@ def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
             store.link_synced_at = timezone.now()
             store.save()
     return result
-
-
-call_handlers_register(OutboundCall.Kind.PAUSE_STORE)
-call_handlers_register(OutboundCall.Kind.RESUME_STORE)
