@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
+from integration.link.menus import DAYS
 from integration.models import (
     CategoryItem,
     GroupModifier,
@@ -31,8 +32,6 @@ from integration.models import (
     Store,
     WebhookEvent,
 )
-
-DAY_NAMES = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() order
 
 
 def _minutes(hhmm: str) -> int:
@@ -54,8 +53,8 @@ def hours_open_at(hours: list[dict], tz_name: str, at: datetime) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = zoneinfo.ZoneInfo("UTC")
     local = at.astimezone(tz)
-    today = DAY_NAMES[local.weekday()]
-    yesterday = DAY_NAMES[(local.weekday() - 1) % 7]
+    today = DAYS[local.weekday()]
+    yesterday = DAYS[(local.weekday() - 1) % 7]
     now = local.hour * 60 + local.minute
     for entry in hours:
         opens, closes = _minutes(entry["open"]), _minutes(entry["close"])
@@ -72,6 +71,12 @@ def store_menu(store: Store) -> Menu | None:
     return getattr(store, "menu", None)
 
 
+def store_published_menu(store: Store) -> Menu | None:
+    """The store's menu if it is published; no query when loaded with ``select_related("menu")``."""
+    menu = store_menu(store)
+    return menu if menu is not None and menu.state == Menu.State.PUBLISHED else None
+
+
 def store_accepting(store: Store, at: datetime | None = None) -> tuple[bool, str]:
     """Whether the store takes orders now, and if not, the first reason why.
 
@@ -83,8 +88,8 @@ def store_accepting(store: Store, at: datetime | None = None) -> tuple[bool, str
         return False, f"paused: {store.pause_reason}" if store.pause_reason else "paused"
     if not store.external_store_id:
         return False, "not mapped to an MP storefront"
-    menu = store_menu(store)
-    if menu is None or menu.state != Menu.State.PUBLISHED:
+    menu = store_published_menu(store)
+    if menu is None:
         return False, "no published menu"
     if not hours_open_at(menu.hours, store.timezone, at or timezone.now()):
         return False, f"closed now (outside its opening hours, {store.timezone})"

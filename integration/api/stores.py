@@ -7,6 +7,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integration.link.menus import DAYS
 from integration.models import Menu, Store
 from integration.selectors import (
     menu_catalog,
@@ -14,6 +15,7 @@ from integration.selectors import (
     store_accepting,
     store_by_public_id,
     store_menu,
+    store_published_menu,
     stores_for_api,
 )
 
@@ -25,7 +27,7 @@ STORE_ID = OpenApiParameter(
 
 
 class HoursSerializer(serializers.Serializer):
-    day = serializers.ChoiceField(choices=["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"])
+    day = serializers.ChoiceField(choices=DAYS)
     open = serializers.CharField(help_text="HH:MM, store's local time.")
     close = serializers.CharField(help_text="HH:MM; at or before `open` means it closes after midnight.")
 
@@ -56,6 +58,7 @@ class StoreOutputSerializer(serializers.Serializer):
 def _store_data(store: Store) -> dict:
     accepting, reason = store_accepting(store)
     menu = store_menu(store)
+    published = store_published_menu(store)
     return {
         "external_store_id": store.external_store_id,
         "venue_id": store.venue_id,
@@ -65,7 +68,7 @@ def _store_data(store: Store) -> dict:
         "state": store.state,
         "accepting_orders": accepting,
         "not_accepting_reason": reason or None,
-        "hours": menu.hours if menu is not None and menu.state == Menu.State.PUBLISHED else [],
+        "hours": published.hours if published else [],
         "menu": menu,
     }
 
@@ -180,8 +183,8 @@ class StoreMenuApi(APIView):
     )
     def get(self, request, store_id: str):
         store = _store_or_404(store_id)
-        menu = store_menu(store)
-        if menu is None or menu.state != Menu.State.PUBLISHED:
+        menu = store_published_menu(store)
+        if menu is None:
             raise ApiError(404, "menu_not_published", f"Store {store_id!r} has no published menu right now.")
         etag = menu_etag(menu, store)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}

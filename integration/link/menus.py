@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 
-DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() order
 # Fields that change with every publication; the content hash leaves them out so that a new
 # version with the same content is recognised as unchanged.
 VOLATILE_KEYS = frozenset({"version", "published_at"})

@@ -18,7 +18,6 @@ ORDER_STATUS_TO_STATE = {
     "REJECTED": "REJECTED",
     "CANCELLED": "CANCELLED",
 }
-VENUE_STATUSES = ("ACTIVE", "PAUSED", "DISCONNECTED")
 
 
 def _seg(value: str) -> str:
@@ -100,8 +99,6 @@ def host_allowed(url: str, allowed_hosts: list[str]) -> tuple[bool, str]:
         return False, "https is required for non-loopback hosts"
     default_port = 443 if parts.scheme == "https" else 80
     candidates = {host, f"{host}:{port or default_port}"}
-    if port is None or port == default_port:
-        candidates.add(host)
     for entry in allowed_hosts:
         entry = entry.strip().lower()
         if entry in candidates and (":" in entry or port in (None, default_port)):

@@ -33,7 +33,7 @@ from integration.models import (
     WebhookEvent,
 )
 
-from .outbound import call_create, call_handlers_register
+from .outbound import call_create, call_handlers_register, calls_skip
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +73,20 @@ def _pending_fetches(store_id: int):
     )
 
 
-def _skip_fetches(calls, reason: str) -> int:
-    """Pending fetches that no longer matter; one in flight settles as skipped and is not ingested."""
-    return calls.update(status=OutboundCall.Status.SKIPPED, last_error=reason, claimed_until=None, completed_at=_now())
+def _venue_menu(event: WebhookEvent, menu_id: str) -> tuple[Menu | None, str | None]:
+    """The event's venue's menu, locked, if it is ``menu_id``; else None and why the event changes nothing."""
+    menu = Menu.objects.select_for_update().filter(store__venue_id=event.venue_id).first()
+    if menu is None:
+        return None, "no menu for this venue"
+    if menu_id != menu.menu_id:
+        return None, f"menu {menu_id} is not the venue's menu ({menu.menu_id})"
+    return menu, None
+
+
+def _sent_before_last_change(menu: Menu, event: WebhookEvent) -> str | None:
+    if menu.state_changed_at and event.created_at and event.created_at < menu.state_changed_at:
+        return f"stale: Link sent it before the menu event applied at {menu.state_changed_at:%Y-%m-%d %H:%M:%S}"
+    return None
 
 
 # --- Link's events -----------------------------------------------------------------------------
@@ -95,8 +106,8 @@ def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
         )
     menu_id, version, url = data["menu_id"], data["version"], data["menu_url"]
     menu = _locked_menu(store, menu_id)
-    if menu.state_changed_at and event.created_at and event.created_at < menu.state_changed_at:
-        return f"stale: Link sent it before the menu event applied at {menu.state_changed_at:%Y-%m-%d %H:%M:%S}"
+    if stale := _sent_before_last_change(menu, event):
+        return stale
     same_menu = menu.menu_id == menu_id
     if same_menu and menu.version is not None and version < menu.version:
         return f"stale: v{version} is older than the live v{menu.version}"
@@ -121,21 +132,19 @@ def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
     menu.announced_version = version
     menu.state_changed_at = event.created_at
     menu.save(update_fields=["menu_url", "announced_version", "state_changed_at", "updated_at"])
-    _skip_fetches(pending.exclude(path=routes.venue_menu_path(store.venue_id)), f"superseded by v{version}")
+    calls_skip(pending.exclude(path=routes.venue_menu_path(store.venue_id)), f"superseded by v{version}")
     call_create(kind=OutboundCall.Kind.FETCH_MENU, method="GET", path=url, store=store)
     return None
 
 
 def menu_unpublish_from_link(event: WebhookEvent, data: dict) -> str | None:
     """``menu.unpublished``: off the catalog; orders cannot use it. Pending fetches are dropped."""
-    menu = Menu.objects.select_for_update().filter(store__venue_id=event.venue_id).first()
-    if menu is None:
-        return "no menu for this venue"
-    if data["menu_id"] != menu.menu_id:
-        return f"menu {data['menu_id']} is not the venue's menu ({menu.menu_id})"
-    if menu.state_changed_at and event.created_at and event.created_at < menu.state_changed_at:
-        return f"stale: Link sent it before the menu event applied at {menu.state_changed_at:%Y-%m-%d %H:%M:%S}"
-    _skip_fetches(_pending_fetches(menu.store_id), "menu unpublished")
+    menu, refusal = _venue_menu(event, data["menu_id"])
+    if refusal:
+        return refusal
+    if stale := _sent_before_last_change(menu, event):
+        return stale
+    calls_skip(_pending_fetches(menu.store_id), "menu unpublished")
     if menu.state == Menu.State.UNPUBLISHED:
         return "already unpublished"
     menu.unpublish()
@@ -158,11 +167,9 @@ def _flip(model, menu: Menu, entries: list[dict]) -> int:
 
 def menu_availability_from_link(event: WebhookEvent, data: dict) -> str | None:
     """``menu.availability_changed``: flip ``available`` in bulk; no new version."""
-    menu = Menu.objects.select_for_update().filter(store__venue_id=event.venue_id).first()
-    if menu is None:
-        return "no menu for this venue"
-    if data["menu_id"] != menu.menu_id:
-        return f"menu {data['menu_id']} is not the venue's menu ({menu.menu_id})"
+    menu, refusal = _venue_menu(event, data["menu_id"])
+    if refusal:
+        return refusal
     if menu.published_at and event.created_at and event.created_at < menu.published_at:
         return f"stale: older than the live v{menu.version}, published at {menu.published_at:%Y-%m-%d %H:%M:%S}"
     changed = _flip(MenuItem, menu, data["items"]) + _flip(Modifier, menu, data["modifiers"])

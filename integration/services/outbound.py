@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from integration.link import routes
 from integration.link.client import LinkError, LinkResponse, get_client
 from integration.models import CallAttempt, Order, OutboundCall
 
@@ -139,7 +140,7 @@ def _stored_response(response: LinkResponse):
 def call_send(call: OutboundCall) -> str:
     """One HTTP try of a claimed call; returns the outcome (a CallAttempt.Outcome value)."""
     handlers = CALL_HANDLERS.get(call.kind, CallHandlers())
-    headers = {"Idempotency-Key": call.idempotency_key} if call.idempotency_key else None
+    headers = {routes.IDEMPOTENCY_HEADER: call.idempotency_key} if call.idempotency_key else None
     started_at = timezone.now()
     t0 = time.monotonic()
     response, error = None, None
@@ -235,6 +236,13 @@ def call_fail(call: OutboundCall, reason: str, *, handlers: CallHandlers | None 
 
 def call_skip(call: OutboundCall, reason: str) -> None:
     _finish(call, OutboundCall.Status.SKIPPED, reason)
+
+
+def calls_skip(calls, reason: str) -> int:
+    """Skip many calls in one UPDATE; one in flight settles as skipped and is not sent again."""
+    return calls.update(
+        status=OutboundCall.Status.SKIPPED, last_error=reason, claimed_until=None, completed_at=timezone.now()
+    )
 
 
 def _wait_until_due(call_id: int, inline_wait: float) -> None:
