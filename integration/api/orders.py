@@ -204,8 +204,9 @@ def _order_queryset():
     return Order.objects.select_related("store").prefetch_related("lines")
 
 
-def _order_or_404(external_order_id: str) -> Order:
-    order = _order_queryset().filter(external_order_id=external_order_id).first()
+def _order_or_404(external_order_id: str, orders=None) -> Order:
+    orders = _order_queryset() if orders is None else orders
+    order = orders.filter(external_order_id=external_order_id).first()
     if order is None:
         raise ApiError(404, "not_found", f"No order with external_order_id {external_order_id!r}.")
     return order
@@ -321,7 +322,7 @@ class OrderCancelView(APIView):
         },
     )
     def post(self, request, external_order_id: str):
-        order = _order_or_404(external_order_id)
+        order = _order_or_404(external_order_id, Order.objects.only("pk"))  # the service reads it again, locked
         serializer = CancelRequestSerializer(data=request.data)
         if not serializer.is_valid():
             raise ApiError(422, "invalid_request", "The cancel has invalid fields.", flatten_errors(serializer.errors))

@@ -144,19 +144,19 @@ class Order(models.Model):
 
     @fsm_log_description
     @fsm_log_by
-    @transition(field=state, source=[State.PENDING, State.CONFIRMED, State.IN_PREP], target=State.READY)
+    @transition(field=state, source=OPEN_STATES, target=State.READY)
     def mark_ready(self, by=None, description=None):
         pass
 
     @fsm_log_description
     @fsm_log_by
-    @transition(field=state, source=[State.PENDING, State.CONFIRMED, State.IN_PREP], target=State.REJECTED)
+    @transition(field=state, source=OPEN_STATES, target=State.REJECTED)
     def reject(self, by=None, description=None):
         pass
 
     @fsm_log_description
     @fsm_log_by
-    @transition(field=state, source=[State.PENDING, State.CONFIRMED, State.IN_PREP], target=State.CANCELLED)
+    @transition(field=state, source=OPEN_STATES, target=State.CANCELLED)
     def cancel(self, by=None, description=None):
         pass
 

@@ -97,8 +97,8 @@ def _who(user) -> str:
     return f"user {user.get_username()}" if user is not None else "marketplace"
 
 
-def _locked(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
 
 
 # --- state changes ------------------------------------------------------------------------------
@@ -416,7 +416,7 @@ def order_place(data: dict, *, user=None, idempotency_key: str | None = None) ->
 
 def _submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
     answer = routes.parse_submit_response(response.data)
-    order = Order.objects.select_for_update().get(pk=call.order_id)
+    order = _locked(call.order_id)
     now = timezone.now()
     order.submitted_at = order.submitted_at or now
     link_id = answer["link_order_id"]
@@ -432,7 +432,7 @@ def _submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
 
 
 def _submit_failed(call: OutboundCall, reason: str) -> None:
-    order = Order.objects.select_for_update().get(pk=call.order_id)
+    order = _locked(call.order_id)
     if order.link_order_id:
         # Link's own events named the order, so a try did land; its events keep driving it.
         logger.warning("order %s: submit call #%s failed (%s) but Link has the order", order, call.pk, reason)
@@ -613,7 +613,7 @@ def order_cancel(order: Order, *, reason_code: str, reason: str = "", user=None,
     user = _user(user)
     cause = cause or f"{_who(user)}: cancel ({reason_code}) {reason}".strip()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order.pk)
         if order.state not in Order.OPEN_STATES:
             raise OrderActionRefused(
                 f"Order {order} is {order.get_state_display().lower()}; only orders not yet ready can be cancelled.",
@@ -628,7 +628,10 @@ def order_cancel(order: Order, *, reason_code: str, reason: str = "", user=None,
 
 
 def _cancel_succeeded(call: OutboundCall, response: LinkResponse) -> None:
-    order = Order.objects.select_for_update().get(pk=call.order_id)
+    _cancel_accepted(_locked(call.order_id), call)
+
+
+def _cancel_accepted(order: Order, call: OutboundCall) -> None:
     if order.state in Order.OPEN_STATES:
         _cancel_here(order, f"system: Link accepted the cancel (call #{call.pk})", order.cancel_requested_by)
         order.link_status = routes.STATE_TO_ORDER_STATUS[S.CANCELLED]
@@ -636,12 +639,13 @@ def _cancel_succeeded(call: OutboundCall, response: LinkResponse) -> None:
 
 
 def _cancel_failed(call: OutboundCall, reason: str) -> None:
-    order = Order.objects.select_for_update().get(pk=call.order_id)
-    attempt = call.call_attempts.order_by("-number").first()
-    link_status = routes.refused_cancel_status(attempt.response_body if attempt else "")
-    if call.last_status_code == 409 and link_status == routes.STATE_TO_ORDER_STATUS[S.CANCELLED]:
-        _cancel_succeeded(call, None)  # an earlier try got through: Link says it is already cancelled
-        return
+    order = _locked(call.order_id)
+    if call.last_status_code == 409:
+        attempt = call.call_attempts.order_by("-number").first()
+        link_status = routes.refused_cancel_status(attempt.response_body if attempt else "")
+        if link_status == routes.STATE_TO_ORDER_STATUS[S.CANCELLED]:
+            _cancel_accepted(order, call)  # an earlier try got through: Link says it is already cancelled
+            return
     if order.state == S.CANCELLED:
         return
     order.cancel_refused_at = timezone.now()
@@ -652,14 +656,14 @@ def _cancel_failed(call: OutboundCall, reason: str) -> None:
     order.save()
 
 
-def orders_handle_store_disconnect(store: Store, *, in_flight: str, cause: str) -> int:
+def orders_handle_store_disconnect(store: Store, *, in_flight: str, cause: str) -> None:
     """``store.disconnected``: with ``in_flight == "cancel"`` the store's orders not yet READY are
     cancelled here and toward Link where Link has them; with ``"complete"`` they go on."""
     if in_flight != "cancel":
-        return 0
-    count = 0
+        return
+    local_cause = f"{cause}: store disconnected, in-flight orders cancelled"
     for order in Order.objects.select_for_update().filter(store=store, state__in=Order.OPEN_STATES).order_by("pk"):
-        local_cause = f"{cause}: store disconnected, in-flight orders cancelled"
+        order.store = store  # the caller holds it locked; no query per order
         if order.cancel_status == "requested":
             _cancel_here(order, local_cause)  # the MP's own cancel is already on its way to Link
         else:
@@ -672,8 +676,6 @@ def orders_handle_store_disconnect(store: Store, *, in_flight: str, cause: str) 
                 local=True,
             )
         order.save()
-        count += 1
-    return count
 
 
 # --- retry, deadlines, reconcile -------------------------------------------------------------------
@@ -683,7 +685,7 @@ def order_retry_submission(order: Order, *, user=None) -> Order:
     """A FAILED order goes back to PENDING with a new submit call (same external_order_id)."""
     user = _user(user)
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order.pk)
         if order.state != S.FAILED:
             raise OrderActionRefused(
                 f"Order {order} is {order.get_state_display().lower()}; only failed orders can be submitted again.",
@@ -744,7 +746,7 @@ def order_reconcile(order: Order, *, dry_run: bool = False, user=None) -> Reconc
         result.note = f"Link reports status {report['link_status']!r}, which we do not know; left as is"
         return result
     with transaction.atomic():
-        order = result.order = _locked(order)
+        order = result.order = _locked(order.pk)
         action, why = _decide(order.state, report["state"])
         if action == MOVE:
             result.change = f"{order.state} -> {report['state']}"

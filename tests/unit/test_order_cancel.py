@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 import responses as responses_lib
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integration.models import Order, OutboundCall, Store, WebhookEvent
@@ -297,6 +299,16 @@ def test_disconnect_with_in_flight_cancel(store, mocked_link, post_event):
     call_deliver(cancel_calls(submitted).get().pk, inline_wait=0)
     submitted.refresh_from_db()
     assert submitted.state == S.CANCELLED and submitted.cancel_refused_at is None
+
+
+def test_disconnect_reads_the_store_once_however_many_orders_it_cancels(store, mocked_link, post_event):
+    for n in range(3):
+        link_takes(mocked_link, place(), f"ord_{n}")
+    with CaptureQueriesContext(connection) as queries:
+        post_event(envelope("store.disconnected", {"reason": "", "in_flight": "cancel"}, venue_id="ven_1"))
+    store_reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "integration_store"')]
+    assert len(store_reads) == 1, store_reads  # the locked lookup of the venue
+    assert cancel_calls(Order.objects.get(link_order_id="ord_2")).exists()
 
 
 def test_disconnect_with_in_flight_complete_leaves_orders_alone(submitted, post_event):
