@@ -41,6 +41,14 @@ def attention_filter(model) -> type[admin.SimpleListFilter]:
     return AttentionFilter
 
 
+def money(minor: int, currency: str) -> str:
+    return f"{minor / 100:.2f} {currency}"
+
+
+def shortened(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class ReadOnlyAdmin(OpsModelAdmin):
     """Logs are evidence: visible to staff, never edited by hand."""
 
@@ -51,6 +59,19 @@ class ReadOnlyAdmin(OpsModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown with their parent, never added, edited or deleted there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -1,11 +1,10 @@
 from django.contrib import admin
-from django.utils import timezone
 
 from integration.models import Menu
 from integration.selectors import menu_catalog, menus_for_admin
 from integration.services.menus import menu_refresh_enqueue
 
-from .base import ReadOnlyAdmin, action_apply, attention_filter
+from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
 
 CATALOG_ITEMS_SHOWN = 300
 
@@ -25,10 +24,6 @@ class HasErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{minor / 100:.2f} {currency}"
-
-
 def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
     """The catalog for the template: groups resolved onto items and modifiers (shared, not copied)."""
     catalog = menu_catalog(menu)
@@ -36,7 +31,7 @@ def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
     for group in groups.values():
         for modifier in group["modifiers"]:
             if "nested" not in modifier:
-                modifier["price_display"] = _money(modifier["price"], menu.currency)
+                modifier["price_display"] = money(modifier["price"], menu.currency)
                 modifier["nested"] = [groups[gid] for gid in modifier["modifier_group_ids"]]
     shown, total = 0, 0
     for category in catalog["categories"]:
@@ -44,7 +39,7 @@ def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
         category["items"] = category["items"][: max(0, limit - shown)]
         shown += len(category["items"])
         for item in category["items"]:
-            item["price_display"] = _money(item["price"], menu.currency)
+            item["price_display"] = money(item["price"], menu.currency)
             item["groups"] = [groups[gid] for gid in item["modifier_group_ids"]]
     catalog["categories"] = [c for c in catalog["categories"] if c["items"]]
     catalog.update(shown=shown, total=total)
@@ -80,7 +75,7 @@ class MenuAdmin(ReadOnlyAdmin):
     def short_error(self, obj):
         if not obj.last_error:
             return "-"
-        text = obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:120] + "..."
+        text = shortened(obj.last_error)
         return f"{obj.last_error_at:%Y-%m-%d %H:%M}: {text}" if obj.last_error_at else text
 
     def has_refresh_permission(self, request):
@@ -89,9 +84,8 @@ class MenuAdmin(ReadOnlyAdmin):
     @admin.action(description="Refresh menu (fetch Link's published menu now)", permissions=["refresh"])
     def refresh_menus(self, request, queryset):
         def perform(menu):
-            asked = timezone.now()
-            call = menu_refresh_enqueue(menu.store)
-            if call.created_at < asked:
+            call, created = menu_refresh_enqueue(menu.store)
+            if not created:
                 return f"a fetch was queued already (outbound call #{call.pk}); the menu updates when it arrives"
             return f"fetch queued as outbound call #{call.pk}; the menu updates when it arrives"
 

@@ -10,7 +10,7 @@ from integration.models import Order, OrderLine
 from integration.selectors import order_timeline, submission_statuses
 from integration.services.orders import order_cancel, order_reconcile, order_retry_submission
 
-from .base import ReadOnlyAdmin, action_apply, attention_filter, form_action
+from .base import ReadOnlyAdmin, ReadOnlyInline, action_apply, attention_filter, form_action, money
 
 
 class CancelForm(forms.Form):
@@ -41,10 +41,8 @@ class CancelStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    extra = 0
-    can_delete = False
     fields = (
         "position",
         "item_link_id",
@@ -58,12 +56,6 @@ class OrderLineInline(admin.TabularInline):
         "special_instructions",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Modifiers")
     def modifier_list(self, line):
@@ -194,7 +186,7 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Total", ordering="total")
     def total_display(self, order):
-        return f"{order.total / 100:.2f} {order.currency}"
+        return money(order.total, order.currency)
 
     @admin.display(description="Cancel")
     def cancel_display(self, order):

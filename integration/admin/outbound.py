@@ -3,13 +3,11 @@ from django.contrib import admin
 from integration.models import CallAttempt, OutboundCall
 from integration.services.outbound import call_retry_now
 
-from .base import ReadOnlyAdmin, action_apply, attention_filter
+from .base import ReadOnlyAdmin, ReadOnlyInline, action_apply, attention_filter, shortened
 
 
-class CallAttemptInline(admin.TabularInline):
+class CallAttemptInline(ReadOnlyInline):
     model = CallAttempt
-    extra = 0
-    can_delete = False
     fields = (
         "number",
         "started_at",
@@ -22,12 +20,6 @@ class CallAttemptInline(admin.TabularInline):
         "response_body",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OutboundCall)
@@ -55,7 +47,7 @@ class OutboundCallAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Last error")
     def short_error(self, obj):
-        return (obj.last_error[:120] + "...") if len(obj.last_error) > 120 else obj.last_error
+        return shortened(obj.last_error)
 
     def has_retry_permission(self, request):
         return request.user.has_perm("integration.retry_outboundcall")

@@ -430,8 +430,11 @@ class MenuRefreshRefused(Exception):
     """The store's state does not allow a refresh; the message says what would."""
 
 
-def menu_refresh_enqueue(store: Store) -> OutboundCall:
-    """Ops asked for a fresh copy: ``GET /v2/venues/{id}/menu`` through the outbox, then ingest."""
+def menu_refresh_enqueue(store: Store) -> tuple[OutboundCall, bool]:
+    """Ops asked for a fresh copy: ``GET /v2/venues/{id}/menu`` through the outbox, then ingest.
+
+    Returns the fetch call and whether it is new (False: one was queued already).
+    """
     if store.state == Store.State.DISCONNECTED:
         raise MenuRefreshRefused(
             f"{store} is disconnected from Link, which serves it no menu; it comes back when Link reconnects it."
@@ -440,8 +443,8 @@ def menu_refresh_enqueue(store: Store) -> OutboundCall:
         path = routes.venue_menu_path(store.venue_id)
         queued = _pending_fetches(store.pk).filter(path=path).first()
         if queued is not None:
-            return queued
-        return call_create(kind=OutboundCall.Kind.FETCH_MENU, method="GET", path=path, store=store)
+            return queued, False
+        return call_create(kind=OutboundCall.Kind.FETCH_MENU, method="GET", path=path, store=store), True
 
 
 def menu_refresh(store: Store, *, force: bool = False, dry_run: bool = False) -> IngestResult:
