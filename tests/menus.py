@@ -11,7 +11,7 @@ group one level up, so ``depth`` levels nest without cycles.
 
 import copy
 
-DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+from integration.link.menus import DAYS
 
 
 def _levels(groups: int, depth: int) -> list[int]:

@@ -39,8 +39,7 @@ from integration.services.outbound import call_deliver
 from integration.services.webhooks import webhook_receive
 from tests.conftest import LINK, envelope
 from tests.factories import StoreFactory
-
-DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+from tests.menus import every_day
 
 
 def make_store(venue_id="ven_1", external_store_id="sf_1", **kwargs):
@@ -56,7 +55,7 @@ def published_menu(store, *, version=1, currency="USD") -> SimpleNamespace:
         version=version,
         state=Menu.State.PUBLISHED,
         currency=currency,
-        hours=[{"day": day, "open": "00:00", "close": "00:00"} for day in DAYS],  # the whole day, every day
+        hours=every_day("00:00", "00:00"),  # the whole day, every day
         published_at=timezone.now(),
     )
 

@@ -46,13 +46,15 @@ class Request:
         except ValueError:
             raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
 
+    def form(self) -> dict:
+        return {key: values[-1] for key, values in parse_qs(self.raw.decode(errors="replace")).items()}
+
     def logged_body(self):
         """The body as /_sandbox/calls shows it: JSON parsed, a form with its secret hidden."""
         if not self.raw:
             return None
         if "form-urlencoded" in (self.headers.get("Content-Type") or ""):
-            form = {key: values[-1] for key, values in parse_qs(self.raw.decode(errors="replace")).items()}
-            return {key: "***" if key == "client_secret" else value for key, value in form.items()}
+            return {key: "***" if key == "client_secret" else value for key, value in self.form().items()}
         try:
             return json.loads(self.raw)
         except ValueError:
@@ -334,7 +336,7 @@ class SandboxServer:
 
     # -- handlers that are more than one call --------------------------------------------------------------
     def _token(self, request: Request) -> tuple[int, dict]:
-        form = {key: values[-1] for key, values in parse_qs(request.raw.decode(errors="replace")).items()}
+        form = request.form()
         basic = None
         scheme, _, value = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "basic":
@@ -358,10 +360,9 @@ class SandboxServer:
         """Forget venues, orders, menus, calls and webhooks. Settings stay unless ``faults``,
         ``restaurant`` is true; tokens stay valid unless ``tokens`` is true."""
         options = request.json()
-        self.state.reset(tokens=bool(options.get("tokens")))
+        self.state.reset(tokens=bool(options.get("tokens")), restaurant_settings=bool(options.get("restaurant")))
         self.webhooks.clear()
         self.faults.reset(settings=bool(options.get("faults")))
-        self.restaurant.reset(settings=bool(options.get("restaurant")))
         return 200, {"reset": True}
 
     def quiet(self) -> dict:

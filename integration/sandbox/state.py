@@ -335,10 +335,7 @@ class SandboxState:
 
     def current_menu(self, venue_id: str) -> tuple[int, bytes]:
         with self.lock:
-            venue = self._venue_now(venue_id)
-            if not venue.published_version:
-                raise ApiError(404, "menu_not_found", f"Venue {venue_id} has no published menu.")
-            return 200, self.menus[(venue.menu_id, venue.published_version)].body()
+            return 200, self._published_entry(self._venue_now(venue_id)).body()
 
     def menu_at(self, menu_id: str, version: int) -> tuple[int, bytes]:
         with self.lock:
@@ -457,9 +454,7 @@ class SandboxState:
         body = _object(body)
         with self.lock:
             venue = self._venue_now(venue_id)
-            if not venue.published_version:
-                raise ApiError(404, "menu_not_found", f"Venue {venue_id} has no published menu.")
-            entry = self.menus[(venue.menu_id, venue.published_version)]
+            entry = self._published_entry(venue)
             changes, problems = {}, {}
             for key, section in (("items", "items"), ("modifiers", "modifiers")):
                 known = {row["id"]: row for row in entry.menu[section]}
@@ -611,9 +606,9 @@ class SandboxState:
         with self.lock:
             return [self._venue_now(venue_id).inspect() for venue_id in self.venues]
 
-    def reset(self, tokens: bool = False) -> None:
+    def reset(self, tokens: bool = False, restaurant_settings: bool = False) -> None:
         with self.lock:
-            self.restaurant.reset()
+            self.restaurant.reset(settings=restaurant_settings)
             self.venues.clear()
             self.orders.clear()
             self.by_external.clear()
@@ -630,6 +625,12 @@ class SandboxState:
         if order is None:
             raise ApiError(404, "order_not_found", f"No order {order_id}.")
         return order
+
+    def _published_entry(self, venue: Venue):
+        """The menu the venue serves now (caller holds the lock); 404 when it serves none."""
+        if not venue.published_version:
+            raise ApiError(404, "menu_not_found", f"Venue {venue.venue_id} has no published menu.")
+        return self.menus[(venue.menu_id, venue.published_version)]
 
     def _venue_now(self, venue_id: str, required: bool = True) -> Venue | None:
         """The venue, with a pause whose ``paused_until`` has passed lifted (no webhook for that)."""

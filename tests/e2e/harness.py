@@ -53,7 +53,6 @@ class Stack:
             "LOG_LEVEL": "INFO",
             **(env or {}),
         }
-        self.env = base_env
         self.group = ProcessGroup(base_env, log_dir=self.log_dir)
 
     def start(self) -> "Stack":
