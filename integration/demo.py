@@ -137,7 +137,7 @@ def demo_connect(sandbox: SandboxControl) -> None:
             timezone=store["timezone"],
             external_store_id=store["external_store_id"],
         )
-        sandbox.publish_menu(store["venue_id"], seed=hash(store["venue_id"]) % 1000, **store["menu"])
+        sandbox.publish_menu(store["venue_id"], **store["menu"])  # the sandbox keys each menu by venue and --seed
 
 
 def demo_traffic(
