@@ -11,6 +11,8 @@ import dj_database_url
 import psycopg
 import requests
 
+from tests.e2e.harness import database_url
+
 
 def scratch_database(name: str = "linkbridge_bench") -> str:
     """Drop and recreate ``name`` next to DATABASE_URL's database; returns its URL."""
@@ -20,8 +22,7 @@ def scratch_database(name: str = "linkbridge_bench") -> str:
     ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    user = f"{cfg['USER']}@" if cfg["USER"] else ""
-    return f"postgres://{user}{cfg['HOST'] or 'localhost'}:{cfg['PORT'] or 5432}/{name}"
+    return database_url({**cfg, "NAME": name})
 
 
 def _load_slice(send: Callable[[requests.Session, int], int], indexes: list[int], threads: int) -> tuple[list, dict]:
