@@ -15,7 +15,8 @@ from .scheduler import Scheduler
 from .util import rng_for
 
 if TYPE_CHECKING:
-    from .state import Order, SandboxState
+    from .state import SandboxState
+    from .stores.orders import Order
 
 DEFAULT_RESTAURANT = {
     "auto": True,
@@ -94,7 +95,7 @@ class Restaurant:
             if was_auto and not now_auto:
                 self.scheduler.clear()
             elif now_auto and not was_auto:
-                for order in self.state.orders.values():
+                for order in self.state.orders.by_id.values():
                     if not order.manual and order.status in NEXT_STEP:
                         self._schedule(order)
         return self.snapshot()
@@ -126,15 +127,15 @@ class Restaurant:
 
     def _step(self, order_id: str) -> None:
         with self.state.lock:
-            order = self.state.orders.get(order_id)
+            order = self.state.orders.by_id.get(order_id)
             if order is None or order.manual or order.status not in NEXT_STEP:
                 return  # gone (reset), taken over by a test, or final (e.g. cancelled by the MP)
             plan = order.plan
             if order.status == "INIT" and plan.reject:
-                self.state.advance(order, "REJECTED", reason_code=plan.reject_code)
+                self.state.orders.advance(order, "REJECTED", reason_code=plan.reject_code)
             elif plan.cancel_at == order.status:
-                self.state.advance(order, "CANCELLED", reason_code=plan.cancel_code, cancelled_by="restaurant")
+                self.state.orders.advance(order, "CANCELLED", reason_code=plan.cancel_code, cancelled_by="restaurant")
             else:
-                self.state.advance(order, NEXT_STEP[order.status][0])
+                self.state.orders.advance(order, NEXT_STEP[order.status][0])
                 if order.status in NEXT_STEP:
                     self._schedule(order)

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP face: routing, auth, faults and the control API over SandboxState.
+"""The sandbox's HTTP face: routing, auth, faults and the control API over SandboxState's stores.
 
 Three kinds of routes: ``token`` (/oauth/token), ``api`` (/v2/* and menu_url; bearer token
 required) and ``control`` (/_sandbox/*; no auth, never faulted). Every token and api request is
@@ -215,7 +215,7 @@ class SandboxServer:
             self._send(h, *self._run(route, request))
             return
 
-        call = self.state.record_call(request.method, request.path, query, h.headers, request.logged_body())
+        call = self.state.calls.record(request.method, request.path, query, h.headers, request.logged_body())
         fault = NO_FAULT
         if route.kind == "api" or self.faults.applies_to_token():
             key = f"{request.method} {request.path} {h.headers.get('Idempotency-Key') or ''}"
@@ -226,13 +226,13 @@ class SandboxServer:
             status, body, headers = self._run(route, request)
             if fault.hang_seconds:
                 # The work is done (the order exists), but the client never hears about it.
-                self.state.finish_call(call, "timeout", "timeout")
+                self.state.calls.finish(call, "timeout", "timeout")
                 self._stopping.wait(fault.hang_seconds)
                 h.close_connection = True
                 return
         if fault.latency:
             self._stopping.wait(fault.latency)
-        self.state.finish_call(call, status, fault.reject_reason)
+        self.state.calls.finish(call, status, fault.reject_reason)
         self._send(h, status, body, headers)
 
     def _match(self, request: Request) -> Route | None:
@@ -246,7 +246,7 @@ class SandboxServer:
     def _run(self, route: Route, request: Request) -> tuple[int, object, dict]:
         try:
             if route.kind == "api":
-                self.state.check_token(request.headers.get("Authorization"))
+                self.state.tokens.check(request.headers.get("Authorization"))
             status, body = route.handler(request, **request.params)
             return status, body, {}
         except ApiError as error:
@@ -274,44 +274,52 @@ class SandboxServer:
         order, venue = r"(?P<order_id>[^/]+)", r"(?P<venue_id>[^/]+)"
         api = [
             ("POST", r"/oauth/token", self._token, "token"),
-            ("POST", r"/v2/orders", lambda r: s.create_order(r.headers.get("Idempotency-Key"), r.json()), "api"),
-            ("GET", rf"/v2/orders/{order}", lambda r, order_id: s.get_order(order_id), "api"),
-            ("POST", rf"/v2/orders/{order}/cancel", lambda r, order_id: s.cancel_order(order_id, r.json()), "api"),
-            ("POST", rf"/v2/venues/{venue}/pause", lambda r, venue_id: s.mp_pause(venue_id, r.json()), "api"),
-            ("POST", rf"/v2/venues/{venue}/resume", lambda r, venue_id: s.mp_resume(venue_id), "api"),
-            ("GET", rf"/v2/venues/{venue}", lambda r, venue_id: s.get_venue(venue_id), "api"),
-            ("GET", rf"/v2/venues/{venue}/menu", lambda r, venue_id: s.current_menu(venue_id), "api"),
+            ("POST", r"/v2/orders", lambda r: s.orders.create(r.headers.get("Idempotency-Key"), r.json()), "api"),
+            ("GET", rf"/v2/orders/{order}", lambda r, order_id: s.orders.get(order_id), "api"),
+            ("POST", rf"/v2/orders/{order}/cancel", lambda r, order_id: s.orders.cancel(order_id, r.json()), "api"),
+            ("POST", rf"/v2/venues/{venue}/pause", lambda r, venue_id: s.venues.mp_pause(venue_id, r.json()), "api"),
+            ("POST", rf"/v2/venues/{venue}/resume", lambda r, venue_id: s.venues.mp_resume(venue_id), "api"),
+            ("GET", rf"/v2/venues/{venue}", lambda r, venue_id: s.venues.get(venue_id), "api"),
+            ("GET", rf"/v2/venues/{venue}/menu", lambda r, venue_id: s.menus.current(venue_id), "api"),
             (
                 "GET",
                 r"/menus/(?P<menu_id>[^/]+)/v(?P<version>\d+)",
-                lambda r, menu_id, version: s.menu_at(menu_id, int(version)),
+                lambda r, menu_id, version: s.menus.at(menu_id, int(version)),
                 "api",
             ),
         ]
         control = [
             ("GET", r"/_sandbox/health", lambda r: (200, {"status": "ok", "seed": self.seed})),
-            ("GET", r"/_sandbox/venues", lambda r: (200, s.list_venues())),
-            ("POST", r"/_sandbox/venues", lambda r: s.connect_venue(r.json())),
+            ("GET", r"/_sandbox/venues", lambda r: (200, s.venues.list())),
+            ("POST", r"/_sandbox/venues", lambda r: s.venues.connect(r.json())),
             (
                 "POST",
                 rf"/_sandbox/venues/{venue}/disconnect",
-                lambda r, venue_id: s.disconnect_venue(venue_id, r.json()),
+                lambda r, venue_id: s.venues.disconnect(venue_id, r.json()),
             ),
-            ("POST", rf"/_sandbox/venues/{venue}/pause", lambda r, venue_id: s.restaurant_pause(venue_id, r.json())),
-            ("POST", rf"/_sandbox/venues/{venue}/resume", lambda r, venue_id: s.restaurant_resume(venue_id)),
-            ("POST", rf"/_sandbox/venues/{venue}/menu", lambda r, venue_id: s.publish_menu(venue_id, r.json())),
-            ("POST", rf"/_sandbox/venues/{venue}/menu/unpublish", lambda r, venue_id: s.unpublish_menu(venue_id)),
+            (
+                "POST",
+                rf"/_sandbox/venues/{venue}/pause",
+                lambda r, venue_id: s.venues.restaurant_pause(venue_id, r.json()),
+            ),
+            ("POST", rf"/_sandbox/venues/{venue}/resume", lambda r, venue_id: s.venues.restaurant_resume(venue_id)),
+            ("POST", rf"/_sandbox/venues/{venue}/menu", lambda r, venue_id: s.menus.publish(venue_id, r.json())),
+            ("POST", rf"/_sandbox/venues/{venue}/menu/unpublish", lambda r, venue_id: s.menus.unpublish(venue_id)),
             (
                 "POST",
                 rf"/_sandbox/venues/{venue}/availability",
-                lambda r, venue_id: s.set_availability(venue_id, r.json()),
+                lambda r, venue_id: s.menus.set_availability(venue_id, r.json()),
             ),
             (
                 "GET",
                 r"/_sandbox/orders",
-                lambda r: (200, s.list_orders(r.query.get("venue_id"), r.query.get("status"))),
+                lambda r: (200, s.orders.list(r.query.get("venue_id"), r.query.get("status"))),
             ),
-            ("POST", rf"/_sandbox/orders/{order}/advance", lambda r, order_id: s.advance_order(order_id, r.json())),
+            (
+                "POST",
+                rf"/_sandbox/orders/{order}/advance",
+                lambda r, order_id: s.orders.advance_by_hand(order_id, r.json()),
+            ),
             ("POST", r"/_sandbox/events", lambda r: s.emit_event(r.json())),
             ("GET", r"/_sandbox/faults", lambda r: (200, self.faults.snapshot())),
             ("POST", r"/_sandbox/faults", self._set_faults),
@@ -320,7 +328,7 @@ class SandboxServer:
             (
                 "GET",
                 r"/_sandbox/calls",
-                lambda r: (200, s.list_calls(r.query.get("method"), r.query.get("path_prefix"))),
+                lambda r: (200, s.calls.list(r.query.get("method"), r.query.get("path_prefix"))),
             ),
             (
                 "GET",
@@ -345,7 +353,7 @@ class SandboxServer:
                 basic = (unquote(user), unquote(password))
             except (binascii.Error, UnicodeDecodeError):
                 basic = ("", "")
-        return self.state.issue_token(form, basic)
+        return self.state.tokens.issue(form, basic)
 
     def _set_faults(self, request: Request) -> tuple[int, dict]:
         """Partial update; ``{"revoke_tokens": true}`` is an action: every token issued so far dies."""
@@ -353,7 +361,7 @@ class SandboxServer:
         revoke = changes.pop("revoke_tokens", False)
         settings = self.faults.update(changes)
         if revoke:
-            settings = {**settings, "tokens_revoked": self.state.revoke_tokens()}
+            settings = {**settings, "tokens_revoked": self.state.tokens.revoke_all()}
         return 200, settings
 
     def _reset(self, request: Request) -> tuple[int, dict]:

@@ -64,3 +64,16 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+def json_object(body) -> dict:
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "The body must be a JSON object.")
+    return body
+
+
+def text_field(body: dict, key: str, default: str | None = None) -> str | None:
+    value = body.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(422, "invalid_request", f"{key} must be a string.", {key: "must be a string"})
+    return value

@@ -1,0 +1,1 @@
+"""What Link knows, one store per resource; every store guards its data with the sandbox's one lock."""
