@@ -1,6 +1,7 @@
 """django-q2 entry points: thin wrappers that call a service."""
 
-from integration.services import orders, outbound, stores
+from integration.services import outbound, stores
+from integration.services.orders.recovery import orders_cancel_unconfirmed
 
 
 def deliver_call(call_id: int) -> int:
@@ -12,5 +13,5 @@ def sweep() -> dict:
     return {
         "enqueued": outbound.calls_sweep(),
         "resumed": stores.store_resume_expired_pauses(),
-        "unconfirmed_cancelled": len(orders.orders_cancel_unconfirmed()),
+        "unconfirmed_cancelled": len(orders_cancel_unconfirmed()),
     }

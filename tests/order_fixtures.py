@@ -34,7 +34,7 @@ from integration.models import (
     Order,
     OutboundCall,
 )
-from integration.services import orders as order_services
+from integration.services.orders.placement import order_place
 from integration.services.outbound import call_deliver
 from integration.services.webhooks import webhook_receive
 from tests.conftest import LINK, envelope
@@ -133,7 +133,7 @@ def validated(body: dict) -> dict:
 
 
 def place(body=None, *, user=None, key=None) -> Order:
-    return order_services.order_place(validated(body or order_request()), user=user, idempotency_key=key).order
+    return order_place(validated(body or order_request()), user=user, idempotency_key=key).order
 
 
 def api_user(username="checkout"):

@@ -8,7 +8,8 @@ from django.utils.timesince import timesince
 from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
 from integration.models import Order, OrderLine
 from integration.selectors import order_timeline, submission_statuses
-from integration.services.orders import order_cancel, order_reconcile, order_retry_submission
+from integration.services.orders.cancellation import order_cancel
+from integration.services.orders.recovery import order_reconcile, order_retry_submission
 
 from .base import ReadOnlyAdmin, ReadOnlyInline, action_apply, attention_filter, form_action, money
 

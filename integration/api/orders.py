@@ -9,7 +9,9 @@ from rest_framework.views import APIView
 from integration.link.routes import CANCEL_REASON_CODES
 from integration.models import Order
 from integration.selectors import order_timeline
-from integration.services import orders as order_services
+from integration.services.orders.cancellation import order_cancel
+from integration.services.orders.errors import OrderActionRefused, OrderError, StoreNotAccepting
+from integration.services.orders.placement import order_place
 
 from .errors import ApiError, ErrorSerializer
 
@@ -278,10 +280,10 @@ class OrderListView(APIView):
         if not serializer.is_valid():
             raise ApiError(422, "invalid_order", "The order has invalid fields.", flatten_errors(serializer.errors))
         try:
-            placed = order_services.order_place(serializer.validated_data, user=request.user, idempotency_key=key)
-        except order_services.StoreNotAccepting as exc:
+            placed = order_place(serializer.validated_data, user=request.user, idempotency_key=key)
+        except StoreNotAccepting as exc:
             raise ApiError(409, exc.code, exc.message, exc.details) from exc
-        except order_services.OrderError as exc:
+        except OrderError as exc:
             raise ApiError(422, exc.code, exc.message, exc.details) from exc
         order = _order_queryset().get(pk=placed.order.pk)
         headers = {"Location": f"{request.path}{order.external_order_id}/"}
@@ -327,8 +329,8 @@ class OrderCancelView(APIView):
         if not serializer.is_valid():
             raise ApiError(422, "invalid_request", "The cancel has invalid fields.", flatten_errors(serializer.errors))
         try:
-            order = order_services.order_cancel(order, user=request.user, **serializer.validated_data)
-        except order_services.OrderActionRefused as exc:
+            order = order_cancel(order, user=request.user, **serializer.validated_data)
+        except OrderActionRefused as exc:
             raise ApiError(409, exc.code, exc.message, exc.details) from exc
         order = _order_queryset().get(pk=order.pk)
         answer = status.HTTP_202_ACCEPTED if order.cancel_status == "requested" else status.HTTP_200_OK

@@ -11,7 +11,7 @@ from integration.link import routes
 from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
 
-from .orders import orders_handle_store_disconnect
+from .orders.cancellation import orders_handle_store_disconnect
 from .outbound import call_create, calls_in_order
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from integration.link import payloads
 from integration.models import WebhookEvent
 
-from . import menus, orders, stores
+from . import menus, stores
+from .orders.lifecycle import order_event_from_link
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,11 @@ HANDLERS: dict[str, Handler] = {
     "menu.published": menus.menu_publish_from_link,
     "menu.unpublished": menus.menu_unpublish_from_link,
     "menu.availability_changed": menus.menu_availability_from_link,
-    "order.confirmed": orders.order_event_from_link,
-    "order.rejected": orders.order_event_from_link,
-    "order.preparing": orders.order_event_from_link,
-    "order.ready": orders.order_event_from_link,
-    "order.cancelled": orders.order_event_from_link,
+    "order.confirmed": order_event_from_link,
+    "order.rejected": order_event_from_link,
+    "order.preparing": order_event_from_link,
+    "order.ready": order_event_from_link,
+    "order.cancelled": order_event_from_link,
 }
 
 

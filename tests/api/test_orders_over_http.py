@@ -7,7 +7,8 @@ so this checks the wire (bodies, headers, signatures, answers) both ways.
 import pytest
 
 from integration.models import Order, Store
-from integration.services.orders import order_cancel, order_reconcile
+from integration.services.orders.cancellation import order_cancel
+from integration.services.orders.recovery import order_reconcile
 from integration.services.outbound import call_deliver
 from tests.e2e.harness import wait_for
 from tests.order_fixtures import cancel_calls, order_request, place, published_menu, submit_call

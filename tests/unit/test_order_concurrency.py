@@ -9,7 +9,10 @@ from django.db import connections
 from django_fsm_log.models import StateLog
 
 from integration.models import Order, OutboundCall, WebhookEvent
-from integration.services import orders as order_services
+from integration.services.orders import cancellation, lifecycle
+from integration.services.orders.cancellation import order_cancel
+from integration.services.orders.errors import IdempotencyKeyReused, OrderActionRefused
+from integration.services.orders.placement import Placed, order_place
 from tests.order_fixtures import api_user, cancel_calls, make_store, order_event, order_request, validated
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -37,29 +40,29 @@ def run_together(*functions):
     return results
 
 
-def slowed(monkeypatch, name):
+def slowed(monkeypatch, module, name):
     """Widen the window between reading an order and saving it, where a lost update would happen."""
-    original = getattr(order_services, name)
+    original = getattr(module, name)
 
     def slow(*args, **kwargs):
         time.sleep(0.05)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(order_services, name, slow)
+    monkeypatch.setattr(module, name, slow)
 
 
 def test_mp_cancel_racing_links_ready_ends_consistent(monkeypatch):
     make_store()
-    slowed(monkeypatch, "_request_cancel")
-    slowed(monkeypatch, "_apply_link_report")
+    slowed(monkeypatch, cancellation, "_request_cancel")
+    slowed(monkeypatch, lifecycle, "report_apply")
     outcomes = set()
     for n in range(8):
-        order = order_services.order_place(validated(order_request())).order
+        order = order_place(validated(order_request())).order
         Order.objects.filter(pk=order.pk).update(link_order_id=f"ord_race_{n}", state=Order.State.CONFIRMED)
         order.refresh_from_db()
 
         def mp_cancel(order=order):
-            return order_services.order_cancel(order, reason_code="CUSTOMER_REQUEST", reason="race")
+            return order_cancel(order, reason_code="CUSTOMER_REQUEST", reason="race")
 
         def link_ready(order=order):
             return order_event("order.ready", order, ready_at="2026-11-27T12:30:00Z")
@@ -76,7 +79,7 @@ def test_mp_cancel_racing_links_ready_ends_consistent(monkeypatch):
             content_type=ContentType.objects.get_for_model(Order), object_id=order.pk
         ).values_list("state", flat=True)
         assert list(transitions) == ["READY"]
-        if isinstance(cancel_result, order_services.OrderActionRefused):
+        if isinstance(cancel_result, OrderActionRefused):
             outcomes.add("ready first")
             assert order.cancel_requested_at is None and not cancel_calls(order).exists()
         else:
@@ -95,7 +98,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_order():
     data = validated(order_request())
 
     def post():
-        return order_services.order_place(data, user=user, idempotency_key="same-key")
+        return order_place(data, user=user, idempotency_key="same-key")
 
     results = run_together(*[post] * 8)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -110,9 +113,9 @@ def test_concurrent_key_reuse_with_another_body_is_refused():
     user = api_user()
 
     def post(tip):
-        return lambda: order_services.order_place(validated(order_request(tip=tip)), user=user, idempotency_key="k")
+        return lambda: order_place(validated(order_request(tip=tip)), user=user, idempotency_key="k")
 
     results = run_together(post(100), post(200))
-    refused = [r for r in results if isinstance(r, order_services.IdempotencyKeyReused)]
-    placed = [r for r in results if isinstance(r, order_services.Placed)]
+    refused = [r for r in results if isinstance(r, IdempotencyKeyReused)]
+    placed = [r for r in results if isinstance(r, Placed)]
     assert len(refused) == 1 and len(placed) == 1 and Order.objects.count() == 1

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from integration.models import Menu, MenuItem, Order, OutboundCall
-from integration.services.orders import OrderInvalid, StoreNotAccepting
+from integration.services.orders.errors import OrderInvalid, StoreNotAccepting
 from tests.order_fixtures import burger_line, make_store, mod, order_request, place, submit_call
 
 pytestmark = pytest.mark.django_db

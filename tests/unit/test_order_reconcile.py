@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django_fsm_log.models import StateLog
 
 from integration.models import Order
-from integration.services.orders import order_reconcile
+from integration.services.orders.recovery import order_reconcile
 from tests.conftest import LINK
 from tests.order_fixtures import link_takes, make_store, order_event, place
 

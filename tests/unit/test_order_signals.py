@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from integration.models import Order
-from integration.services.orders import order_cancel
+from integration.services.orders.cancellation import order_cancel
 from integration.signals import order_state_changed
 from tests.order_fixtures import link_takes, make_store, order_event, place
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from integration.services.orders import orders_cancel_unconfirmed
+from integration.services.orders.recovery import orders_cancel_unconfirmed
 
 
 class Command(BaseCommand):

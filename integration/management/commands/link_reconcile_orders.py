@@ -4,7 +4,7 @@ from tqdm import tqdm
 from integration.link.client import LinkError
 from integration.models import Order
 from integration.selectors import orders_to_reconcile
-from integration.services.orders import order_reconcile
+from integration.services.orders.recovery import order_reconcile
 
 from ._options import parse_since
 

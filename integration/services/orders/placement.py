@@ -1,0 +1,130 @@
+"""Placing an order: checked and priced from the published menu, created PENDING with its submit call."""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integration import selectors
+from integration.models import Order, OrderLine
+
+from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
+from .pricing import MAX_TIP, MenuIndex, Pricer
+from .submission import order_submit_call_create
+from .transitions import user_or_none
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Placed:
+    order: Order
+    created: bool
+
+
+def _request_hash(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
+
+
+def _order_for_key(user, key: str) -> Order | None:
+    return Order.objects.filter(created_by=user, idempotency_key=key).first()
+
+
+def _replayed(order: Order, request_hash: str) -> Placed:
+    if order.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different order request; use a new key for a new order.",
+            {"external_order_id": order.external_order_id},
+        )
+    return Placed(order, created=False)
+
+
+def order_place(data: dict, *, user=None, idempotency_key: str | None = None) -> Placed:
+    """Check a request against the store's published menu, price it from the menu (caller prices
+    are never read), and create the order PENDING with its submit call in one transaction.
+
+    With ``idempotency_key`` (scoped to ``user``), a repeat returns the first order, also when the
+    repeats race: the unique (created_by, idempotency_key) constraint lets one insert win.
+    """
+    user = user_or_none(user)
+    request_hash = _request_hash(data)
+    if idempotency_key:
+        first = _order_for_key(user, idempotency_key)
+        if first is not None:
+            return _replayed(first, request_hash)
+    store = selectors.store_by_public_id(data["store"])
+    if store is None:
+        raise OrderInvalid(
+            "The order names an unknown store.",
+            [{"field": "store", "code": "unknown", "message": f"No store with id {data['store']!r}."}],
+        )
+    accepting, why = selectors.store_accepting(store)  # includes a PUBLISHED menu
+    if not accepting:
+        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": data["store"], "reason": why})
+    menu = selectors.store_menu(store)
+
+    pricer = Pricer(MenuIndex(menu, data["items"]))
+    lines = [pricer.line(n, item) for n, item in enumerate(data["items"])]
+    tip = data.get("tip") or 0
+    if not 0 <= tip <= MAX_TIP:
+        pricer.error("tip", "out_of_range", f"Tip must be between 0 and {MAX_TIP} (minor units).")
+    fulfillment = data.get("fulfillment") or {}
+    scheduled_for = fulfillment.get("scheduled_for")
+    now = timezone.now()
+    if scheduled_for is not None and scheduled_for <= now:
+        pricer.error("fulfillment.scheduled_for", "in_past", "A scheduled order must be for a time in the future.")
+    if pricer.errors:
+        raise OrderInvalid("The order does not match the store's menu.", pricer.errors)
+
+    subtotal = sum(line.line_total for line in lines)
+    tax = sum(line.tax for line in lines)
+    customer = data.get("customer") or {}
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                store=store,
+                menu_version=menu.version,
+                created_by=user,
+                idempotency_key=idempotency_key or None,
+                request_hash=request_hash,
+                currency=menu.currency,
+                subtotal=subtotal,
+                tax=tax,
+                tip=tip,
+                total=subtotal + tax + tip,
+                customer_name=customer.get("name") or "",
+                customer_phone=customer.get("phone") or "",
+                fulfillment_type=fulfillment.get("type") or "pickup",
+                scheduled_for=scheduled_for,
+                notes=data.get("notes") or "",
+                placed_at=now,
+                pending_since=now,
+            )
+            rows = OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    position=n,
+                    item_link_id=line.item.link_id,
+                    name=line.item.name,
+                    quantity=line.quantity,
+                    item_price=line.item.price,
+                    unit_price=line.unit_price,
+                    line_total=line.line_total,
+                    tax=line.tax,
+                    special_instructions=line.special_instructions,
+                    modifiers=line.modifiers,
+                )
+                for n, line in enumerate(lines)
+            )
+            order_submit_call_create(order, rows)
+    except IntegrityError:
+        first = _order_for_key(user, idempotency_key) if idempotency_key else None
+        if first is None:
+            raise
+        return _replayed(first, request_hash)
+    logger.info("order %s placed at %s: %s %s", order.external_order_id, store.venue_id, order.total, order.currency)
+    return Placed(order, created=True)

@@ -1,0 +1,64 @@
+"""Submitting an order to Link: the submit call, and the outbox's answers to it."""
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from integration.link import routes
+from integration.link.client import LinkResponse
+from integration.models import Order, OrderLine, OutboundCall
+from integration.services.outbound import call_create
+
+from .cancellation import follow_up_cancel
+from .transitions import cancel_here, locked, move
+
+logger = logging.getLogger(__name__)
+
+
+def order_submit_call_create(order: Order, lines: list[OrderLine] | None = None) -> OutboundCall:
+    """The submit call, committed with the order; Link dedupes on ``external_order_id``."""
+    lines = lines if lines is not None else list(order.lines.all())
+    return call_create(
+        kind=OutboundCall.Kind.SUBMIT_ORDER,
+        method="POST",
+        path=routes.submit_order_path(),
+        payload=routes.order_body(order, lines),
+        idempotency_key=order.external_order_id,
+        store=order.store,
+        order=order,
+        deadline_seconds=settings.LINK_SUBMIT_DEADLINE,
+    )
+
+
+def order_submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
+    answer = routes.parse_submit_response(response.data)
+    order = locked(call.order_id)
+    now = timezone.now()
+    order.submitted_at = order.submitted_at or now
+    link_id = answer["link_order_id"]
+    if link_id and order.link_order_id and link_id != order.link_order_id:
+        logger.warning("order %s: Link's 201 names %s, events named %s", order, link_id, order.link_order_id)
+    elif link_id:
+        order.link_order_id = link_id
+    if order.state == Order.State.PENDING and not order.link_status:
+        order.link_status = answer["status"]
+    order.failure_reason = ""
+    follow_up_cancel(order, now)
+    order.save()
+
+
+def order_submit_failed(call: OutboundCall, reason: str) -> None:
+    order = locked(call.order_id)
+    if order.link_order_id:
+        # Link's own events named the order, so a try did land; its events keep driving it.
+        logger.warning("order %s: submit call #%s failed (%s) but Link has the order", order, call.pk, reason)
+        return
+    if order.state != Order.State.PENDING:
+        return
+    if order.cancel_status == "requested":
+        cancel_here(order, f"system: Link never took the order ({reason}); the cancel requested meanwhile stands")
+    else:
+        move(order, "fail", f"system: submission failed: {reason}")
+    order.failure_reason = reason
+    order.save()
