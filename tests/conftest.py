@@ -4,11 +4,9 @@ import uuid
 import pytest
 import responses as responses_lib
 from django.db import connection
-from django_q.models import Schedule
 
 from integration.link import signatures
 from integration.link.client import reset_client
-from tests.e2e.harness import Stack, database_url
 
 LINK = "http://link.test"
 SECRET = "whsec-test"
@@ -100,41 +98,3 @@ def post_event(client):
         return client.post("/link/webhooks/", data=raw, content_type="application/json", **extra)
 
     return post
-
-
-@pytest.fixture
-def stack_factory(transactional_db, settings, request):
-    """Start whole stacks (gunicorn, django-q2 worker, Link sandbox) on the test database; e2e and browser tests."""
-    stacks: list[Stack] = []
-
-    def make(**kwargs) -> Stack:
-        Schedule.objects.update_or_create(
-            name="linkbridge-outbox-sweep",
-            defaults={
-                "func": "integration.tasks.sweep",
-                "schedule_type": Schedule.MINUTES,
-                "minutes": 1,
-                "repeats": -1,
-            },
-        )
-        stack = Stack(database_url(connection.settings_dict), request.node.name, **kwargs)
-        stacks.append(stack)
-        stack.start()
-        settings.LINK_BASE_URL = stack.sandbox_url
-        settings.LINK_CLIENT_ID, settings.LINK_CLIENT_SECRET = "e2e-client", "e2e-secret"
-        settings.LINK_MENU_HOSTS = [f"127.0.0.1:{stack.sandbox_port}"]
-        return stack
-
-    yield make
-    failed = getattr(request.node, "rep_call", None) and request.node.rep_call.failed
-    for stack in stacks:
-        stack.stop()
-        if failed:
-            print(stack.logs())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report

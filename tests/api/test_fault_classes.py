@@ -15,8 +15,8 @@ from integration.link.client import reset_client
 from integration.models import Order, OutboundCall, Store, WebhookEvent
 from integration.services.orders.recovery import order_reconcile
 from integration.services.outbound import call_deliver
-from tests.e2e.harness import wait_for
 from tests.order_fixtures import place, published_menu, submit_call
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,8 @@ from integration.models import Order, Store
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.recovery import order_reconcile
 from integration.services.outbound import call_deliver
-from tests.e2e.harness import wait_for
 from tests.order_fixtures import cancel_calls, order_request, place, published_menu, submit_call
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,8 @@ import redis
 
 from integration.demo import MarketplaceClient, order_request_from_catalog
 from linkbridge.processes import ROOT
-from tests.e2e.harness import Stack, wait_for
+from tests.e2e.harness import Stack
+from tests.waiting import wait_for
 
 from .common import scratch_database
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from tests.e2e.conftest import link_settings, no_broker  # noqa: F401  (real broker, the stack's sandbox)
 from tests.e2e.harness import ARTIFACTS
+from tests.e2e.stack import link_settings, no_broker, pytest_runtest_makereport, stack_factory  # noqa: F401
 
 BROWSER_ARTIFACTS = ARTIFACTS / "browser"
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from integration.demo import demo_setup, order_request_from_catalog
 from integration.models import Menu, Order, OutboundCall, Store
-from tests.e2e.harness import wait_for
 from tests.e2e.helpers import api_client
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.postgres_only]
 

@@ -1,6 +1,5 @@
 """A whole linkbridge on this machine: gunicorn, django-q2 worker(s) and the Link sandbox."""
 
-import time
 from pathlib import Path
 
 from linkbridge.processes import ProcessGroup, free_port, sandbox_argv, wait_http, web_argv, worker_argv
@@ -92,15 +91,3 @@ class Stack:
 
     def logs(self) -> str:
         return "\n".join(f"===== {name}\n{self.group.log_tail(name, 60)}" for name in self.group.procs)
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")

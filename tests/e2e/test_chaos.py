@@ -20,8 +20,8 @@ from django_fsm_log.models import StateLog
 from integration.demo import order_request_from_catalog
 from integration.models import Order, OutboundCall, Store, WebhookEvent
 from integration.services.stores import store_pause, store_resume
+from tests.waiting import wait_for
 
-from .harness import wait_for
 from .helpers import LINK_TO_STATE, api_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only, pytest.mark.chaos]

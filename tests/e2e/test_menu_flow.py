@@ -3,8 +3,8 @@
 import pytest
 
 from integration.models import Menu
+from tests.waiting import wait_for
 
-from .harness import wait_for
 from .helpers import api_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]

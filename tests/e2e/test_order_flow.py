@@ -8,8 +8,8 @@ import pytest
 
 from integration.demo import order_request_from_catalog
 from integration.models import Order, OutboundCall
+from tests.waiting import wait_for
 
-from .harness import wait_for
 from .helpers import LINK_TO_STATE, api_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]

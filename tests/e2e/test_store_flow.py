@@ -4,8 +4,7 @@ import pytest
 
 from integration.models import OutboundCall, Store, WebhookEvent
 from integration.services.stores import store_pause, store_resume
-
-from .harness import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
 
