@@ -1,6 +1,8 @@
 """Fault settings and the seeded decisions taken from them, one private RNG per call or event."""
 
+import math
 import threading
+import time
 from dataclasses import dataclass
 
 from .util import ApiError, KeyedCounter, rng_for
@@ -16,6 +18,8 @@ DEFAULT_FAULTS = {
     "fail_next": 0,  # the next N calls answer fail_status, no dice involved
     "fail_status": 503,
     "faults_on_token": False,
+    "outage": False,  # Link is down: every call, /oauth/token too, answers 503 (after latency_ms)
+    "rate_limit": 0,  # calls per second (/v2/*, menu_url); above it 429 + Retry-After. 0: no limit
     # Link -> MP webhooks
     "webhook_duplicate_rate": 0.0,  # deliver the event twice
     "webhook_reorder_rate": 0.0,  # hold it until the venue's next event went out, or webhook_max_hold_ms
@@ -69,11 +73,29 @@ def coerce_settings(defaults: dict, changes: dict, rates: set[str] = frozenset()
     return clean
 
 
+class RateLimit:
+    """Link's own budget: a token bucket holding one second of calls, refilled at ``rate`` per second."""
+
+    def __init__(self):
+        self._tokens = 0.0
+        self._at = 0.0
+
+    def take(self, rate: int, now: float) -> float:
+        """0 when the call may go (a token is taken), else the seconds until a token is there."""
+        self._tokens = min(float(rate), self._tokens + (now - self._at) * rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return 0.0
+        return (1 - self._tokens) / rate
+
+
 class Faults:
     def __init__(self, seed: int, settings: dict | None = None):
         self.seed = seed
         self._lock = threading.Lock()
         self._settings = dict(DEFAULT_FAULTS)
+        self._budget = RateLimit()
         self._calls = KeyedCounter()
         self._events = KeyedCounter()
         self.update(settings or {})
@@ -85,6 +107,8 @@ class Faults:
     def update(self, changes: dict) -> dict:
         clean = coerce_settings(DEFAULT_FAULTS, changes, RATES)
         with self._lock:
+            if "rate_limit" in clean:
+                self._budget = RateLimit()
             self._settings.update(clean)
             return dict(self._settings)
 
@@ -95,13 +119,25 @@ class Faults:
         self._calls.clear()
         self._events.clear()
 
-    def applies_to_token(self) -> bool:
-        with self._lock:
-            return self._settings["faults_on_token"]
-
-    def for_call(self, key: str) -> CallFault:
+    def for_call(self, key: str, *, token: bool = False) -> CallFault:
         """Decide one call's fate. ``key`` is stable (method, path, idempotency key), so the n-th
-        call with a given key meets the same dice whatever other threads do meanwhile."""
+        call with a given key meets the same dice whatever other threads do meanwhile. The token
+        endpoint meets an outage, and the other faults only with ``faults_on_token``."""
+        with self._lock:
+            s = self._settings
+            latency = s["latency_ms"] / 1000
+            if s["outage"]:
+                error = ApiError(503, "link_unavailable", "Sandbox outage: Link is down.")
+                return CallFault(reject=error, reject_reason="outage", latency=latency)
+            if token and not s["faults_on_token"]:
+                return CallFault()
+            if s["rate_limit"] and not token:
+                wait = self._budget.take(s["rate_limit"], time.monotonic())
+                if wait:
+                    error = ApiError(
+                        429, "rate_limited", "Over the rate limit.", headers={"Retry-After": str(math.ceil(wait))}
+                    )
+                    return CallFault(reject=error, reject_reason="rate_limit", latency=latency)
         rng = rng_for(self.seed, "call", key, self._calls.next(key))
         limited, failed, hung = rng.random(), rng.random(), rng.random()  # always three draws
         with self._lock:

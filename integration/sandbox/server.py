@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .faults import CallFault, Faults
+from .faults import Faults
 from .state import SandboxState
 from .util import ApiError
 from .webhooks import WebhookDispatcher
@@ -25,7 +25,6 @@ from .webhooks import WebhookDispatcher
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 5 * 1024 * 1024
-NO_FAULT = CallFault()
 DEV_CLIENT_SECRET = "linkbridge-dev-secret"  # the same development default as settings.LINK_CLIENT_SECRET
 
 
@@ -216,10 +215,8 @@ class SandboxServer:
             return
 
         call = self.state.calls.record(request.method, request.path, query, h.headers, request.logged_body())
-        fault = NO_FAULT
-        if route.kind == "api" or self.faults.applies_to_token():
-            key = f"{request.method} {request.path} {h.headers.get('Idempotency-Key') or ''}"
-            fault = self.faults.for_call(key)
+        key = f"{request.method} {request.path} {h.headers.get('Idempotency-Key') or ''}"
+        fault = self.faults.for_call(key, token=route.kind == "token")
         if fault.reject:
             status, body, headers = fault.reject.status, fault.reject.body(), fault.reject.headers
         else:

@@ -5,6 +5,8 @@ import time
 import pytest
 import requests
 
+from integration.sandbox.control import SandboxControl
+
 from .conftest import LinkApi, order_body
 
 
@@ -104,3 +106,35 @@ def test_fault_dice_are_seeded(make_sandbox):
     first, second = run(), run()
     assert first == second
     assert {503, 404} == set(first)
+
+
+def test_outage_answers_503_to_every_call_and_the_token_endpoint_until_lifted(sandbox, control, api):
+    api.fetch_token()
+    control.set_faults(outage=True)
+    assert api.submit(order_body("mp_1")).json()["error"]["code"] == "link_unavailable"
+    assert api.call("GET", "/v2/venues/ven_1").status_code == 503
+    assert api.fetch_token().status_code == 503  # also without faults_on_token
+    assert control.orders() == []
+    assert {c["fault"] for c in control.calls()[1:]} == {"outage"}
+    control.set_faults(outage=False)
+    assert api.submit(order_body("mp_1")).status_code == 201
+
+
+def test_rate_limit_answers_429_with_retry_after_above_n_per_second(sandbox, control, api):
+    api.fetch_token()
+    control.set_faults(rate_limit=5)
+    answers = [api.call("GET", "/v2/venues/ven_1") for _ in range(8)]
+    assert [r.status_code for r in answers].count(200) == 5  # one second's worth at once
+    refused = [r for r in answers if r.status_code == 429]
+    assert len(refused) == 3 and refused[0].headers["Retry-After"] == "1"
+    assert api.fetch_token().status_code == 200  # the token endpoint is not limited
+    time.sleep(0.25)  # a token comes back every 0.2 s
+    assert api.call("GET", "/v2/venues/ven_1").status_code == 200
+    assert [c["fault"] for c in control.calls(path_prefix="/v2/")].count("rate_limit") == 3
+
+
+def test_outage_and_rate_limit_set_at_start(make_sandbox):
+    server = make_sandbox(faults={"rate_limit": 3, "outage": True})
+    faults = SandboxControl(server.base_url).faults()
+    assert faults["rate_limit"] == 3 and faults["outage"] is True
+    assert LinkApi(server.base_url).fetch_token().status_code == 503

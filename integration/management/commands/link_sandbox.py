@@ -37,6 +37,10 @@ class Command(BaseCommand):
         faults.add_argument("--timeout-seconds", type=float, default=15.0)
         faults.add_argument("--rate-limit-rate", type=float, default=0.0)
         faults.add_argument("--latency-ms", type=int, default=0)
+        faults.add_argument(
+            "--rate-limit", type=int, default=0, help="Calls per second Link takes; above it 429 + Retry-After."
+        )
+        faults.add_argument("--outage", action="store_true", help="Start down: every call answers 503.")
         faults.add_argument("--webhook-duplicate-rate", type=float, default=0.0)
         faults.add_argument("--webhook-reorder-rate", type=float, default=0.0)
         faults.add_argument("--webhook-delay-ms", type=int, default=0)
@@ -60,6 +64,8 @@ class Command(BaseCommand):
             "webhook_reorder_rate",
             "webhook_delay_ms",
             "faults_on_token",
+            "rate_limit",
+            "outage",
         ]
         restaurant_keys = ["confirm_after", "prep_after", "ready_after", "reject_rate", "cancel_rate"]
         server = SandboxServer(
