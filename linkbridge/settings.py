@@ -168,6 +168,14 @@ LINK_RETRY_MAX = float(os.environ.get("LINK_RETRY_MAX", "300"))
 LINK_RETRY_INLINE_MAX = float(os.environ.get("LINK_RETRY_INLINE_MAX", "10"))
 # How long a claimed call is leased to one worker before it counts as abandoned.
 LINK_CLAIM_LEASE = int(os.environ.get("LINK_CLAIM_LEASE", "45"))
+# One circuit per Link host, shared by all workers: this many retriable failures in a row open it; while
+# open one probe goes every PROBE_INTERVAL seconds; when it closes, the held calls go at DRAIN_RATE per s.
+LINK_CIRCUIT_FAILURES = int(os.environ.get("LINK_CIRCUIT_FAILURES", "5"))
+LINK_CIRCUIT_PROBE_INTERVAL = float(os.environ.get("LINK_CIRCUIT_PROBE_INTERVAL", "3"))
+LINK_DRAIN_RATE = float(os.environ.get("LINK_DRAIN_RATE", "20"))
+# The budget for calls to each Link host, shared by all workers (requests per second; 0: none).
+LINK_RATE_LIMIT = float(os.environ.get("LINK_RATE_LIMIT", "0"))
+LINK_RATE_BURST = int(os.environ.get("LINK_RATE_BURST", "1"))
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = int(os.environ.get("OPS_ATTENTION_HOURS", "24"))

@@ -10,7 +10,7 @@ from .menu import (
     ModifierNestedGroup,
 )
 from .order import Order, OrderLine
-from .outbound import CallAttempt, LinkToken, OutboundCall
+from .outbound import CallAttempt, LinkCircuit, LinkToken, OutboundCall
 from .store import Store
 from .webhook import WebhookEvent
 
@@ -19,6 +19,7 @@ __all__ = [
     "CategoryItem",
     "GroupModifier",
     "ItemGroup",
+    "LinkCircuit",
     "LinkToken",
     "Menu",
     "MenuCategory",

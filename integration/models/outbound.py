@@ -39,6 +39,10 @@ class OutboundCall(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    waiting_on = models.CharField(
+        max_length=255, blank=True, help_text="The Link host whose open circuit holds this call back (empty: not held)."
+    )
+    waiting_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -48,6 +52,11 @@ class OutboundCall(models.Model):
             models.Index(fields=["kind", "status"], name="outbound_kind_status"),
             models.Index(fields=["status", "completed_at"], name="outbound_status_completed"),
             models.Index(fields=["created_at"], name="outbound_created"),  # the admin list's order
+            models.Index(
+                fields=["waiting_on", "created_at"],
+                condition=models.Q(status="PENDING") & ~models.Q(waiting_on=""),
+                name="outbound_waiting",
+            ),
         ]
 
     def __str__(self):
@@ -93,3 +102,14 @@ class LinkToken(models.Model):
 
     def __str__(self):
         return f"Link token ({self.name})"
+
+
+class LinkCircuit(models.Model):
+    """The circuit and request budget of one Link host (``services.circuit``), when Redis does not keep it."""
+
+    host = models.CharField(max_length=255, unique=True)
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Link circuit ({self.host})"
