@@ -90,21 +90,17 @@ def test_a_429_pauses_every_call_to_the_host():
     assert decide(state, 13.5, LIMITS, max_wait=0).action == SEND
 
 
-def test_the_budget_spaces_calls_at_its_rate_across_callers():
-    limits = Limits(failures=3, probe_interval=2, probe_lease=10, rate=10.0, burst=1, drain_rate=0)
+@pytest.mark.parametrize(
+    ("burst", "expected"), [(1, [0.0, 0.1, 0.2, 0.3, 0.4]), (3, [0.0, 0.0, 0.0, 0.1, 0.2])], ids=["even", "burst"]
+)
+def test_the_budget_spaces_calls_at_its_rate_after_a_burst(burst, expected):
+    limits = Limits(failures=3, probe_interval=2, probe_lease=10, rate=10.0, burst=burst, drain_rate=0)
     state = fresh()
-    waits = [decide(state, 50.0, limits, max_wait=5).wait for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
-    assert decide(state, 50.0, limits, max_wait=0.45).action == HOLD  # would need 0.5 s
-    assert decide(state, 60.0, limits, max_wait=0).wait == 0.0  # idle time is not banked beyond the burst
+    assert [decide(state, 50.0, limits, max_wait=5).wait for _ in range(5)] == pytest.approx(expected)
+    assert decide(state, 50.0, limits, max_wait=expected[-1] + 0.05).action == HOLD  # would need 0.1 s more
+    for _ in range(burst):  # idle time is not banked beyond the burst
+        assert decide(state, 60.0, limits, max_wait=0).wait == 0.0
     assert decide(state, 60.0, limits, max_wait=0).action == HOLD
-
-
-def test_the_budget_allows_a_burst_then_the_rate():
-    limits = Limits(failures=3, probe_interval=2, probe_lease=10, rate=10.0, burst=3, drain_rate=0)
-    state = fresh()
-    waits = [decide(state, 50.0, limits, max_wait=5).wait for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
 
 
 def test_a_drain_goes_at_the_drain_rate_then_ends():
