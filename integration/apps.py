@@ -7,6 +7,6 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Service modules register their outbox call handlers on import; every process (web,
-        # worker, commands) needs them, so load them all through the webhook dispatch table.
-        from integration.services import webhooks  # noqa: F401
+        from integration.services.outbox_kinds import register_call_kinds
+
+        register_call_kinds()

@@ -7,10 +7,8 @@ class OutboundCall(models.Model):
     class Kind(models.TextChoices):
         SUBMIT_ORDER = "submit_order", "Submit order"
         CANCEL_ORDER = "cancel_order", "Cancel order"
-        READ_ORDER = "read_order", "Read order"
         PAUSE_STORE = "pause_store", "Pause store"
         RESUME_STORE = "resume_store", "Resume store"
-        READ_VENUE = "read_venue", "Read venue"
         FETCH_MENU = "fetch_menu", "Fetch menu"
 
     class Status(models.TextChoices):

@@ -33,7 +33,7 @@ from integration.models import (
     WebhookEvent,
 )
 
-from .outbound import call_create, call_handlers_register, calls_skip
+from .outbound import call_create, calls_skip
 
 logger = logging.getLogger(__name__)
 
@@ -412,14 +412,13 @@ def _replace_rows(menu: Menu, parsed) -> tuple[int, int, int, int]:
 # --- Fetching ----------------------------------------------------------------------------------
 
 
-def menu_fetch_succeeded(call: OutboundCall, response: LinkResponse) -> None:
-    """The outbox fetched a menu (after menu.published, or an ops refresh): ingest it now."""
+def menu_fetch_succeeded(call: OutboundCall, response: LinkResponse) -> str | None:
+    """The outbox fetched a menu (after menu.published, or an ops refresh): ingest it now.
+
+    A document that fails validation rejects the answer: ops see a failed fetch, with the reason.
+    """
     result = menu_ingest(call.store, response.data)
-    if result.outcome == INVALID:
-        # The HTTP call worked but the document did not: ops see it as a failed fetch.
-        call.status = OutboundCall.Status.FAILED
-        call.last_error = result.message[:ERROR_MAX]
-        call.save(update_fields=["status", "last_error", "updated_at"])
+    return result.message[:ERROR_MAX] if result.outcome == INVALID else None
 
 
 def menu_fetch_failed(call: OutboundCall, reason: str) -> None:
@@ -466,11 +465,3 @@ def menu_refresh(store: Store, *, force: bool = False, dry_run: bool = False) ->
             _record_error(store, f"refreshing the menu failed: {exc}{note}")
         raise
     return menu_ingest(store, response.data, force=force, dry_run=dry_run)
-
-
-call_handlers_register(
-    OutboundCall.Kind.FETCH_MENU,
-    on_success=menu_fetch_succeeded,
-    on_failure=menu_fetch_failed,
-    max_bytes=settings.LINK_MENU_MAX_BYTES,
-)

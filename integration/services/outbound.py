@@ -1,16 +1,15 @@
 """The outbox: calls to Link are rows committed with the change that caused them.
 
 A worker claims a due call with a short lease (row lock, skip locked), sends it outside any
-transaction, records the attempt, then applies the result through the kind's handler. A sweep
-re-enqueues due calls and calls whose lease ran out (a killed worker loses nothing).
+transaction through its kind's sender, commits the attempt, then applies the result through the
+kind's handlers (``call_kinds``). A sweep re-enqueues due calls and calls whose lease ran out (a
+killed worker loses nothing).
 """
 
 import json
 import logging
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,9 +17,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from integration.link import routes
-from integration.link.client import LinkError, LinkResponse, get_client
-from integration.models import CallAttempt, Order, OutboundCall
+from integration.link.client import LinkError, LinkResponse
+from integration.models import CallAttempt, OutboundCall
+
+from .call_kinds import CALL_KINDS, CallKind, OrderingKey, call_kind, ordered_kinds
+from .errors import ActionRefused
 
 logger = logging.getLogger(__name__)
 
@@ -28,33 +29,18 @@ RESPONSE_BODY_LIMIT = 4000
 STORED_RESPONSE_LIMIT = 8000
 
 
-@dataclass(frozen=True)
-class CallHandlers:
-    on_success: Callable[[OutboundCall, LinkResponse], None] | None = None
-    on_failure: Callable[[OutboundCall, str], None] | None = None
-    max_bytes: int | None = None
+def calls_in_order(key: OrderingKey, value):
+    """The calls that go out one at a time with ``key``'s ``value`` (which may be an ``OuterRef``)."""
+    return OutboundCall.objects.filter(kind__in=ordered_kinds(key.group), **{key.field: value})
 
 
-CALL_HANDLERS: dict[str, CallHandlers] = {}
-
-# A store's pause and resume calls reach Link in the order they were made: a resume never overtakes a
-# pause that is still being retried (Link would end paused).
-IN_ORDER_KINDS = (OutboundCall.Kind.PAUSE_STORE, OutboundCall.Kind.RESUME_STORE)
-
-
-def calls_in_order(store_id):
-    """The store's pause and resume calls (``store_id`` may be an ``OuterRef``)."""
-    return OutboundCall.objects.filter(store_id=store_id, kind__in=IN_ORDER_KINDS)
+def _ordering_keys() -> set[OrderingKey]:
+    return {kind.ordering_key for kind in CALL_KINDS.values() if kind.ordering_key}
 
 
 def _unheld(now) -> Q:
     """Pending and not leased to a live worker (never claimed, or its lease ran out)."""
     return Q(status=OutboundCall.Status.PENDING) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-
-
-def call_handlers_register(kind: str, **handlers) -> None:
-    """Each service module registers what happens when its kind of call succeeds or fails for good."""
-    CALL_HANDLERS[kind] = CallHandlers(**handlers)
 
 
 def call_create(
@@ -66,9 +52,12 @@ def call_create(
     idempotency_key: str = "",
     store=None,
     order=None,
-    deadline_seconds: int | None = None,
 ) -> OutboundCall:
-    """Insert a call in the caller's transaction; its first try is enqueued once that commits."""
+    """Insert a call in the caller's transaction; its first try is enqueued once that commits.
+
+    Raises ``UnregisteredCallKind`` for a kind the registry does not know.
+    """
+    deadline_seconds = call_kind(kind).deadline_seconds
     now = timezone.now()
     call = OutboundCall.objects.create(
         kind=kind,
@@ -79,7 +68,7 @@ def call_create(
         store=store,
         order=order,
         next_attempt_at=now,
-        deadline=now + timedelta(seconds=deadline_seconds or settings.LINK_CALL_DEADLINE),
+        deadline=now + timedelta(seconds=deadline_seconds),
     )
     transaction.on_commit(lambda: call_enqueue(call.pk))
     return call
@@ -105,15 +94,13 @@ def call_backoff(attempts: int, retry_after: float | None = None) -> float:
 def call_claim(call_id: int | None = None) -> OutboundCall | None:
     """Lease one due call to this worker, or None if it is not due or another worker holds it."""
     now = timezone.now()
-    earlier_pending = calls_in_order(OuterRef("store_id")).filter(
-        status=OutboundCall.Status.PENDING, pk__lt=OuterRef("pk")
-    )
     with transaction.atomic():
-        due = (
-            OutboundCall.objects.select_for_update(skip_locked=True)
-            .filter(_unheld(now), next_attempt_at__lte=now)
-            .exclude(Q(kind__in=IN_ORDER_KINDS) & Exists(earlier_pending))
-        )
+        due = OutboundCall.objects.select_for_update(skip_locked=True).filter(_unheld(now), next_attempt_at__lte=now)
+        for key in _ordering_keys():
+            earlier_pending = calls_in_order(key, OuterRef(key.field)).filter(
+                status=OutboundCall.Status.PENDING, pk__lt=OuterRef("pk")
+            )
+            due = due.exclude(Q(kind__in=ordered_kinds(key.group)) & Exists(earlier_pending))
         if call_id is not None:
             due = due.filter(pk=call_id)
         call = due.order_by("next_attempt_at").first()
@@ -138,52 +125,72 @@ def _stored_response(response: LinkResponse):
 
 
 def call_send(call: OutboundCall) -> str:
-    """One HTTP try of a claimed call; returns the outcome (a CallAttempt.Outcome value)."""
-    handlers = CALL_HANDLERS.get(call.kind, CallHandlers())
-    headers = {routes.IDEMPOTENCY_HEADER: call.idempotency_key} if call.idempotency_key else None
+    """One HTTP try of a claimed call; returns the outcome (a CallAttempt.Outcome value).
+
+    The attempt is committed before the answer is applied: a handler that raises cannot erase the
+    record of a try that happened (the call stays pending, with the error, and is tried again later).
+    """
+    kind = call_kind(call.kind)
     started_at = timezone.now()
     t0 = time.monotonic()
     response, error = None, None
     try:
-        response = get_client().request(
-            call.method, call.path, json=call.payload, headers=headers, max_bytes=handlers.max_bytes
-        )
+        response = kind.send(call, kind)
     except LinkError as exc:
         error = exc
-    duration_ms = int((time.monotonic() - t0) * 1000)
+    attempt = _attempt_record(call, response, error, started_at, int((time.monotonic() - t0) * 1000))
+    try:
+        with transaction.atomic():
+            locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
+            if locked.status == OutboundCall.Status.PENDING:  # else settled meanwhile (e.g. a skipped submission)
+                _settle(locked, kind, response, error)
+    except Exception as exc:
+        logger.exception("outbound call %s: applying the answer of attempt %s failed", call.pk, attempt.number)
+        _apply_failed(call, attempt, exc)
+    return attempt.outcome
+
+
+def _attempt_record(call, response: LinkResponse | None, error: LinkError | None, started_at, duration_ms: int):
     if response is not None:
         outcome = CallAttempt.Outcome.SUCCESS
     else:
         outcome = CallAttempt.Outcome.RETRIABLE if error.retriable else CallAttempt.Outcome.PERMANENT
     request_info = response.request if response is not None else error.request
-    with transaction.atomic():
-        CallAttempt.objects.create(
-            call=call,
-            number=call.attempts,
-            started_at=started_at,
-            duration_ms=duration_ms,
-            request_method=call.method,
-            request_url=request_info.get("url", call.path)[:2000],
-            request_headers=request_info.get("headers", {}),
-            request_body=_truncate(json.dumps(call.payload)) if call.payload is not None else "",
-            status_code=response.status_code if response is not None else error.status_code,
-            response_body=_truncate(response.text if response is not None else error.body),
-            outcome=outcome,
-            error="" if error is None else str(error),
-        )
-        locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
-        if locked.status != OutboundCall.Status.PENDING:
-            return outcome  # settled meanwhile (e.g. skipped by an order cancelled before submission)
-        _settle(locked, handlers, response, error)
-        if locked.kind in IN_ORDER_KINDS and locked.status != OutboundCall.Status.PENDING:
-            _enqueue_next_in_order(locked)
-    return outcome
+    return CallAttempt.objects.create(
+        call=call,
+        number=call.attempts,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        request_method=call.method,
+        request_url=request_info.get("url", call.path)[:2000],
+        request_headers=request_info.get("headers", {}),
+        request_body=_truncate(json.dumps(call.payload)) if call.payload is not None else "",
+        status_code=response.status_code if response is not None else error.status_code,
+        response_body=_truncate(response.text if response is not None else error.body),
+        outcome=outcome,
+        error="" if error is None else str(error),
+    )
 
 
-def _enqueue_next_in_order(call: OutboundCall) -> None:
-    """The store's next pause/resume call was waiting for this one: send it now, not at the next sweep."""
+def _apply_failed(call: OutboundCall, attempt: CallAttempt, exc: Exception) -> None:
+    """A handler raised: say so on the attempt and the call, which stays pending for a later try."""
+    reason = _truncate(f"applying the answer failed: {exc!r}")
+    attempt.error = f"{attempt.error}; {reason}" if attempt.error else reason
+    attempt.save(update_fields=["error"])
+    now = timezone.now()
+    OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(
+        last_status_code=attempt.status_code,
+        last_error=reason,
+        claimed_until=None,
+        next_attempt_at=now + timedelta(seconds=call_backoff(call.attempts)),
+        updated_at=now,
+    )
+
+
+def _enqueue_next_in_order(call: OutboundCall, key: OrderingKey) -> None:
+    """The next call with the same ordering key was waiting for this one: send it now, not at the next sweep."""
     following = (
-        calls_in_order(call.store_id)
+        calls_in_order(key, getattr(call, key.field))
         .filter(status=OutboundCall.Status.PENDING, pk__gt=call.pk)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -193,14 +200,22 @@ def _enqueue_next_in_order(call: OutboundCall) -> None:
         transaction.on_commit(lambda: call_enqueue(following))
 
 
-def _settle(call: OutboundCall, handlers: CallHandlers, response: LinkResponse | None, error: LinkError | None):
+def _settle(call: OutboundCall, kind: CallKind, response: LinkResponse | None, error: LinkError | None):
     if response is not None:
         call.last_status_code = response.status_code
         call.response = _stored_response(response)
-        _finish(call, OutboundCall.Status.SUCCEEDED, "")
-        if handlers.on_success:
-            handlers.on_success(call, response)
-        return
+        rejection = kind.on_success(call, response) if kind.on_success else None
+        if rejection:
+            _finish(call, OutboundCall.Status.FAILED, rejection)
+        else:
+            _finish(call, OutboundCall.Status.SUCCEEDED, "")
+    else:
+        _settle_error(call, kind, error)
+    if kind.ordering_key and call.status != OutboundCall.Status.PENDING:
+        _enqueue_next_in_order(call, kind.ordering_key)
+
+
+def _settle_error(call: OutboundCall, kind: CallKind, error: LinkError) -> None:
     call.last_status_code = error.status_code
     call.last_error = str(error)
     call.claimed_until = None
@@ -214,7 +229,7 @@ def _settle(call: OutboundCall, handlers: CallHandlers, response: LinkResponse |
             f"Gave up at the deadline ({call.deadline:%Y-%m-%d %H:%M:%S} UTC) after {call.attempts} "
             f"attempts; last error: {error}"
         )
-    call_fail(call, call.last_error, handlers=handlers)
+    call_fail(call, call.last_error, kind=kind)
 
 
 def _finish(call: OutboundCall, status: str, reason: str) -> None:
@@ -226,12 +241,12 @@ def _finish(call: OutboundCall, status: str, reason: str) -> None:
     call.save()
 
 
-def call_fail(call: OutboundCall, reason: str, *, handlers: CallHandlers | None = None) -> None:
+def call_fail(call: OutboundCall, reason: str, *, kind: CallKind | None = None) -> None:
     """Settle a call as FAILED (caller holds the row lock) and let its kind react."""
     _finish(call, OutboundCall.Status.FAILED, reason)
-    handlers = handlers or CALL_HANDLERS.get(call.kind, CallHandlers())
-    if handlers.on_failure:
-        handlers.on_failure(call, reason)
+    kind = kind or CALL_KINDS.get(call.kind)
+    if kind and kind.on_failure:
+        kind.on_failure(call, reason)
 
 
 def call_skip(call: OutboundCall, reason: str) -> None:
@@ -325,29 +340,8 @@ def calls_sweep() -> int:
     return len(due)
 
 
-class CallRetryRefused(Exception):
+class CallRetryRefused(ActionRefused):
     """This call must not be sent again by itself; the message says what to do instead."""
-
-
-def _refuse_stale_retry(call: OutboundCall) -> None:
-    """A failed call whose subject moved on would undo something if sent now."""
-    kind = OutboundCall.Kind
-    if call.kind == kind.SUBMIT_ORDER:
-        raise CallRetryRefused(
-            "it submits an order, and its order failed with it: use 'Retry submission' on the order "
-            "(that checks the store and sends it again as a new call)."
-        )
-    if call.kind in IN_ORDER_KINDS and call.store_id:
-        later = calls_in_order(call.store_id).filter(pk__gt=call.pk).first()
-        if later is not None:
-            raise CallRetryRefused(
-                f"the store was paused or resumed again since (call #{later.pk}); sending this one now would "
-                "undo that. Pause or resume the store itself instead."
-            )
-    if call.kind == kind.CANCEL_ORDER and call.order_id:
-        order = Order.objects.only("state").get(pk=call.order_id)
-        if order.state not in Order.OPEN_STATES:
-            raise CallRetryRefused(f"the order is {order.get_state_display().lower()} now; there is nothing to cancel.")
 
 
 def call_retry_now(call: OutboundCall) -> bool:
@@ -360,15 +354,18 @@ def call_retry_now(call: OutboundCall) -> bool:
         locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
         if locked.status not in (OutboundCall.Status.PENDING, OutboundCall.Status.FAILED):
             return False
-        if locked.status == OutboundCall.Status.FAILED:
-            _refuse_stale_retry(locked)
+        kind = call_kind(locked.kind)
+        if locked.status == OutboundCall.Status.FAILED and kind.retry_refusal:
+            refusal = kind.retry_refusal(locked)
+            if refusal:
+                raise CallRetryRefused(refusal)
         now = timezone.now()
         locked.status = OutboundCall.Status.PENDING
         locked.next_attempt_at = now
         locked.claimed_until = None
         locked.completed_at = None
         if locked.deadline <= now:
-            locked.deadline = now + timedelta(seconds=settings.LINK_CALL_DEADLINE)
+            locked.deadline = now + timedelta(seconds=kind.deadline_seconds)
         locked.save()
         transaction.on_commit(lambda: call_enqueue(locked.pk))
     return True

@@ -11,10 +11,16 @@ from integration.link import routes
 from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
 
+from .call_kinds import OrderingKey
+from .errors import ActionRefused
 from .orders.cancellation import orders_handle_store_disconnect
 from .outbound import call_create, calls_in_order
 
 logger = logging.getLogger(__name__)
+
+# A store's pause and resume calls reach Link in the order they were made: a resume never overtakes a
+# pause that is still being retried (Link would end paused).
+STORE_AVAILABILITY = OrderingKey("store-availability", "store_id")
 
 
 def _event_note(event: WebhookEvent) -> str:
@@ -108,7 +114,18 @@ def store_resume_from_link(event: WebhookEvent, data: dict) -> str | None:
     return None
 
 
-class StoreActionRefused(Exception):
+def store_availability_retry_refusal(call: OutboundCall) -> str | None:
+    """A failed pause or resume overtaken by a later one would undo it if sent now."""
+    later = calls_in_order(STORE_AVAILABILITY, call.store_id).filter(pk__gt=call.pk).first() if call.store_id else None
+    if later is None:
+        return None
+    return (
+        f"the store was paused or resumed again since (call #{later.pk}); sending this one now would "
+        "undo that. Pause or resume the store itself instead."
+    )
+
+
+class StoreActionRefused(ActionRefused):
     """The store's state does not allow the action; the message says what would."""
 
 
@@ -186,7 +203,7 @@ def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
         result.store = store
-        in_flight = calls_in_order(store.pk).filter(status=OutboundCall.Status.PENDING).exists()
+        in_flight = calls_in_order(STORE_AVAILABILITY, store.pk).filter(status=OutboundCall.Status.PENDING).exists()
         if in_flight:
             result.skipped = "a pause/resume is still on its way to Link"
         elif venue["status"] == Store.State.PAUSED and store.state == Store.State.ACTIVE:

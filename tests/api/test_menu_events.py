@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integration.models import Menu, MenuItem, Modifier, OutboundCall, WebhookEvent
-from integration.services import outbound
+from integration.services import call_kinds
 from integration.services.outbound import call_deliver
 from tests.conftest import envelope, store_connected
 from tests.menus import build_menu, find, publish_menu, with_changes
@@ -98,8 +98,8 @@ def test_host_with_port_on_the_allow_list(store, post_event, settings, mocked_li
 
 def test_oversized_menu_is_refused_and_the_live_menu_stays(store, post_event, mocked_link, monkeypatch):
     publish_menu(store, items=2, version=1)
-    capped = dataclasses.replace(outbound.CALL_HANDLERS[OutboundCall.Kind.FETCH_MENU], max_bytes=2000)
-    monkeypatch.setitem(outbound.CALL_HANDLERS, OutboundCall.Kind.FETCH_MENU, capped)
+    capped = dataclasses.replace(call_kinds.CALL_KINDS[OutboundCall.Kind.FETCH_MENU], max_bytes=2000)
+    monkeypatch.setitem(call_kinds.CALL_KINDS, OutboundCall.Kind.FETCH_MENU, capped)
     big = build_menu(items=50, version=2)
     assert len(json.dumps(big)) > 2000
     mocked_link.add(responses_lib.GET, MENU_URL.format(2), json=big)
@@ -115,7 +115,7 @@ def test_oversized_menu_is_refused_and_the_live_menu_stays(store, post_event, mo
 def test_fetch_menu_cap_comes_from_settings():
     from django.conf import settings
 
-    assert outbound.CALL_HANDLERS[OutboundCall.Kind.FETCH_MENU].max_bytes == settings.LINK_MENU_MAX_BYTES == 20 * 2**20
+    assert call_kinds.CALL_KINDS[OutboundCall.Kind.FETCH_MENU].max_bytes == settings.LINK_MENU_MAX_BYTES == 20 * 2**20
 
 
 def test_unreachable_menu_url_keeps_the_live_menu_and_records_why(store, post_event, mocked_link):

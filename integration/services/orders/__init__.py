@@ -7,16 +7,3 @@ services that hold an order and need one of its calls take the call with ``skip_
 call they cannot lock is being sent or settled right now ("in flight"). So no two paths wait on
 each other.
 """
-
-from integration.models import OutboundCall
-from integration.services.outbound import call_handlers_register
-
-from .cancellation import order_cancel_failed, order_cancel_succeeded
-from .submission import order_submit_failed, order_submit_succeeded
-
-call_handlers_register(
-    OutboundCall.Kind.SUBMIT_ORDER, on_success=order_submit_succeeded, on_failure=order_submit_failed
-)
-call_handlers_register(
-    OutboundCall.Kind.CANCEL_ORDER, on_success=order_cancel_succeeded, on_failure=order_cancel_failed
-)

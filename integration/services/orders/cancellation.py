@@ -130,6 +130,13 @@ def order_cancel_failed(call: OutboundCall, reason: str) -> None:
     order.save()
 
 
+def order_cancel_retry_refusal(call: OutboundCall) -> str | None:
+    order = Order.objects.only("state").get(pk=call.order_id)
+    if order.state not in Order.OPEN_STATES:
+        return f"the order is {order.get_state_display().lower()} now; there is nothing to cancel."
+    return None
+
+
 def orders_handle_store_disconnect(store: Store, *, in_flight: str, cause: str) -> None:
     """``store.disconnected``: with ``in_flight == "cancel"`` the store's orders not yet READY are
     cancelled here and toward Link where Link has them; with ``"complete"`` they go on."""

@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 
 from integration.link import routes
@@ -27,7 +26,6 @@ def order_submit_call_create(order: Order, lines: list[OrderLine] | None = None)
         idempotency_key=order.external_order_id,
         store=order.store,
         order=order,
-        deadline_seconds=settings.LINK_SUBMIT_DEADLINE,
     )
 
 
@@ -62,3 +60,10 @@ def order_submit_failed(call: OutboundCall, reason: str) -> None:
         move(order, "fail", f"system: submission failed: {reason}")
     order.failure_reason = reason
     order.save()
+
+
+def order_submit_retry_refusal(call: OutboundCall) -> str:
+    return (
+        "it submits an order, and its order failed with it: use 'Retry submission' on the order "
+        "(that checks the store and sends it again as a new call)."
+    )

@@ -1,0 +1,94 @@
+"""The registry of outbound call kinds: what the outbox does for each kind, declared in one place.
+
+The outbox core (``outbound``) knows nothing of stores, orders or menus; each kind tells it how to
+send a call, which channel the call uses, which calls must go out one at a time, how long a call
+stays worth sending, and what its answer means. Kinds are registered once, from
+``IntegrationConfig.ready`` (``outbox_kinds.register_call_kinds``).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from integration.link import routes
+from integration.link.client import LinkResponse, get_client
+from integration.models import OutboundCall
+
+# A success handler applies the answer (in the transaction that settles the call) and returns None to
+# accept it, or a reason to reject it: the call then settles FAILED with that reason, and the failure
+# handler is not called (the success handler already reacted to the answer).
+SuccessHandler = Callable[[OutboundCall, LinkResponse], str | None]
+FailureHandler = Callable[[OutboundCall, str], None]
+
+
+@dataclass(frozen=True)
+class OrderingKey:
+    """Calls of the kinds sharing ``group`` with the same value of ``field`` go out in creation order:
+    a call is not claimed while an earlier one of its group is still pending."""
+
+    group: str
+    field: str
+
+
+def link_send(call: OutboundCall, kind: "CallKind") -> LinkResponse:
+    """The default sender: the one hardened Link client. Raises ``LinkError`` (retriable or not)."""
+    headers = {routes.IDEMPOTENCY_HEADER: call.idempotency_key} if call.idempotency_key else None
+    return get_client().request(call.method, call.path, json=call.payload, headers=headers, max_bytes=kind.max_bytes)
+
+
+def link_channel(call: OutboundCall) -> str:
+    """The default channel: the Link host the call goes to."""
+    return urlsplit(call.path).netloc or urlsplit(settings.LINK_BASE_URL).netloc
+
+
+@dataclass(frozen=True)
+class CallKind:
+    """One kind of outbound call.
+
+    ``send`` makes one HTTP try and returns a ``LinkResponse`` or raises a ``LinkError`` (its
+    ``retriable`` decides whether the outbox tries again). ``channel`` names the host or endpoint the
+    call talks to (one budget per channel). ``retry_refusal`` returns why ops must not send a FAILED
+    call again by itself (its subject moved on), or None. ``deadline_setting`` names the setting that
+    holds how many seconds a call stays worth sending.
+    """
+
+    kind: str
+    on_success: SuccessHandler | None = None
+    on_failure: FailureHandler | None = None
+    retry_refusal: Callable[[OutboundCall], str | None] | None = None
+    ordering_key: OrderingKey | None = None
+    deadline_setting: str = "LINK_CALL_DEADLINE"
+    send: Callable[[OutboundCall, "CallKind"], LinkResponse] = link_send
+    channel: Callable[[OutboundCall], str] = link_channel
+    max_bytes: int | None = None
+
+    @property
+    def deadline_seconds(self) -> int:
+        return getattr(settings, self.deadline_setting)
+
+
+CALL_KINDS: dict[str, CallKind] = {}
+
+
+class UnregisteredCallKind(LookupError):
+    """A call of a kind nobody registered: the outbox refuses it rather than settle it blindly."""
+
+
+def call_kinds_register(*kinds: CallKind) -> None:
+    for kind in kinds:
+        CALL_KINDS[kind.kind] = kind
+
+
+def call_kind(name: str) -> CallKind:
+    try:
+        return CALL_KINDS[name]
+    except KeyError:
+        raise UnregisteredCallKind(
+            f"outbound call kind {name!r} is not registered (see integration/services/outbox_kinds.py)"
+        ) from None
+
+
+def ordered_kinds(group: str) -> list[str]:
+    return [k.kind for k in CALL_KINDS.values() if k.ordering_key and k.ordering_key.group == group]

@@ -1,0 +1,45 @@
+"""Every kind of outbound call, declared once. ``IntegrationConfig.ready`` registers them."""
+
+from django.conf import settings
+
+from integration.models import OutboundCall
+
+from . import menus, stores
+from .call_kinds import CallKind, call_kinds_register
+from .orders import cancellation, submission
+
+Kind = OutboundCall.Kind
+
+
+def register_call_kinds() -> None:
+    call_kinds_register(
+        CallKind(
+            Kind.SUBMIT_ORDER,
+            on_success=submission.order_submit_succeeded,
+            on_failure=submission.order_submit_failed,
+            retry_refusal=submission.order_submit_retry_refusal,
+            deadline_setting="LINK_SUBMIT_DEADLINE",
+        ),
+        CallKind(
+            Kind.CANCEL_ORDER,
+            on_success=cancellation.order_cancel_succeeded,
+            on_failure=cancellation.order_cancel_failed,
+            retry_refusal=cancellation.order_cancel_retry_refusal,
+        ),
+        CallKind(
+            Kind.PAUSE_STORE,
+            retry_refusal=stores.store_availability_retry_refusal,
+            ordering_key=stores.STORE_AVAILABILITY,
+        ),
+        CallKind(
+            Kind.RESUME_STORE,
+            retry_refusal=stores.store_availability_retry_refusal,
+            ordering_key=stores.STORE_AVAILABILITY,
+        ),
+        CallKind(
+            Kind.FETCH_MENU,
+            on_success=menus.menu_fetch_succeeded,
+            on_failure=menus.menu_fetch_failed,
+            max_bytes=settings.LINK_MENU_MAX_BYTES,
+        ),
+    )
