@@ -3,12 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration.api.health import HealthView
+from integration.api.metrics import metrics_view
 from integration.api.webhooks import LinkWebhookView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("link/webhooks/", LinkWebhookView.as_view(), name="link-webhooks"),
     path("healthz/", HealthView.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("integration.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

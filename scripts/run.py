@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def manage(*args: str, env: dict) -> None:
 def main() -> int:
     real_link = bool(os.environ.get("LINK_BASE_URL"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # web and worker add up their counters in one directory (prometheus-client's multiprocess mode); a fresh one per run
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="linkbridge-metrics-"))
     env.setdefault("LOG_LEVEL", "WARNING")  # the traffic lines tell the story; LOG_LEVEL=INFO shows every call
     if not real_link:
         env.setdefault("LINK_BASE_URL", f"http://127.0.0.1:{SANDBOX_PORT}")

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integration import metrics
 from integration.link import payloads, signatures
 from integration.services.webhooks import webhook_receive
 
@@ -54,6 +55,7 @@ class LinkWebhookView(APIView):
             return self._refuse(400, exc.code, exc.message, exc.details)
         outcome = self.receive(envelope, raw, dict(django_request.headers))
         event = outcome.event
+        metrics.WEBHOOKS_RECEIVED.labels(event.type, "duplicate" if outcome.duplicate else event.status.lower()).inc()
         if outcome.failed:
             return error_response(
                 500,
@@ -66,4 +68,5 @@ class LinkWebhookView(APIView):
     @staticmethod
     def _refuse(http_status: int, code: str, message: str, details=None) -> Response:
         logger.warning("webhook refused: %s %s", http_status, code)
+        metrics.WEBHOOKS_RECEIVED.labels("unknown", "refused").inc()
         return error_response(http_status, code, message, details)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from integration import metrics
 from integration.link.client import LinkError, LinkResponse
 from integration.models import CallAttempt, OutboundCall
 
@@ -144,6 +145,7 @@ def call_send(call: OutboundCall) -> str:
             locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
             if locked.status == OutboundCall.Status.PENDING:  # else settled meanwhile (e.g. a skipped submission)
                 _settle(locked, kind, response, error)
+                metrics.on_commit(metrics.link_call_observed, locked.kind, locked.status, attempt.duration_ms / 1000)
     except Exception as exc:
         logger.exception("outbound call %s: applying the answer of attempt %s failed", call.pk, attempt.number)
         _apply_failed(call, attempt, exc)

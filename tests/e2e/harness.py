@@ -1,10 +1,14 @@
 """A whole linkbridge on this machine: gunicorn, django-q2 worker(s) and the Link sandbox."""
 
+import shutil
 from pathlib import Path
+
+import requests
 
 from linkbridge.processes import ProcessGroup, free_port, sandbox_argv, wait_http, web_argv, worker_argv
 
 SECRET = "whsec-e2e"
+METRICS_TOKEN = "metrics-e2e"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -36,6 +40,8 @@ class Stack:
         self.worker_processes = worker_processes
         self.sandbox_args = sandbox_args
         self.log_dir = ARTIFACTS / name
+        metrics_dir = self.log_dir / "prometheus"  # one per stack: every process of it writes its counters here
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         base_env = {
             "DATABASE_URL": db_url,
             "LINK_BASE_URL": self.sandbox_url,
@@ -50,6 +56,8 @@ class Stack:
             "Q_WORKERS": str(q_workers),
             "DEBUG": "0",
             "LOG_LEVEL": "INFO",
+            "METRICS_TOKEN": METRICS_TOKEN,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             **(env or {}),
         }
         self.group = ProcessGroup(base_env, log_dir=self.log_dir)
@@ -88,6 +96,10 @@ class Stack:
 
     def stop(self) -> None:
         self.group.stop()
+
+    def metrics(self, token: str | None = METRICS_TOKEN) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(f"{self.web_url}/metrics", headers=headers, timeout=10)
 
     def logs(self) -> str:
         return "\n".join(f"===== {name}\n{self.group.log_tail(name, 60)}" for name in self.group.procs)

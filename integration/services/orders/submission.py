@@ -4,6 +4,7 @@ import logging
 
 from django.utils import timezone
 
+from integration import metrics
 from integration.link import routes
 from integration.link.client import LinkResponse
 from integration.models import Order, OrderLine, OutboundCall
@@ -33,6 +34,8 @@ def order_submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
     answer = routes.parse_submit_response(response.data)
     order = locked(call.order_id)
     now = timezone.now()
+    if order.submitted_at is None:
+        metrics.on_commit(metrics.order_submitted, order.placed_at)
     order.submitted_at = order.submitted_at or now
     link_id = answer["link_order_id"]
     if link_id and order.link_order_id and link_id != order.link_order_id:

@@ -1,0 +1,169 @@
+"""Prometheus metrics: counters and histograms from every process, gauges read from the database at scrape time.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (the Procfile and the test stacks set it), every gunicorn worker
+and django-q2 process writes its counters and histograms to files there, and ``/metrics`` sums the
+files of all processes on the host (prometheus-client's multiprocess mode). Without it, one process
+serves its own values (``runserver``, tests). Gauges ("how many now") are not counted by processes:
+they are read from the database when Prometheus scrapes, so every host answers the same truth.
+
+Adding a metric is one line here:
+    NOTIFICATIONS = counter("linkbridge_notifications_total", "Notifications sent", ["type", "outcome"])
+and one call where it happens (``metrics.NOTIFICATIONS.labels(type, outcome).inc()``); a gauge read
+from the database at scrape time is a function:
+    @scrape_gauge("linkbridge_circuit_open", "1 while the circuit to a Link host is open", ["host"])
+    def _circuit_open(): return {(host,): 1.0 for host in ...}
+"""
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Count, Min
+from django.utils import timezone
+
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if MULTIPROC_DIR:
+    os.makedirs(MULTIPROC_DIR, exist_ok=True)  # before prometheus_client writes its first value file there
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess  # noqa: E402
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+PROCESS_REGISTRY = CollectorRegistry(auto_describe=True)
+
+
+def counter(name: str, documentation: str, labels=()) -> Counter:
+    return Counter(name, documentation, labels, registry=PROCESS_REGISTRY)
+
+
+def histogram(name: str, documentation: str, labels=(), buckets=Histogram.DEFAULT_BUCKETS) -> Histogram:
+    return Histogram(name, documentation, labels, buckets=buckets, registry=PROCESS_REGISTRY)
+
+
+@dataclass(frozen=True)
+class ScrapeGauge:
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    read: Callable[[], dict]  # {label values tuple: value}; () for an unlabelled gauge
+
+    def family(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
+        for label_values, value in self.read().items():
+            family.add_metric(list(label_values), value)
+        return family
+
+
+SCRAPE_GAUGES: list[ScrapeGauge] = []
+
+
+def scrape_gauge(name: str, documentation: str, labels=()):
+    def register(read: Callable[[], dict]):
+        SCRAPE_GAUGES.append(ScrapeGauge(name, documentation, tuple(labels), read))
+        return read
+
+    return register
+
+
+# --- the metrics ----------------------------------------------------------------------------------
+
+WEBHOOKS_RECEIVED = counter(
+    "linkbridge_webhooks_received_total",
+    "Webhook requests from Link by event type and outcome (processed, ignored, duplicate, failed, refused)",
+    ["type", "outcome"],
+)
+LINK_CALLS = counter(
+    "linkbridge_link_calls_total",
+    "Tries of outbound calls to Link by kind and outcome (succeeded, retried, failed for good)",
+    ["kind", "outcome"],
+)
+LINK_CALL_DURATION = histogram(
+    "linkbridge_link_call_duration_seconds", "Duration of one HTTP try of a call to Link", ["kind"]
+)
+ORDER_SUBMIT = histogram(
+    "linkbridge_order_submit_seconds",
+    "From an order placed through the API to Link's 201 for it",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
+
+CALL_OUTCOMES = {"SUCCEEDED": "succeeded", "PENDING": "retried", "FAILED": "failed"}
+
+
+def link_call_observed(kind: str, status: str, seconds: float) -> None:
+    """One try of a call settled into ``status`` (an OutboundCall.Status); counted once its transaction commits."""
+    outcome = CALL_OUTCOMES.get(status)
+    if outcome is None:
+        return
+    LINK_CALLS.labels(kind, outcome).inc()
+    LINK_CALL_DURATION.labels(kind).observe(seconds)
+
+
+def on_commit(observe: Callable, *args) -> None:
+    """Count something only if the change it describes commits."""
+    transaction.on_commit(partial(observe, *args))
+
+
+def order_submitted(placed_at) -> None:
+    ORDER_SUBMIT.observe(max(0.0, (timezone.now() - placed_at).total_seconds()))
+
+
+# --- gauges read from the database at scrape time (cheap, indexed queries) ------------------------
+
+
+@scrape_gauge("linkbridge_outbox_pending", "Outbound calls waiting to reach Link, by kind", ["kind"])
+def _outbox_pending() -> dict:
+    from integration.models import OutboundCall
+
+    counts = dict.fromkeys(OutboundCall.Kind.values, 0.0)
+    pending = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING).order_by()
+    counts.update(pending.values_list("kind").annotate(n=Count("pk")))
+    return {(kind,): float(n) for kind, n in counts.items()}
+
+
+@scrape_gauge("linkbridge_outbox_oldest_pending_seconds", "Age of the oldest outbound call still pending (0: none)")
+def _outbox_oldest() -> dict:
+    from integration.models import OutboundCall
+
+    pending = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING)
+    oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
+    return {(): (timezone.now() - oldest).total_seconds() if oldest else 0.0}
+
+
+@scrape_gauge("linkbridge_orders", "Open orders now, by state", ["state"])
+def _open_orders() -> dict:
+    from integration.models import Order
+
+    counts = dict.fromkeys(Order.OPEN_STATES, 0.0)
+    counts.update(
+        Order.objects.filter(state__in=Order.OPEN_STATES).order_by().values_list("state").annotate(n=Count("pk"))
+    )
+    return {(str(state),): float(n) for state, n in counts.items()}
+
+
+class _DatabaseGauges:
+    def collect(self):
+        for gauge in SCRAPE_GAUGES:
+            try:
+                yield gauge.family()
+            except Exception:  # a database hiccup must not hide the counters from this scrape
+                logger.exception("metric %s could not be read", gauge.name)
+
+
+def render() -> bytes:
+    """The exposition text: this host's counters and histograms (all processes) plus the database gauges."""
+    registry = CollectorRegistry(auto_describe=False)
+    if MULTIPROC_DIR:
+        multiprocess.MultiProcessCollector(registry, path=MULTIPROC_DIR)
+    else:
+        registry.register(_ProcessMetrics())
+    registry.register(_DatabaseGauges())
+    return generate_latest(registry)
+
+
+class _ProcessMetrics:
+    def collect(self):
+        return PROCESS_REGISTRY.collect()
