@@ -22,21 +22,15 @@ class CancelForm(forms.Form):
 class CancelStatusFilter(admin.SimpleListFilter):
     title = "cancel"
     parameter_name = "cancel"
+    statuses = (Order.CancelStatus.REQUESTED, Order.CancelStatus.REFUSED)
 
     def lookups(self, request, model_admin):
-        return [
-            ("requested", "Cancel requested (waiting for Link)"),
-            ("refused", "Cancel refused"),
-            ("unaccepted", "Cancelled: not confirmed in time"),
-        ]
+        shown = [(status, status.label) for status in self.statuses]
+        return [*shown, ("unaccepted", "Cancelled: not confirmed in time")]
 
     def queryset(self, request, queryset):
-        if self.value() == "requested":
-            return queryset.filter(
-                cancel_requested_at__isnull=False, cancel_refused_at__isnull=True, state__in=Order.OPEN_STATES
-            )
-        if self.value() == "refused":
-            return queryset.filter(cancel_refused_at__isnull=False)
+        if self.value() in self.statuses:
+            return queryset.cancel_status(self.value())
         if self.value() == "unaccepted":
             return queryset.filter(cancel_reason_code=UNACCEPTED)
         return queryset
@@ -192,7 +186,7 @@ class OrderAdmin(ReadOnlyAdmin):
     @admin.display(description="Cancel")
     def cancel_display(self, order):
         status = order.cancel_status
-        return "-" if status == "none" else status
+        return "-" if status == Order.CancelStatus.NONE else status
 
     @admin.display(description="Submission")
     def submission_display(self, order):
@@ -218,13 +212,13 @@ class OrderAdmin(ReadOnlyAdmin):
         def perform(order, data):
             asked = timezone.now()
             order = order_cancel(order, reason_code=data["reason_code"], reason=data["reason"], user=request.user)
-            if order.cancel_status == "requested" and order.cancel_requested_at < asked:
+            if order.cancel_status == Order.CancelStatus.REQUESTED and order.cancel_requested_at < asked:
                 who = order.cancel_requested_by or "the marketplace"
                 return (
                     f"a cancel ({order.cancel_reason_code}) was already asked by {who} at "
                     f"{order.cancel_requested_at:%H:%M:%S} UTC; still waiting for Link's answer"
                 )
-            if order.cancel_status == "cancelled":
+            if order.cancel_status == Order.CancelStatus.CANCELLED:
                 return "cancelled before its submission left; never sent to Link"
             return "cancel requested; waiting for Link's answer (see the order's timeline)"
 

@@ -138,7 +138,7 @@ class TimesSerializer(serializers.Serializer):
 class CancelStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         source="cancel_status",
-        choices=["none", "requested", "refused", "cancelled", "moot"],
+        choices=Order.CancelStatus.values,
         help_text="requested: waiting for Link; refused: Link said no (see cancel_refusal); "
         "moot: the order ended otherwise before the cancel took effect.",
     )
@@ -333,5 +333,5 @@ class OrderCancelView(APIView):
         except OrderActionRefused as exc:
             raise ApiError(409, exc.code, exc.message, exc.details) from exc
         order = _order_queryset().get(pk=order.pk)
-        answer = status.HTTP_202_ACCEPTED if order.cancel_status == "requested" else status.HTTP_200_OK
+        answer = status.HTTP_202_ACCEPTED if order.cancel_status == Order.CancelStatus.REQUESTED else status.HTTP_200_OK
         return Response(OrderSerializer(order).data, status=answer)

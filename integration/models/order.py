@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django_fsm import FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
@@ -13,6 +14,25 @@ def new_external_order_id() -> str:
 def new_display_code() -> str:
     alphabet = "ACDEFGHJKLMNPQRTUVWXY34679"
     return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class OrderQuerySet(models.QuerySet):
+    def cancel_status(self, status: str) -> "OrderQuerySet":
+        """The orders whose ``cancel_status`` is ``status``: the property's rule (first match wins) in SQL."""
+        state, cancel = self.model.State, self.model.CancelStatus
+        rule = (
+            (cancel.CANCELLED, Q(state=state.CANCELLED)),
+            (cancel.REFUSED, Q(cancel_refused_at__isnull=False)),
+            (cancel.REQUESTED, Q(cancel_requested_at__isnull=False, state__in=self.model.OPEN_STATES)),
+            (cancel.MOOT, Q(cancel_requested_at__isnull=False)),
+            (cancel.NONE, Q()),
+        )
+        earlier = Q()
+        for candidate, condition in rule:
+            if candidate == status:
+                return self.filter(condition & ~earlier)
+            earlier |= condition
+        raise ValueError(f"unknown cancel status {status!r}")
 
 
 class Order(models.Model):
@@ -27,6 +47,15 @@ class Order(models.Model):
 
     OPEN_STATES = (State.PENDING, State.CONFIRMED, State.IN_PREP)
     FINAL_STATES = (State.READY, State.REJECTED, State.CANCELLED, State.FAILED)
+
+    class CancelStatus(models.TextChoices):
+        """Where the MP's cancel stands; derived from the state and the ``cancel_*`` fields, never stored."""
+
+        NONE = "none", "No cancel"
+        REQUESTED = "requested", "Cancel requested (waiting for Link)"
+        REFUSED = "refused", "Cancel refused"
+        CANCELLED = "cancelled", "Cancelled"
+        MOOT = "moot", "Ended otherwise before the cancel took effect"
 
     external_order_id = models.CharField(max_length=64, unique=True, default=new_external_order_id)
     link_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -83,6 +112,8 @@ class Order(models.Model):
 
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-placed_at", "-id"]
         permissions = [
@@ -120,15 +151,15 @@ class Order(models.Model):
         return f"{self.display_code} ({self.external_order_id})"
 
     @property
-    def cancel_status(self) -> str:
-        """``none``, ``requested`` (waiting for Link), ``refused``, ``cancelled`` or ``moot`` (ended otherwise)."""
+    def cancel_status(self) -> CancelStatus:
+        """The rule ``Order.objects.cancel_status()`` selects by, for one loaded order."""
         if self.state == self.State.CANCELLED:
-            return "cancelled"
+            return self.CancelStatus.CANCELLED
         if self.cancel_refused_at:
-            return "refused"
+            return self.CancelStatus.REFUSED
         if self.cancel_requested_at:
-            return "requested" if self.state in self.OPEN_STATES else "moot"
-        return "none"
+            return self.CancelStatus.REQUESTED if self.state in self.OPEN_STATES else self.CancelStatus.MOOT
+        return self.CancelStatus.NONE
 
     @fsm_log_description
     @fsm_log_by

@@ -94,7 +94,7 @@ def order_cancel(order: Order, *, reason_code: str, reason: str = "", user=None,
                 {"state": order.state},
                 code="cancel_not_allowed",
             )
-        if order.cancel_status == "requested":
+        if order.cancel_status == Order.CancelStatus.REQUESTED:
             return order  # already on its way; asking again changes nothing
         _request_cancel(order, reason_code=reason_code, reason=reason, user=user, cause=cause, local=False)
         order.save()
@@ -145,7 +145,7 @@ def orders_handle_store_disconnect(store: Store, *, in_flight: str, cause: str) 
     local_cause = f"{cause}: store disconnected, in-flight orders cancelled"
     for order in Order.objects.select_for_update().filter(store=store, state__in=Order.OPEN_STATES).order_by("pk"):
         order.store = store  # the caller holds it locked; no query per order
-        if order.cancel_status == "requested":
+        if order.cancel_status == Order.CancelStatus.REQUESTED:
             cancel_here(order, local_cause)  # the MP's own cancel is already on its way to Link
         else:
             _request_cancel(

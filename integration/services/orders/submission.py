@@ -57,7 +57,7 @@ def order_submit_failed(call: OutboundCall, reason: str) -> None:
         return
     if order.state != Order.State.PENDING:
         return
-    if order.cancel_status == "requested":
+    if order.cancel_status == Order.CancelStatus.REQUESTED:
         cancel_here(order, f"system: Link never took the order ({reason}); the cancel requested meanwhile stands")
     else:
         move(order, "fail", f"system: submission failed: {reason}")
