@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from integration.api.orders import OrderRequestSerializer
+from integration.api.orders import OrderRequestSerializer, to_order_request
 from integration.link import payloads
 from integration.models import (
     GroupModifier,
@@ -35,6 +35,7 @@ from integration.models import (
     OutboundCall,
 )
 from integration.services.orders.placement import order_place
+from integration.services.orders.request import OrderRequest
 from integration.services.outbound import call_deliver
 from integration.services.webhooks import webhook_receive
 from tests.conftest import LINK, envelope
@@ -126,10 +127,10 @@ def order_request(store="sf_1", items=None, **overrides) -> dict:
     return body
 
 
-def validated(body: dict) -> dict:
+def validated(body: dict) -> OrderRequest:
     serializer = OrderRequestSerializer(data=body)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return to_order_request(serializer.validated_data)
 
 
 def place(body=None, *, user=None, key=None) -> Order:

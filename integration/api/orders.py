@@ -2,6 +2,7 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from pydantic import TypeAdapter
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,7 @@ from integration.selectors import order_timeline
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.errors import OrderActionRefused, OrderError, StoreNotAccepting
 from integration.services.orders.placement import order_place
+from integration.services.orders.request import OrderRequest
 
 from .errors import ApiError, ErrorSerializer
 
@@ -178,6 +180,14 @@ class OrderDetailSerializer(OrderSerializer):
         return TimelineEntrySerializer(order_timeline(order), many=True).data
 
 
+ORDER_REQUEST = TypeAdapter(OrderRequest)
+
+
+def to_order_request(data: dict) -> OrderRequest:
+    """``OrderRequestSerializer``'s validated data as the service's frozen value (nested dicts to values)."""
+    return ORDER_REQUEST.validate_python(data)
+
+
 def flatten_errors(errors, path: str = "") -> list[dict]:
     """DRF's nested errors as ``[{"field": "items[0].modifiers[1].quantity", "code", "message"}]``."""
     if isinstance(errors, dict):
@@ -280,7 +290,7 @@ class OrderListView(APIView):
         if not serializer.is_valid():
             raise ApiError(422, "invalid_order", "The order has invalid fields.", flatten_errors(serializer.errors))
         try:
-            placed = order_place(serializer.validated_data, user=request.user, idempotency_key=key)
+            placed = order_place(to_order_request(serializer.validated_data), user=request.user, idempotency_key=key)
         except StoreNotAccepting as exc:
             raise ApiError(409, exc.code, exc.message, exc.details) from exc
         except OrderError as exc:

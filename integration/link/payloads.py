@@ -1,6 +1,6 @@
 """Link's inbound bodies (contract sections 2 and 4): envelope and event data, validated.
 
-Handlers receive the validated ``data`` dict these models produce, so Link's field names stop here.
+Handlers receive the validated ``data`` models, so Link's field names stop here.
 
 The models are pydantic (built once, at import); the field types below keep the rules the DRF
 serializers had: strings are trimmed, may not be blank unless said so, numbers are taken as strings,
@@ -128,12 +128,13 @@ class StoreConnected(_Payload):
     address: Address = Field(default_factory=Address)
     external_store_id: Text(64) | None = None
 
+    def address_fields(self) -> dict:
+        """Absent -> {} (DRF's default=dict); present -> every line, "" if absent."""
+        return self.address.model_dump() if "address" in self.model_fields_set else {}
+
     @model_serializer(mode="wrap")
     def _dump(self, handler):
-        data = handler(self)
-        if "address" not in self.model_fields_set:
-            data["address"] = {}  # absent -> {} (DRF's default=dict); present -> every line, "" if absent
-        return data
+        return {**handler(self), "address": self.address_fields()}
 
 
 class StoreDisconnected(_Payload):
@@ -275,13 +276,14 @@ def _details(exc: ValidationError) -> dict[str, list[str]]:
     return details
 
 
-def parse_data(event_type: str, data) -> dict:
-    """A known event type's data, validated (on receipt and again on replay); raises PayloadError."""
+def parse_data(event_type: str, data):
+    """A known event type's data as its validated model (on receipt and again on replay), an unknown
+    type's as it came; raises PayloadError."""
     model = EVENT_DATA_MODELS.get(event_type)
     if model is None:
         return data
     try:
-        return model.model_validate(data).model_dump()
+        return model.model_validate(data)
     except ValidationError as exc:
         raise PayloadError(
             "invalid_event_data", f"The data of a {event_type} event is malformed.", _details(exc)
@@ -300,32 +302,8 @@ def parse_envelope(body: dict) -> dict:
     return parsed
 
 
-def external_order_id_of(event_type: str, data: dict) -> str:
+def external_order_id_of(event_type: str, data) -> str:
+    """A known order event's from its model; an unknown ``order.*`` type's from its data as it came."""
+    if isinstance(data, OrderEvent):
+        return data.external_order_id
     return str(data.get("external_order_id") or "") if event_type.startswith(ORDER_EVENT_PREFIX) else ""
-
-
-# Order event type -> the order state it reports.
-ORDER_EVENT_STATES = {
-    "order.confirmed": "CONFIRMED",
-    "order.preparing": "IN_PREP",
-    "order.ready": "READY",
-    "order.rejected": "REJECTED",
-    "order.cancelled": "CANCELLED",
-}
-
-
-def order_event(event_type: str, data: dict) -> dict:
-    """A validated order event's data in the shape the order services use (also routes.parse_order's)."""
-    state = ORDER_EVENT_STATES[event_type]
-    return {
-        "state": state,
-        "link_status": "",
-        "link_order_id": data.get("order_id") or "",
-        "external_order_id": data["external_order_id"],
-        "prep_time_minutes": data.get("prep_time_minutes"),
-        "estimated_ready_at": data.get("estimated_ready_at"),
-        "ready_at": data.get("ready_at"),
-        "reason_code": data.get("reason_code") or "",
-        "reason": data.get("reason") or "",
-        "cancelled_by": data.get("cancelled_by") or "",
-    }

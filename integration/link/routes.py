@@ -4,8 +4,6 @@ import json
 from datetime import UTC
 from urllib.parse import quote, urlsplit
 
-from django.utils.dateparse import parse_datetime
-
 TOKEN = "/oauth/token"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -177,34 +175,6 @@ def parse_submit_response(body: dict) -> dict:
     """201 of ``POST /v2/orders`` -> Link's order id and status."""
     body = body if isinstance(body, dict) else {}
     return {"link_order_id": str(body.get("order_id") or ""), "status": str(body.get("status") or "")}
-
-
-def _time(value):
-    if not value:
-        return None
-    try:
-        return parse_datetime(str(value))
-    except ValueError:
-        return None
-
-
-def parse_order(body: dict) -> dict:
-    """``GET /v2/orders/{id}`` -> the same shape as an order event (see payloads.order_event)."""
-    body = body if isinstance(body, dict) else {}
-    status = str(body.get("status") or "")
-    updated_at = _time(body.get("updated_at"))
-    return {
-        "state": ORDER_STATUS_TO_STATE.get(status),
-        "link_status": status,
-        "link_order_id": str(body.get("order_id") or ""),
-        "external_order_id": str(body.get("external_order_id") or ""),
-        "prep_time_minutes": None,
-        "estimated_ready_at": _time(body.get("estimated_ready_at")),
-        "ready_at": updated_at if status == "READY" else None,
-        "reason_code": str(body.get("reason_code") or ""),
-        "reason": str(body.get("reason") or ""),
-        "cancelled_by": "",
-    }
 
 
 def parse_error_body(text: str) -> dict:

@@ -49,12 +49,13 @@ class Order(models.Model):
     FINAL_STATES = (State.READY, State.REJECTED, State.CANCELLED, State.FAILED)
 
     class CancelStatus(models.TextChoices):
-        """Where the MP's cancel stands; derived from the state and the ``cancel_*`` fields, never stored."""
+        """Where the MP's cancel stands; derived from the state and the ``cancel_*`` fields, never stored.
+        Labels only where they say more than the name."""
 
-        NONE = "none", "No cancel"
+        NONE = "none"
         REQUESTED = "requested", "Cancel requested (waiting for Link)"
         REFUSED = "refused", "Cancel refused"
-        CANCELLED = "cancelled", "Cancelled"
+        CANCELLED = "cancelled"
         MOOT = "moot", "Ended otherwise before the cancel took effect"
 
     external_order_id = models.CharField(max_length=64, unique=True, default=new_external_order_id)

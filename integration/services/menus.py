@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from integration.link import routes
+from integration.link import payloads, routes
 from integration.link.client import LinkError, LinkResponse, get_client
 from integration.link.menus import MenuInvalid, menu_hash, menu_header, parse_menu
 from integration.models import (
@@ -96,7 +96,7 @@ class VenueNotConnectedYet(Exception):
     """A publication that overtook its store.connected: fail it so Link delivers it again later."""
 
 
-def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
+def menu_publish_from_link(event: WebhookEvent, data: payloads.MenuPublished) -> str | None:
     """``menu.published``: queue a fetch of ``menu_url`` (allow-listed hosts only)."""
     store = Store.objects.filter(venue_id=event.venue_id).first()
     if store is None:
@@ -104,7 +104,7 @@ def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
             f"menu.published for venue {event.venue_id}, which has not connected yet; Link's retry (or a replay) "
             "applies it once store.connected has arrived."
         )
-    menu_id, version, url = data["menu_id"], data["version"], data["menu_url"]
+    menu_id, version, url = data.menu_id, data.version, data.menu_url
     menu = _locked_menu(store, menu_id)
     if stale := _sent_before_last_change(menu, event):
         return stale
@@ -137,9 +137,9 @@ def menu_publish_from_link(event: WebhookEvent, data: dict) -> str | None:
     return None
 
 
-def menu_unpublish_from_link(event: WebhookEvent, data: dict) -> str | None:
+def menu_unpublish_from_link(event: WebhookEvent, data: payloads.MenuUnpublished) -> str | None:
     """``menu.unpublished``: off the catalog; orders cannot use it. Pending fetches are dropped."""
-    menu, refusal = _venue_menu(event, data["menu_id"])
+    menu, refusal = _venue_menu(event, data.menu_id)
     if refusal:
         return refusal
     if stale := _sent_before_last_change(menu, event):
@@ -154,25 +154,25 @@ def menu_unpublish_from_link(event: WebhookEvent, data: dict) -> str | None:
     return None
 
 
-def _flip(model, menu: Menu, entries: list[dict]) -> int:
+def _flip(model, menu: Menu, entries: list[payloads.AvailabilityEntry]) -> int:
     """One UPDATE for the whole list: each listed id gets its own ``available``."""
     if not entries:
         return 0
-    wanted = {e["id"]: e["available"] for e in entries}
+    wanted = {e.id: e.available for e in entries}
     on = [link_id for link_id, available in wanted.items() if available]
     return model.objects.filter(menu=menu, link_id__in=list(wanted)).update(
         available=Case(When(link_id__in=on, then=Value(True)), default=Value(False))
     )
 
 
-def menu_availability_from_link(event: WebhookEvent, data: dict) -> str | None:
+def menu_availability_from_link(event: WebhookEvent, data: payloads.MenuAvailability) -> str | None:
     """``menu.availability_changed``: flip ``available`` in bulk; no new version."""
-    menu, refusal = _venue_menu(event, data["menu_id"])
+    menu, refusal = _venue_menu(event, data.menu_id)
     if refusal:
         return refusal
     if menu.published_at and event.created_at and event.created_at < menu.published_at:
         return f"stale: older than the live v{menu.version}, published at {menu.published_at:%Y-%m-%d %H:%M:%S}"
-    changed = _flip(MenuItem, menu, data["items"]) + _flip(Modifier, menu, data["modifiers"])
+    changed = _flip(MenuItem, menu, data.items) + _flip(Modifier, menu, data.modifiers)
     if not changed:
         return f"none of the listed ids are on menu {menu} (ingested: {menu.version is not None})"
     Menu.objects.filter(pk=menu.pk).update(revision=F("revision") + 1, updated_at=_now())

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from integration.link import routes
+from integration.link import payloads, routes
 from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
 
@@ -50,15 +50,15 @@ def _locked_store(venue_id: str) -> Store | None:
         return None
 
 
-def store_connect_from_link(event: WebhookEvent, data: dict) -> str | None:
+def store_connect_from_link(event: WebhookEvent, data: payloads.StoreConnected) -> str | None:
     """``store.connected``: create the store, or reconnect it and refresh its details."""
     store = _locked_store(event.venue_id)
     if store is None:
         store = Store(venue_id=event.venue_id)
-    store.name = data["name"]
-    store.timezone = data["timezone"]
-    store.address = dict(data.get("address") or {})
-    mapping = data.get("external_store_id")
+    store.name = data.name
+    store.timezone = data.timezone
+    store.address = data.address_fields()
+    mapping = data.external_store_id
     if mapping and not store.external_store_id:
         taken = Store.objects.filter(external_store_id=mapping).exclude(venue_id=event.venue_id).exists()
         if taken:
@@ -75,34 +75,34 @@ def store_connect_from_link(event: WebhookEvent, data: dict) -> str | None:
     return None
 
 
-def store_disconnect_from_link(event: WebhookEvent, data: dict) -> str | None:
+def store_disconnect_from_link(event: WebhookEvent, data: payloads.StoreDisconnected) -> str | None:
     """``store.disconnected``: stop new orders; in-flight orders are handled as Link says."""
     store = _locked_store(event.venue_id)
     if store is None:
         return "unknown venue"
     if store.state != Store.State.DISCONNECTED:
         store.disconnect(description=_event_note(event))
-    store.disconnect_reason = data.get("reason", "")
-    store.disconnect_in_flight = data.get("in_flight", "complete")
+    store.disconnect_reason = data.reason
+    store.disconnect_in_flight = data.in_flight
     store.disconnected_at = timezone.now()
     store.save()
     orders_handle_store_disconnect(store, in_flight=store.disconnect_in_flight, cause=_event_note(event))
     return None
 
 
-def store_pause_from_link(event: WebhookEvent, data: dict) -> str | None:
+def store_pause_from_link(event: WebhookEvent, data: payloads.StorePaused) -> str | None:
     store = _locked_store(event.venue_id)
     if store is None:
         return "unknown venue"
     if store.state == Store.State.DISCONNECTED:
         return "store is disconnected"
     store.pause(description=_event_note(event))
-    _set_pause(store, source=Store.PauseSource.LINK, reason=data.get("reason", ""), until=data.get("paused_until"))
+    _set_pause(store, source=Store.PauseSource.LINK, reason=data.reason, until=data.paused_until)
     store.save()
     return None
 
 
-def store_resume_from_link(event: WebhookEvent, data: dict) -> str | None:
+def store_resume_from_link(event: WebhookEvent, data: payloads.Empty) -> str | None:
     store = _locked_store(event.venue_id)
     if store is None:
         return "unknown venue"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from pydantic import BaseModel
 
 from integration.link import payloads
 from integration.models import WebhookEvent
@@ -22,9 +23,10 @@ DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 BRIEF = ("event_id", "type", "status", "status_reason")
 KEPT_HEADERS = ("content-type", "user-agent", "link-signature", "x-request-id")
 
-# A handler applies one event inside the caller's transaction. It returns None when applied, or a
-# short reason string when it deliberately changed nothing (stale, unknown order...): IGNORED.
-Handler = Callable[[WebhookEvent, dict], str | None]
+# A handler applies one event, given its validated data model (payloads.EVENT_DATA_MODELS), inside the
+# caller's transaction. It returns None when applied, or a short reason string when it deliberately
+# changed nothing (stale, unknown order...): IGNORED.
+Handler = Callable[[WebhookEvent, BaseModel], str | None]
 
 HANDLERS: dict[str, Handler] = {
     "store.connected": stores.store_connect_from_link,
@@ -65,7 +67,7 @@ def event_from(envelope: dict, raw_body: bytes, headers: dict) -> WebhookEvent:
     )
 
 
-def _handle(event: WebhookEvent, data: dict | None) -> str | None:
+def _handle(event: WebhookEvent, data: BaseModel | None) -> str | None:
     """Run the event's handler; None when applied, else why it changed nothing."""
     handler = HANDLERS.get(event.type)
     if handler is None:
@@ -82,7 +84,7 @@ def _mark_applied(event: WebhookEvent, reason: str | None) -> None:
     event.processed_at = timezone.now()
 
 
-def _apply_new(event: WebhookEvent, data: dict) -> Outcome:
+def _apply_new(event: WebhookEvent, data: BaseModel | dict) -> Outcome:
     """The event was just inserted as PROCESSED in this transaction; an IGNORED outcome costs one UPDATE more."""
     reason = _handle(event, data)
     if reason:

@@ -1,10 +1,14 @@
 """Placing an order: menu checks (every 422 reason), prices and tax from the menu, store acceptance."""
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from integration.api.orders import OrderRequestSerializer
 from integration.models import Menu, MenuItem, Order, OutboundCall
 from integration.services.orders.errors import OrderInvalid, StoreNotAccepting
 from tests.order_fixtures import burger_line, make_store, mod, order_request, place, submit_call
@@ -279,3 +283,12 @@ def test_future_scheduled_order_is_kept(store):
     when = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
     order = place(order_request(fulfillment={"type": "delivery", "scheduled_for": when.isoformat()}))
     assert order.scheduled_for == when and order.fulfillment_type == "delivery"
+
+
+def test_the_request_hash_is_the_validated_body_s_as_stored_before_typed_requests(store):
+    """An Idempotency-Key retry that spans the upgrade to OrderRequest still replays its first order."""
+    body = order_request(fulfillment={"type": "pickup", "scheduled_for": "2030-01-01T12:00:00Z"})
+    serializer = OrderRequestSerializer(data=body)
+    serializer.is_valid(raise_exception=True)
+    stored_before = json.dumps(serializer.validated_data, sort_keys=True, cls=DjangoJSONEncoder)
+    assert place(body).request_hash == hashlib.sha256(stored_before.encode()).hexdigest()

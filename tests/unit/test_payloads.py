@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from integration.link import payloads
+from integration.link.orders import ORDER_EVENT_STATES, LinkOrderReport
 from integration.link.payloads import PayloadError, parse_data, parse_envelope
 
 UTC = dt.UTC
@@ -105,17 +106,17 @@ HAPPY = [
 
 
 @pytest.mark.parametrize(("event_type", "data", "expected"), HAPPY, ids=[case[0] for case in HAPPY])
-def test_every_event_type_validates_to_a_plain_dict_with_defaults(event_type, data, expected):
+def test_every_event_type_validates_to_its_model_with_defaults(event_type, data, expected):
     parsed = parse_envelope(body(event_type, data))
-    assert parsed == {
+    assert {**parsed, "data": parsed["data"].model_dump()} == {
         "id": "evt_1",
         "type": event_type,
         "created_at": NOON,
         "venue_id": "ven_1",
         "data": expected,
     }
-    assert type(parsed["data"]) is dict
-    assert parse_data(event_type, data) == expected
+    assert type(parsed["data"]) is payloads.EVENT_DATA_MODELS[event_type]
+    assert parse_data(event_type, data).model_dump() == expected
 
 
 def test_every_handled_event_type_has_a_model():
@@ -128,16 +129,22 @@ def test_envelope_defaults_trims_and_ignores_unknown_keys():
     parsed = parse_envelope(
         {"id": " evt_2 ", "type": "store.resumed", "created_at": "2026-11-27T12:00:00Z", "data": {}, "extra": [1]}
     )
-    assert parsed == {"id": "evt_2", "type": "store.resumed", "created_at": NOON, "venue_id": "", "data": {}}
+    assert parsed == {
+        "id": "evt_2",
+        "type": "store.resumed",
+        "created_at": NOON,
+        "venue_id": "",
+        "data": payloads.Empty(),
+    }
 
 
 def test_event_data_is_trimmed_and_unknown_keys_dropped():
-    parsed = parse_data("store.connected", {"name": "  Main St ", "timezone": " UTC ", "color": "red"})
+    parsed = parse_data("store.connected", {"name": "  Main St ", "timezone": " UTC ", "color": "red"}).model_dump()
     assert parsed == {"name": "Main St", "timezone": "UTC", "external_store_id": None, "address": {}}
 
 
 def test_numbers_are_taken_as_strings_like_drf():
-    assert parse_data("menu.unpublished", {"menu_id": 12}) == {"menu_id": "12"}
+    assert parse_data("menu.unpublished", {"menu_id": 12}).model_dump() == {"menu_id": "12"}
     assert data_error("menu.unpublished", {"menu_id": True}) == {"menu_id": ["Not a valid string."]}
 
 
@@ -156,7 +163,7 @@ def test_numbers_are_taken_as_strings_like_drf():
 )
 def test_datetimes_come_out_aware_in_utc(raw, expected):
     parsed = parse_envelope(body("order.ready", ORDER | {"ready_at": raw}, created_at=raw))
-    for value in (parsed["created_at"], parsed["data"]["ready_at"]):
+    for value in (parsed["created_at"], parsed["data"].ready_at):
         assert value == expected
         assert value.utcoffset() == dt.timedelta(0) and value.tzinfo is not None
 
@@ -234,8 +241,10 @@ def test_blank_and_whitespace_only_are_refused_where_drf_refused_them(blank):
 
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_blank_is_allowed_where_drf_allowed_it_and_comes_out_empty(blank):
-    assert parse_data("store.disconnected", {"reason": blank}) == {"reason": "", "in_flight": "complete"}
-    assert parse_data("order.cancelled", {"external_order_id": "e", "order_id": blank, "cancelled_by": blank}) == {
+    assert parse_data("store.disconnected", {"reason": blank}).model_dump() == {"reason": "", "in_flight": "complete"}
+    assert parse_data(
+        "order.cancelled", {"external_order_id": "e", "order_id": blank, "cancelled_by": blank}
+    ).model_dump() == {
         "order_id": "",
         "external_order_id": "e",
         "reason_code": "",
@@ -249,13 +258,13 @@ def test_null_is_refused_unless_the_field_allows_it():
     assert data_error("store.connected", {"name": None, "timezone": "UTC"}) == {"name": ["This field may not be null."]}
     assert data_error("store.disconnected", {"reason": None}) == {"reason": ["This field may not be null."]}
     assert (
-        parse_data("store.connected", {"name": "S", "timezone": "UTC", "external_store_id": None})["external_store_id"]
+        parse_data("store.connected", {"name": "S", "timezone": "UTC", "external_store_id": None}).external_store_id
         is None
     )
 
 
 def test_max_lengths_count_the_trimmed_value():
-    assert parse_data("store.connected", {"name": "n" * 200 + "  ", "timezone": "UTC"})["name"] == "n" * 200
+    assert parse_data("store.connected", {"name": "n" * 200 + "  ", "timezone": "UTC"}).name == "n" * 200
     assert data_error("store.connected", {"name": "n" * 201, "timezone": "UTC"}) == {
         "name": ["Ensure this field has no more than 200 characters."]
     }
@@ -278,7 +287,7 @@ def test_timezone_must_be_an_iana_zone(zone):
 
 
 def test_in_flight_is_complete_or_cancel():
-    assert parse_data("store.disconnected", {"in_flight": "cancel"})["in_flight"] == "cancel"
+    assert parse_data("store.disconnected", {"in_flight": "cancel"}).in_flight == "cancel"
     for bad in ("later", " cancel", ""):
         assert data_error("store.disconnected", {"in_flight": bad}) == {
             "in_flight": [f'"{bad}" is not a valid choice.']
@@ -293,9 +302,9 @@ def test_in_flight_is_complete_or_cancel():
     ],
 )
 def test_integers_are_at_least_zero_and_converted_like_drf(event_type, field, base):
-    assert parse_data(event_type, base | {field: 0})[field] == 0
+    assert getattr(parse_data(event_type, base | {field: 0}), field) == 0
     for raw, value in (("7", 7), (" 7 ", 7), ("7.0", 7), (7.0, 7)):
-        assert parse_data(event_type, base | {field: raw})[field] == value
+        assert getattr(parse_data(event_type, base | {field: raw}), field) == value
     for bad in (-1, "-3"):
         assert data_error(event_type, base | {field: bad}) == {
             field: ["Ensure this value is greater than or equal to 0."]
@@ -331,15 +340,15 @@ def test_order_helpers_read_the_validated_data():
     data = parse_data("order.rejected", ORDER | {"reason_code": "CLOSED"})
     assert payloads.external_order_id_of("order.rejected", data) == "ext_1"
     assert payloads.external_order_id_of("store.paused", {"external_order_id": "x"}) == ""
-    assert payloads.order_event("order.rejected", data) == {
-        "state": payloads.ORDER_EVENT_STATES["order.rejected"],
-        "link_status": "",
-        "link_order_id": "ord_1",
-        "external_order_id": "ext_1",
-        "prep_time_minutes": None,
-        "estimated_ready_at": None,
-        "ready_at": None,
-        "reason_code": "CLOSED",
-        "reason": "",
-        "cancelled_by": "",
-    }
+    assert LinkOrderReport.from_event("order.rejected", data) == LinkOrderReport(
+        state=ORDER_EVENT_STATES["order.rejected"],
+        link_status="",
+        link_order_id="ord_1",
+        external_order_id="ext_1",
+        prep_time_minutes=None,
+        estimated_ready_at=None,
+        ready_at=None,
+        reason_code="CLOSED",
+        reason="",
+        cancelled_by="",
+    )

@@ -1,5 +1,8 @@
 """The MP's cancel, either way: sent to Link once Link's order id is known, taking effect when Link agrees."""
 
+from datetime import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,7 +12,7 @@ from integration.models import Order, OutboundCall, Store
 from integration.services.outbound import call_create, call_skip
 
 from .errors import OrderActionRefused
-from .transitions import cancel_here, locked, user_or_none, who
+from .transitions import Actor, cancel_here, locked, user_or_none, who
 
 S = Order.State
 
@@ -34,7 +37,7 @@ def _create_cancel_call(order: Order) -> OutboundCall:
     )
 
 
-def follow_up_cancel(order: Order, now) -> None:
+def follow_up_cancel(order: Order, now: datetime) -> None:
     """After anything that may teach us Link's order id or end the order: a cancel the MP asked for
     goes out once Link's id is known, and an unsent one is dropped when Link ended the order first.
     """
@@ -60,7 +63,9 @@ def follow_up_cancel(order: Order, now) -> None:
         _create_cancel_call(order)
 
 
-def _request_cancel(order: Order, *, reason_code: str, reason: str, user, cause: str, local: bool) -> None:
+def _request_cancel(
+    order: Order, *, reason_code: str, reason: str, user: AbstractBaseUser | None, cause: str, local: bool
+) -> None:
     """Record the MP's cancel and send it the right way. ``local``: cancel here at once too (Link
     cancels on its side anyway, e.g. a store disconnected with in_flight=cancel)."""
     order.cancel_requested_at = timezone.now()
@@ -82,7 +87,7 @@ def _request_cancel(order: Order, *, reason_code: str, reason: str, user, cause:
     # the cancel when Link's order id arrives (the 201, or the first event naming it).
 
 
-def order_cancel(order: Order, *, reason_code: str, reason: str = "", user=None, cause: str = "") -> Order:
+def order_cancel(order: Order, *, reason_code: str, reason: str = "", user: Actor = None, cause: str = "") -> Order:
     """MP-side cancel, allowed before READY. The order shows "cancel requested" until Link answers."""
     user = user_or_none(user)
     cause = cause or f"{who(user)}: cancel ({reason_code}) {reason}".strip()

@@ -1,8 +1,13 @@
 """Link's word on an order (its events and reads) applied under one rule: stale reports never move it back."""
 
+from datetime import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
-from integration.link import payloads, routes
+from integration.link import routes
+from integration.link.orders import LinkOrderReport
+from integration.link.payloads import OrderEvent
 from integration.models import Order, WebhookEvent
 
 from .cancellation import follow_up_cancel
@@ -40,54 +45,56 @@ def report_decide(current: str, target: str) -> tuple[str, str]:
     return IGNORE, f"stale: order already {current}"
 
 
-def _record_report(order: Order, report: dict, now) -> None:
-    target = report["state"]
+def _record_report(order: Order, report: LinkOrderReport, now: datetime) -> None:
+    target = report.state
     if target in (S.CONFIRMED, S.IN_PREP, S.READY) and order.confirmed_at is None:
         order.confirmed_at = now
-    if report["prep_time_minutes"] is not None:
-        order.prep_time_minutes = report["prep_time_minutes"]
-    if report["estimated_ready_at"]:
-        order.estimated_ready_at = report["estimated_ready_at"]
+    if report.prep_time_minutes is not None:
+        order.prep_time_minutes = report.prep_time_minutes
+    if report.estimated_ready_at:
+        order.estimated_ready_at = report.estimated_ready_at
     if target == S.READY:
-        order.ready_at = report["ready_at"] or now
+        order.ready_at = report.ready_at or now
     if target in (S.REJECTED, S.CANCELLED):
-        order.reason_code = report["reason_code"]
-        order.reason = report["reason"]
+        order.reason_code = report.reason_code
+        order.reason = report.reason
     if target == S.CANCELLED:
-        order.cancelled_by = report["cancelled_by"] or "link"
+        order.cancelled_by = report.cancelled_by or "link"
     if target in Order.FINAL_STATES:
         close(order, now)
 
 
-def report_apply(order: Order, report: dict, cause: str, user=None) -> str | None:
-    """Apply Link's word (``payloads.order_event`` / ``routes.parse_order`` shape) to a locked order.
+def report_apply(
+    order: Order, report: LinkOrderReport, *, cause: str, user: AbstractBaseUser | None = None
+) -> str | None:
+    """Apply Link's word (from an event or a read) to a locked order.
 
     Stale reports never move it back, skipping ahead is fine, final states hold. Returns None when
     applied, else why nothing changed. The caller saves.
     """
     now = timezone.now()
-    if report["link_order_id"] and not order.link_order_id:
-        order.link_order_id = report["link_order_id"]
-    target = report["state"]
+    if report.link_order_id and not order.link_order_id:
+        order.link_order_id = report.link_order_id
+    target = report.state
     action, why = report_decide(order.state, target)
     if action == SAME and order.state in Order.FINAL_STATES:
         action = IGNORE
     if action == IGNORE:
         if target == S.CONFIRMED and order.prep_time_minutes is None:
-            order.prep_time_minutes = report["prep_time_minutes"]  # a late confirm still tells the prep time
+            order.prep_time_minutes = report.prep_time_minutes  # a late confirm still tells the prep time
     else:
         if action == MOVE:
             move(order, _TRANSITION_TO[target], cause, user)
         _record_report(order, report, now)
-        order.link_status = report["link_status"] or routes.STATE_TO_ORDER_STATUS.get(order.state, "")
+        order.link_status = report.link_status or routes.STATE_TO_ORDER_STATUS.get(order.state, "")
     follow_up_cancel(order, now)
     return why if action == IGNORE else None
 
 
-def order_event_from_link(event: WebhookEvent, data: dict) -> str | None:
+def order_event_from_link(event: WebhookEvent, data: OrderEvent) -> str | None:
     """``order.*`` events: matched by ``external_order_id``; an unknown order is IGNORED with why."""
-    report = payloads.order_event(event.type, data)
-    external_id = report["external_order_id"]
+    report = LinkOrderReport.from_event(event.type, data)
+    external_id = report.external_order_id
     order = (
         Order.objects.select_for_update(of=("self",))
         .select_related("store")
@@ -99,9 +106,9 @@ def order_event_from_link(event: WebhookEvent, data: dict) -> str | None:
     venue_id = order.store.venue_id
     if event.venue_id and event.venue_id != venue_id:
         return f"venue mismatch: order {external_id} belongs to {venue_id}, the event names {event.venue_id}"
-    if report["link_order_id"] and order.link_order_id and report["link_order_id"] != order.link_order_id:
-        named = report["link_order_id"]
+    if report.link_order_id and order.link_order_id and report.link_order_id != order.link_order_id:
+        named = report.link_order_id
         return f"order_id mismatch: order {external_id} is {order.link_order_id} on Link, the event names {named}"
-    reason = report_apply(order, report, f"Link event {event.type} {event.event_id}")
+    reason = report_apply(order, report, cause=f"Link event {event.type} {event.event_id}")
     order.save()
     return reason

@@ -3,8 +3,9 @@
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,8 +15,9 @@ from integration.models import Order, OrderLine
 
 from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
 from .pricing import MAX_TIP, MenuIndex, Pricer
+from .request import OrderRequest
 from .submission import order_submit_call_create
-from .transitions import user_or_none
+from .transitions import Actor, user_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +28,14 @@ class Placed:
     created: bool
 
 
-def _request_hash(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
+def _request_hash(request: OrderRequest) -> str:
+    """Over the request spelled as the API's validated body, the hash stored before OrderRequest (except that
+    a request leaving out customer or fulfillment now hashes as one sending them empty)."""
+    body = asdict(request)
+    return hashlib.sha256(json.dumps(body, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
 
 
-def _order_for_key(user, key: str) -> Order | None:
+def _order_for_key(user: AbstractBaseUser | None, key: str) -> Order | None:
     return Order.objects.filter(created_by=user, idempotency_key=key).first()
 
 
@@ -43,7 +48,7 @@ def _replayed(order: Order, request_hash: str) -> Placed:
     return Placed(order, created=False)
 
 
-def order_place(data: dict, *, user=None, idempotency_key: str | None = None) -> Placed:
+def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: str | None = None) -> Placed:
     """Check a request against the store's published menu, price it from the menu (caller prices
     are never read), and create the order PENDING with its submit call in one transaction.
 
@@ -51,29 +56,28 @@ def order_place(data: dict, *, user=None, idempotency_key: str | None = None) ->
     repeats race: the unique (created_by, idempotency_key) constraint lets one insert win.
     """
     user = user_or_none(user)
-    request_hash = _request_hash(data)
+    request_hash = _request_hash(request)
     if idempotency_key:
         first = _order_for_key(user, idempotency_key)
         if first is not None:
             return _replayed(first, request_hash)
-    store = selectors.store_by_public_id(data["store"])
+    store = selectors.store_by_public_id(request.store)
     if store is None:
         raise OrderInvalid(
             "The order names an unknown store.",
-            [{"field": "store", "code": "unknown", "message": f"No store with id {data['store']!r}."}],
+            [{"field": "store", "code": "unknown", "message": f"No store with id {request.store!r}."}],
         )
     accepting, why = selectors.store_accepting(store)  # includes a PUBLISHED menu
     if not accepting:
-        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": data["store"], "reason": why})
+        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
     menu = selectors.store_menu(store)
 
-    pricer = Pricer(MenuIndex(menu, data["items"]))
-    lines = [pricer.line(n, item) for n, item in enumerate(data["items"])]
-    tip = data.get("tip") or 0
+    pricer = Pricer(MenuIndex(menu, request.items))
+    lines = [pricer.line(n, item) for n, item in enumerate(request.items)]
+    tip = request.tip
     if not 0 <= tip <= MAX_TIP:
         pricer.error("tip", "out_of_range", f"Tip must be between 0 and {MAX_TIP} (minor units).")
-    fulfillment = data.get("fulfillment") or {}
-    scheduled_for = fulfillment.get("scheduled_for")
+    scheduled_for = request.fulfillment.scheduled_for
     now = timezone.now()
     if scheduled_for is not None and scheduled_for <= now:
         pricer.error("fulfillment.scheduled_for", "in_past", "A scheduled order must be for a time in the future.")
@@ -82,7 +86,6 @@ def order_place(data: dict, *, user=None, idempotency_key: str | None = None) ->
 
     subtotal = sum(line.line_total for line in lines)
     tax = sum(line.tax for line in lines)
-    customer = data.get("customer") or {}
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -96,11 +99,11 @@ def order_place(data: dict, *, user=None, idempotency_key: str | None = None) ->
                 tax=tax,
                 tip=tip,
                 total=subtotal + tax + tip,
-                customer_name=customer.get("name") or "",
-                customer_phone=customer.get("phone") or "",
-                fulfillment_type=fulfillment.get("type") or "pickup",
+                customer_name=request.customer.name,
+                customer_phone=request.customer.phone,
+                fulfillment_type=request.fulfillment.type,
                 scheduled_for=scheduled_for,
-                notes=data.get("notes") or "",
+                notes=request.notes,
                 placed_at=now,
                 pending_since=now,
             )

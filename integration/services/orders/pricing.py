@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from integration.models import GroupModifier, ItemGroup, Menu, MenuItem, Modifier, ModifierNestedGroup
 
+from .request import LineRequest, ModifierChoice
+
 MAX_QUANTITY = 99
 MAX_TIP = 10_000_000
 
@@ -29,20 +31,20 @@ class PricedLine:
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _collect_modifier_ids(selections: list, into: set) -> None:
+def _collect_modifier_ids(selections: tuple[ModifierChoice, ...], into: set) -> None:
     for selection in selections:
-        into.add(selection["modifier_id"])
-        _collect_modifier_ids(selection.get("modifiers") or [], into)
+        into.add(selection.modifier_id)
+        _collect_modifier_ids(selection.modifiers, into)
 
 
 class MenuIndex:
     """The rows of a published menu that one request names, in a fixed number of queries."""
 
-    def __init__(self, menu: Menu, items: list):
+    def __init__(self, menu: Menu, items: tuple[LineRequest, ...]):
         item_ids, modifier_ids = set(), set()
         for line in items:
-            item_ids.add(line["item_id"])
-            _collect_modifier_ids(line.get("modifiers") or [], modifier_ids)
+            item_ids.add(line.item_id)
+            _collect_modifier_ids(line.modifiers, modifier_ids)
         self.items = {i.link_id: i for i in MenuItem.objects.filter(menu=menu, link_id__in=item_ids)}
         self.modifiers = {m.link_id: m for m in Modifier.objects.filter(menu=menu, link_id__in=modifier_ids)}
         self.item_groups = defaultdict(list)
@@ -74,43 +76,45 @@ class Pricer:
         if not 1 <= value <= MAX_QUANTITY:
             self.error(field, "out_of_range", f"Quantity must be between 1 and {MAX_QUANTITY}; got {value}.")
 
-    def line(self, n: int, data: dict) -> PricedLine | None:
+    def line(self, n: int, data: LineRequest) -> PricedLine | None:
         path = f"items[{n}]"
-        self.quantity(f"{path}.quantity", data["quantity"])
-        item = self.index.items.get(data["item_id"])
+        self.quantity(f"{path}.quantity", data.quantity)
+        item = self.index.items.get(data.item_id)
         if item is None:
-            self.error(f"{path}.item_id", "unknown", f"Item {data['item_id']!r} is not on this store's menu.")
+            self.error(f"{path}.item_id", "unknown", f"Item {data.item_id!r} is not on this store's menu.")
             return None
         if not item.available:
             self.error(f"{path}.item_id", "unavailable", f"{item.name} ({item.link_id}) is not available right now.")
         modifiers, per_unit = self.selections(
-            data.get("modifiers") or [], self.index.item_groups[item.pk], path, owner=f"{item.name} ({item.link_id})"
+            data.modifiers, self.index.item_groups[item.pk], path, owner=f"{item.name} ({item.link_id})"
         )
         return PricedLine(
             item=item,
-            quantity=data["quantity"],
-            special_instructions=data.get("special_instructions") or "",
+            quantity=data.quantity,
+            special_instructions=data.special_instructions,
             modifiers=modifiers,
             unit_price=item.price + per_unit,
         )
 
-    def selections(self, selections: list, groups: list, path: str, owner: str) -> tuple[list, int]:
+    def selections(
+        self, selections: tuple[ModifierChoice, ...], groups: list, path: str, owner: str
+    ) -> tuple[list, int]:
         """Check one level of modifier choices against the groups ``owner`` opens; (snapshot, price per unit)."""
         offered = {g.link_id: g for g in groups}
         counts = dict.fromkeys(offered, 0)
         snapshot, per_unit = [], 0
         for n, sel in enumerate(selections):
             here = f"{path}.modifiers[{n}]"
-            self.quantity(f"{here}.quantity", sel["quantity"])
-            group = offered.get(sel["group_id"])
+            self.quantity(f"{here}.quantity", sel.quantity)
+            group = offered.get(sel.group_id)
             if group is None:
-                self.error(f"{here}.group_id", "not_offered", f"Group {sel['group_id']!r} is not offered for {owner}.")
+                self.error(f"{here}.group_id", "not_offered", f"Group {sel.group_id!r} is not offered for {owner}.")
             else:
-                counts[group.link_id] += sel["quantity"]
-            modifier = self.index.modifiers.get(sel["modifier_id"])
+                counts[group.link_id] += sel.quantity
+            modifier = self.index.modifiers.get(sel.modifier_id)
             if modifier is None:
                 self.error(
-                    f"{here}.modifier_id", "unknown", f"Modifier {sel['modifier_id']!r} is not on this store's menu."
+                    f"{here}.modifier_id", "unknown", f"Modifier {sel.modifier_id!r} is not on this store's menu."
                 )
                 continue
             label = f"{modifier.name} ({modifier.link_id})"
@@ -123,15 +127,15 @@ class Pricer:
             elif not modifier.available:
                 self.error(f"{here}.modifier_id", "unavailable", f"{label} is not available right now.")
             nested, nested_per_unit = self.selections(
-                sel.get("modifiers") or [], self.index.nested_groups[modifier.pk], here, owner=label
+                sel.modifiers, self.index.nested_groups[modifier.pk], here, owner=label
             )
-            per_unit += sel["quantity"] * (modifier.price + nested_per_unit)
+            per_unit += sel.quantity * (modifier.price + nested_per_unit)
             snapshot.append(
                 {
                     "modifier_id": modifier.link_id,
-                    "group_id": sel["group_id"],
+                    "group_id": sel.group_id,
                     "name": modifier.name,
-                    "quantity": sel["quantity"],
+                    "quantity": sel.quantity,
                     "unit_price": modifier.price,
                     "modifiers": nested,
                 }

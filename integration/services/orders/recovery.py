@@ -11,18 +11,19 @@ from django.utils import timezone
 from integration import selectors
 from integration.link import routes
 from integration.link.client import get_client
+from integration.link.orders import LinkOrderReport
 from integration.models import Order
 
 from .cancellation import order_cancel
 from .errors import OrderActionRefused
 from .lifecycle import IGNORE, MOVE, report_apply, report_decide
 from .submission import order_submit_call_create
-from .transitions import locked, move, user_or_none, who
+from .transitions import Actor, locked, move, user_or_none, who
 
 logger = logging.getLogger(__name__)
 
 
-def order_retry_submission(order: Order, *, user=None) -> Order:
+def order_retry_submission(order: Order, *, user: Actor = None) -> Order:
     """A FAILED order goes back to PENDING with a new submit call (same external_order_id)."""
     user = user_or_none(user)
     with transaction.atomic():
@@ -76,25 +77,25 @@ class ReconcileResult:
     note: str = ""
 
 
-def order_reconcile(order: Order, *, dry_run: bool = False, user=None) -> ReconcileResult:
+def order_reconcile(order: Order, *, dry_run: bool = False, user: Actor = None) -> ReconcileResult:
     """Read ``GET /v2/orders/{id}`` and apply Link's status under the event rules (reads need no outbox)."""
     user = user_or_none(user)
     if not order.link_order_id:
         return ReconcileResult(order, note="not on Link yet (no Link order id); nothing to read")
-    report = routes.parse_order(get_client().request("GET", routes.order_path(order.link_order_id)).data)
-    result = ReconcileResult(order, link_status=report["link_status"])
-    if report["state"] is None:
-        result.note = f"Link reports status {report['link_status']!r}, which we do not know; left as is"
+    report = LinkOrderReport.from_read(get_client().request("GET", routes.order_path(order.link_order_id)).data)
+    result = ReconcileResult(order, link_status=report.link_status)
+    if report.state is None:
+        result.note = f"Link reports status {report.link_status!r}, which we do not know; left as is"
         return result
     with transaction.atomic():
         order = result.order = locked(order.pk)
-        action, why = report_decide(order.state, report["state"])
+        action, why = report_decide(order.state, report.state)
         if action == MOVE:
-            result.change = f"{order.state} -> {report['state']}"
+            result.change = f"{order.state} -> {report.state}"
         elif action == IGNORE:
             result.note = why
         if not dry_run:
             by = who(user) if user else "system"
-            report_apply(order, report, f"{by}: reconcile, Link says {report['link_status']}", user)
+            report_apply(order, report, cause=f"{by}: reconcile, Link says {report.link_status}", user=user)
             order.save()
     return result

@@ -1,7 +1,10 @@
 """Shared by the orders services: the locked read, a transition and its announcement, the MP's cancel taking effect."""
 
 import logging
+from datetime import datetime
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,12 +14,15 @@ from integration.signals import order_state_changed
 
 logger = logging.getLogger(__name__)
 
+# Who asked: a signed-in user, or the marketplace itself (None, or an anonymous request).
+Actor = AbstractBaseUser | AnonymousUser | None
 
-def user_or_none(user):
+
+def user_or_none(user: Actor) -> AbstractBaseUser | None:
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def who(user) -> str:
+def who(user: AbstractBaseUser | None) -> str:
     return f"user {user.get_username()}" if user is not None else "marketplace"
 
 
@@ -24,33 +30,26 @@ def locked(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
 
 
-def move(order: Order, transition: str, cause: str, user=None) -> None:
+def move(order: Order, transition: str, cause: str, user: AbstractBaseUser | None = None) -> None:
     """Run one transition (logged with its cause by django-fsm-log) and announce it after commit."""
     old = order.state
     getattr(order, transition)(by=user, description=cause)
-    new, order_id, external_id = order.state, order.pk, order.external_order_id
-    transaction.on_commit(lambda: _announce(order_id, external_id, old, new, cause))
+    change = {"order_id": order.pk, "external_order_id": order.external_order_id, "old_state": old}
+    change |= {"new_state": order.state, "cause": cause}
+    transaction.on_commit(lambda: _announce(change))
 
 
-def _announce(order_id: int, external_order_id: str, old_state: str, new_state: str, cause: str) -> None:
-    results = order_state_changed.send_robust(
-        sender=Order,
-        order_id=order_id,
-        external_order_id=external_order_id,
-        old_state=old_state,
-        new_state=new_state,
-        cause=cause,
-    )
-    for receiver, result in results:
+def _announce(change: dict) -> None:
+    for receiver, result in order_state_changed.send_robust(sender=Order, **change):
         if isinstance(result, Exception):
             logger.error("order_state_changed receiver %r failed", receiver, exc_info=result)
 
 
-def close(order: Order, now) -> None:
+def close(order: Order, now: datetime) -> None:
     order.closed_at = order.closed_at or now
 
 
-def cancel_here(order: Order, cause: str, user=None) -> None:
+def cancel_here(order: Order, cause: str, user: AbstractBaseUser | None = None) -> None:
     """The MP's own cancel takes effect locally (Link agreed, or Link never had the order)."""
     move(order, "cancel", cause, user)
     order.reason_code = order.cancel_reason_code
