@@ -1,17 +1,34 @@
 """django-q2 entry points: thin wrappers that call a service."""
 
-from integration.services import outbound, stores
+from django.conf import settings
+from django_q.tasks import async_task
+
+from integration.logcontext import call_log_ids, log_context
+from integration.services import health, outbound, retention, stores
 from integration.services.orders.recovery import orders_cancel_unconfirmed
+
+# Stay well inside django-q2's task timeout; what is left is pruned by a follow-up task.
+PRUNE_BUDGET = settings.Q_CLUSTER["timeout"] * 0.6
 
 
 def deliver_call(call_id: int) -> int:
-    return outbound.call_deliver(call_id)
+    with log_context(**call_log_ids(call_id)):
+        return outbound.call_deliver(call_id)
 
 
 def sweep() -> dict:
     """The periodic sweep: due and abandoned calls, expired deadlines, ended pause windows, unconfirmed orders."""
+    health.worker_heartbeat_record()
     return {
         "enqueued": outbound.calls_sweep(),
         "resumed": stores.store_resume_expired_pauses(),
         "unconfirmed_cancelled": len(orders_cancel_unconfirmed()),
     }
+
+
+def prune() -> dict:
+    """The daily retention run (see link_prune); a run that spends its budget hands the rest to a new task."""
+    results = retention.retention_prune(budget_seconds=PRUNE_BUDGET)
+    if not all(p.done for p in results):
+        async_task("integration.tasks.prune", task_name="linkbridge-prune-more")
+    return {p.table: p.rows for p in results}

@@ -192,3 +192,34 @@ LOGGING = {
 # --- Operations (issue 15): metrics, logs, retention, readiness ----------------------------------
 # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, it is a 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# LOG_FORMAT=json: one JSON object per line, with the ids of the request, event, order, call and venue it concerns.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+MIDDLEWARE.insert(0, "integration.logcontext.RequestIdMiddleware")
+LOGGING["filters"] = {"ids": {"()": "integration.logcontext.ContextFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["ids"]
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+# /readyz/ answers 503 when no worker host has run the outbox sweep (every minute) for this long.
+READY_SWEEP_MAX_AGE = int(os.environ.get("READY_SWEEP_MAX_AGE", "180"))
+
+
+def env_days(name: str, default: str) -> int | None:
+    value = os.environ.get(name, default).strip()
+    return int(value) if value else None
+
+
+# Retention (link_prune and its daily schedule): days to keep; empty keeps for ever.
+RETAIN_WEBHOOK_DAYS = env_days("RETAIN_WEBHOOK_DAYS", "30")  # applied webhook events
+RETAIN_CALL_ATTEMPT_DAYS = env_days("RETAIN_CALL_ATTEMPT_DAYS", "30")  # attempts of calls settled this long ago
+RETAIN_TASK_DAYS = env_days("RETAIN_TASK_DAYS", "7")  # django-q2 task results
+RETAIN_ORDER_DAYS = env_days("RETAIN_ORDER_DAYS", "")  # closed orders (kept by default: accounting)
+RETAIN_BATCH_SIZE = int(os.environ.get("RETAIN_BATCH_SIZE", "2000"))
+# Several hosts share one broker: one name for the whole site (it is also the Redis queue's key); Q_SCHEDULER=0
+# for a worker that must not create scheduled tasks (the Procfile's scheduler process does).
+Q_CLUSTER["name"] = os.environ.get("Q_NAME", "linkbridge")
+Q_CLUSTER["scheduler"] = env_bool("Q_SCHEDULER", True)

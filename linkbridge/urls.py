@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from integration.api.health import HealthView
+from integration.api.health import HealthView, ReadyView
 from integration.api.metrics import metrics_view
 from integration.api.webhooks import LinkWebhookView
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("link/webhooks/", LinkWebhookView.as_view(), name="link-webhooks"),
     path("healthz/", HealthView.as_view(), name="health"),
+    path("readyz/", ReadyView.as_view(), name="ready"),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("integration.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

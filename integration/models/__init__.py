@@ -1,3 +1,4 @@
+from .heartbeat import WorkerHeartbeat
 from .menu import (
     CategoryItem,
     GroupModifier,
@@ -32,4 +33,5 @@ __all__ = [
     "OutboundCall",
     "Store",
     "WebhookEvent",
+    "WorkerHeartbeat",
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from pydantic import BaseModel
 
 from integration.link import payloads
+from integration.logcontext import log_context
 from integration.models import WebhookEvent
 
 from . import menus, stores
@@ -133,12 +134,21 @@ def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
     of an applied event changes nothing; a FAILED one is applied again (Link's retry).
     """
     event = event_from(envelope, raw_body, headers)
+    with log_context(**_log_ids(event)):
+        return _receive(event, envelope["data"])
+
+
+def _log_ids(event: WebhookEvent) -> dict:
+    return {"event_id": event.event_id, "venue_id": event.venue_id, "external_order_id": event.external_order_id}
+
+
+def _receive(event: WebhookEvent, data: dict) -> Outcome:
     _mark_applied(event, None)
     event.attempts = 1
     try:
         with transaction.atomic():
             if WebhookEvent.objects.insert_if_new(event):
-                return _apply_new(event, envelope["data"])
+                return _apply_new(event, data)
             # The INSERT waited for any copy in flight to commit, so an applied copy is final: no lock, no write.
             stored = WebhookEvent.objects.only(*BRIEF).get(event_id=event.event_id)
             if stored.status in DONE:
@@ -151,7 +161,7 @@ def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
 def webhook_apply(event: WebhookEvent) -> Outcome:
     """Apply a stored event now (replay); already applied events change nothing."""
     try:
-        with transaction.atomic():
+        with log_context(**_log_ids(event)), transaction.atomic():
             return _apply_stored(WebhookEvent.objects.select_for_update().get(pk=event.pk))
     except Exception as exc:
         return _record_failure(event, exc)

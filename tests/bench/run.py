@@ -10,13 +10,14 @@ import django
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     django.setup()
-    from . import admin, menus, orders, webhooks
+    from . import admin, menus, orders, retention, webhooks
 
     sections = {
         "webhooks": webhooks.bench_webhooks,
         "menus": menus.bench_menus,
         "orders": orders.bench_orders,
         "admin": admin.bench_admin,
+        "retention": retention.bench_retention,
     }
     wanted = [s for s in os.environ.get("BENCH", ",".join(sections)).split(",") if s]
     for name in wanted:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integration import selectors
+from integration.logcontext import bind
 from integration.models import Order, OrderLine
 
 from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
@@ -107,6 +108,7 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
                 placed_at=now,
                 pending_since=now,
             )
+            bind(external_order_id=order.external_order_id, venue_id=store.venue_id)
             rows = OrderLine.objects.bulk_create(
                 OrderLine(
                     order=order,
