@@ -53,6 +53,25 @@ def worker_argv() -> list[str]:
     return [PYTHON, "manage.py", "qcluster"]
 
 
+def honcho_argv(concurrency: str, base_port: int) -> list[str]:
+    """The Procfile's processes (``web=2,worker=2,scheduler=1``); honcho gives web.N the port base_port + N - 1."""
+    return [PYTHON, "-m", "honcho", "start", "-f", "Procfile", "-c", concurrency, "-p", str(base_port)]
+
+
+def free_ports(n: int) -> int:
+    """The first of ``n`` consecutive free ports."""
+    while True:
+        first = free_port()
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(first, first + n):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+
+
 def sandbox_argv(port: int, target: str, *extra: str) -> list[str]:
     return [PYTHON, "manage.py", "link_sandbox", "--port", str(port), "--target", target, *extra]
 

@@ -1,11 +1,22 @@
 """A whole linkbridge on this machine: gunicorn, django-q2 worker(s) and the Link sandbox."""
 
+import os
 import shutil
 from pathlib import Path
 
 import requests
 
-from linkbridge.processes import ProcessGroup, free_port, sandbox_argv, wait_http, web_argv, worker_argv
+from linkbridge.processes import (
+    PYTHON,
+    ProcessGroup,
+    free_port,
+    free_ports,
+    honcho_argv,
+    sandbox_argv,
+    wait_http,
+    web_argv,
+    worker_argv,
+)
 
 SECRET = "whsec-e2e"
 METRICS_TOKEN = "metrics-e2e"
@@ -32,9 +43,15 @@ class Stack:
         q_workers: int = 4,
         sandbox_args: tuple[str, ...] = (),
         env: dict | None = None,
+        procfile: str | None = None,
     ):
-        self.web_port, self.sandbox_port = free_port(), free_port()
-        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        """``procfile``: honcho's concurrency (``web=2,worker=2,scheduler=1``) to run the Procfile's processes
+        instead of one gunicorn and ``worker_processes`` clusters."""
+        self.procfile = procfile
+        servers = int(dict(p.split("=") for p in procfile.split(",")).get("web", 1)) if procfile else 1
+        self.web_port, self.sandbox_port = free_ports(servers), free_port()
+        self.web_urls = [f"http://127.0.0.1:{self.web_port + n}" for n in range(servers)]
+        self.web_url = self.web_urls[0]
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
         self.web_workers = web_workers
         self.worker_processes = worker_processes
@@ -58,6 +75,8 @@ class Stack:
             "LOG_LEVEL": "INFO",
             "METRICS_TOKEN": METRICS_TOKEN,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            "BIND": "127.0.0.1",
+            "PATH": f"{os.path.dirname(PYTHON)}:{os.environ.get('PATH', '')}",  # the Procfile's python and gunicorn
             **(env or {}),
         }
         self.group = ProcessGroup(base_env, log_dir=self.log_dir)
@@ -80,11 +99,15 @@ class Stack:
                 *self.sandbox_args,
             ),
         )
-        self.group.start("web", web_argv(self.web_port, workers=self.web_workers))
-        for i in range(self.worker_processes):
-            self.group.start(f"worker{i}", worker_argv())
+        if self.procfile:
+            self.group.start("honcho", honcho_argv(self.procfile, self.web_port), env={"WEB_WORKERS": "2"})
+        else:
+            self.group.start("web", web_argv(self.web_port, workers=self.web_workers))
+            for i in range(self.worker_processes):
+                self.group.start(f"worker{i}", worker_argv())
         wait_http(f"{self.sandbox_url}/_sandbox/health", group=self.group)
-        wait_http(f"{self.web_url}/healthz/", group=self.group)
+        for url in self.web_urls:
+            wait_http(f"{url}/healthz/", timeout=60, group=self.group)
         self.sandbox = SandboxControl(self.sandbox_url)
         return self
 
@@ -97,9 +120,9 @@ class Stack:
     def stop(self) -> None:
         self.group.stop()
 
-    def metrics(self, token: str | None = METRICS_TOKEN) -> requests.Response:
+    def metrics(self, token: str | None = METRICS_TOKEN, url: str | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.get(f"{self.web_url}/metrics", headers=headers, timeout=10)
+        return requests.get(f"{url or self.web_url}/metrics", headers=headers, timeout=10)
 
     def logs(self) -> str:
         return "\n".join(f"===== {name}\n{self.group.log_tail(name, 60)}" for name in self.group.procs)

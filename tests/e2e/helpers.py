@@ -8,7 +8,7 @@ from integration.link import routes
 LINK_TO_STATE = routes.ORDER_STATUS_TO_STATE
 
 
-def api_client(stack, name: str = "checkout") -> MarketplaceClient:
+def api_client(stack, name: str = "checkout", url: str | None = None) -> MarketplaceClient:
     user, _ = User.objects.get_or_create(username=name)
     token, _ = Token.objects.get_or_create(user=user)
-    return MarketplaceClient(stack.web_url, token.key)
+    return MarketplaceClient(url or stack.web_url, token.key)
