@@ -39,6 +39,18 @@ def _database(url: str):
         connection.settings_dict.update(saved)
 
 
+@contextmanager
+def migrated_scratch(name: str):
+    """A fresh scratch database ``name``, migrated, as Django's default connection for the duration."""
+    from django.core.management import call_command
+
+    from .common import scratch_database
+
+    with _database(scratch_database(name)):
+        call_command("migrate", verbosity=0)
+        yield
+
+
 def _insert_series(model, n: int, sql: dict[str, str], params: dict | None = None) -> None:
     """INSERT ``n`` rows of ``model`` in one statement: ``sql`` gives a field's (or column's)
     expression over ``i`` (1..n); every other column takes the field's default (or NULL), so new fields with a
@@ -206,17 +218,12 @@ def _measure(client, url: str) -> dict:
 
 def bench_admin() -> list[str]:
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.test import Client
 
     from integration.models import Order, Store
 
-    from .common import scratch_database
-
-    url = scratch_database("linkbridge_bench_admin")
     lines = []
-    with _database(url):
-        call_command("migrate", verbosity=0)
+    with migrated_scratch("linkbridge_bench_admin"):
         started = time.perf_counter()
         load()
         loaded = time.perf_counter() - started

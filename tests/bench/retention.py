@@ -20,13 +20,10 @@ def bench_retention() -> list[str]:
     from integration.models import WebhookEvent
     from integration.services.retention import retention_prune
 
-    from .admin import _database, _insert_series
-    from .common import scratch_database
+    from .admin import _insert_series, migrated_scratch
 
-    url = scratch_database("linkbridge_bench_prune")
     lines = []
-    with _database(url):
-        call_command("migrate", verbosity=0)
+    with migrated_scratch("linkbridge_bench_prune"):
         started = time.perf_counter()
         _insert_series(
             WebhookEvent,
