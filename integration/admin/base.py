@@ -1,5 +1,7 @@
 """Shared admin plumbing: read-only admins and actions that ask for input on an intermediate form."""
 
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -9,6 +11,9 @@ from django.utils import timezone
 
 from integration.link.client import LinkError
 from integration.selectors import attention_items, attention_label
+from integration.services.errors import ActionRefused
+
+logger = logging.getLogger(__name__)
 
 
 class OpsModelAdmin(admin.ModelAdmin):
@@ -78,7 +83,7 @@ class ReadOnlyInline(admin.TabularInline):
 def form_action(modeladmin, request, queryset, *, form_class: type[forms.Form], title: str, perform, intro: str = ""):
     """Show ``form_class`` for the selected rows; on submit call ``perform(obj, cleaned_data)`` per row.
 
-    ``perform`` returns a message for that row or raises an exception whose text says why it was
+    ``perform`` returns a message for that row or raises ``ActionRefused`` saying why it was
     refused. Every outcome is shown to the user and written to the admin log.
     """
     if "apply" in request.POST:
@@ -103,15 +108,17 @@ def form_action(modeladmin, request, queryset, *, form_class: type[forms.Form], 
 
 
 def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
-    """Run ``perform(obj)`` per row; report and log each outcome (done or refused, and why).
+    """Run ``perform(obj)`` per row; report and log each outcome (done, refused and why, or failed).
 
-    Refusals are logged too: the admin log then shows who tried what, also when it did not happen.
+    Refusals (``ActionRefused``, or Link not answering) are logged too: the admin log then shows who
+    tried what, also when it did not happen. Anything else is a bug: logged with its traceback and
+    shown as an error; the other rows go on.
     """
-    done = refused = 0
+    done = refused = failed = 0
     for obj in queryset:
         try:
             message = perform(obj) or "done"
-        except Exception as exc:  # each refusal is reported (and logged) for its own row, the rest go on
+        except (ActionRefused, LinkError) as exc:
             refused += 1
             why = str(exc)
             if isinstance(exc, LinkError):
@@ -119,8 +126,17 @@ def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
             modeladmin.log_change(request, obj, f"{title}: not done: {why}")
             modeladmin.message_user(request, f"{obj}: not done. {why}", messages.WARNING)
             continue
+        except Exception as exc:
+            failed += 1
+            logger.exception("admin action %r on %s failed", title, obj)
+            error = f"{type(exc).__name__}: {exc}"
+            modeladmin.log_change(request, obj, f"{title}: failed: {error}")
+            shown = f"{obj}: failed with an unexpected error ({error}); it is logged with its traceback."
+            modeladmin.message_user(request, shown, messages.ERROR)
+            continue
         done += 1
         modeladmin.log_change(request, obj, f"{title}: {message}")
         modeladmin.message_user(request, f"{obj}: {message}", messages.SUCCESS)
-    if done + refused > 1:
-        modeladmin.message_user(request, f"{title}: {done} done, {refused} refused.", messages.INFO)
+    if done + refused + failed > 1:
+        summary = f"{title}: {done} done, {refused} refused" + (f", {failed} failed" if failed else "")
+        modeladmin.message_user(request, f"{summary}.", messages.INFO)

@@ -8,6 +8,7 @@ from django.utils.timesince import timesince
 from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
 from integration.models import Order, OrderLine
 from integration.selectors import order_timeline, submission_statuses
+from integration.services.errors import ActionRefused
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.recovery import order_reconcile, order_retry_submission
 
@@ -245,7 +246,7 @@ class OrderAdmin(ReadOnlyAdmin):
         def perform(order):
             result = order_reconcile(order, user=request.user)
             if not result.link_status and result.note:  # nothing was read
-                raise ValueError(
+                raise ActionRefused(
                     f"{result.note}. Wait for Link's answer to its submission, or retry the submission if it failed."
                 )
             if result.change:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from integration.models import WebhookEvent
+from integration.services.errors import ActionRefused
 from integration.services.webhooks import HANDLERS, webhook_replay
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter
@@ -42,13 +43,13 @@ class WebhookEventAdmin(ReadOnlyAdmin):
             if outcome.duplicate:
                 done = outcome.event.get_status_display().lower()
                 why = f" ({outcome.event.status_reason})" if outcome.event.status_reason else ""
-                raise ValueError(
+                raise ActionRefused(
                     f"it was {done} already{why}; replaying it would change nothing. "
                     "Only failed (or never applied) events replay; to re-apply one anyway: "
                     "manage.py link_replay_webhooks --force --ids <event id>."
                 )
             if outcome.failed:
-                raise RuntimeError(f"failed again: {outcome.event.error}. See the traceback on the event.")
+                raise ActionRefused(f"failed again: {outcome.event.error}. See the traceback on the event.")
             return f"applied: {outcome.event.get_status_display().lower()}"
 
         action_apply(self, request, queryset, perform, "Replay")

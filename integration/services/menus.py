@@ -33,6 +33,7 @@ from integration.models import (
     WebhookEvent,
 )
 
+from .errors import ActionRefused
 from .outbound import call_create, calls_skip
 
 logger = logging.getLogger(__name__)
@@ -425,7 +426,7 @@ def menu_fetch_failed(call: OutboundCall, reason: str) -> None:
     _record_error(call.store, f"fetching the menu failed ({call.path[:200]}): {reason}")
 
 
-class MenuRefreshRefused(Exception):
+class MenuRefreshRefused(ActionRefused):
     """The store's state does not allow a refresh; the message says what would."""
 
 

@@ -346,16 +346,17 @@ class CallRetryRefused(ActionRefused):
     """This call must not be sent again by itself; the message says what to do instead."""
 
 
-def call_retry_now(call: OutboundCall) -> bool:
+def call_retry_now(call: OutboundCall) -> None:
     """Ops asked to try again now: a FAILED call goes back to PENDING with a fresh deadline.
 
-    False when the call is settled otherwise (SUCCEEDED, SKIPPED); ``CallRetryRefused`` when a
-    failed call's subject moved on since (a submission is retried through its order).
+    ``CallRetryRefused`` when the call is settled otherwise (SUCCEEDED, SKIPPED), or a failed
+    call's subject moved on since (a submission is retried through its order).
     """
     with transaction.atomic():
         locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
         if locked.status not in (OutboundCall.Status.PENDING, OutboundCall.Status.FAILED):
-            return False
+            status = locked.get_status_display().lower()
+            raise CallRetryRefused(f"it is {status}; only a pending or failed call can be tried again.")
         kind = call_kind(locked.kind)
         if locked.status == OutboundCall.Status.FAILED and kind.retry_refusal:
             refusal = kind.retry_refusal(locked)
@@ -370,4 +371,3 @@ def call_retry_now(call: OutboundCall) -> bool:
             locked.deadline = now + timedelta(seconds=kind.deadline_seconds)
         locked.save()
         transaction.on_commit(lambda: call_enqueue(locked.pk))
-    return True

@@ -26,15 +26,11 @@ def register_call_kinds() -> None:
             on_failure=cancellation.order_cancel_failed,
             retry_refusal=cancellation.order_cancel_retry_refusal,
         ),
-        CallKind(
-            Kind.PAUSE_STORE,
-            retry_refusal=stores.store_availability_retry_refusal,
-            ordering_key=stores.STORE_AVAILABILITY,
-        ),
-        CallKind(
-            Kind.RESUME_STORE,
-            retry_refusal=stores.store_availability_retry_refusal,
-            ordering_key=stores.STORE_AVAILABILITY,
+        *(
+            CallKind(
+                kind, retry_refusal=stores.store_availability_retry_refusal, ordering_key=stores.STORE_AVAILABILITY
+            )
+            for kind in (Kind.PAUSE_STORE, Kind.RESUME_STORE)
         ),
         CallKind(
             Kind.FETCH_MENU,

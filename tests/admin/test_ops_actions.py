@@ -149,3 +149,52 @@ def test_retry_now_refuses_a_pause_since_undone_and_a_cancel_of_a_closed_order(c
     assert f"the store was paused or resumed again since (call #{resume.pk}); sending this one now would undo" in done
     assert "the order is ready now; there is nothing to cancel." in done
     assert set(OutboundCall.objects.filter(pk__in=[pause.pk, cancel.pk]).values_list("status", flat=True)) == {"FAILED"}
+
+
+def messages_of(response) -> dict[str, str]:
+    return {str(m): m.level_tag for m in response.context["messages"]}
+
+
+def test_a_refusal_warns_and_an_unexpected_error_is_logged_with_its_traceback(
+    client, ops, no_broker, monkeypatch, caplog
+):
+    from integration.admin import stores as store_admin
+
+    broken, active, paused = (
+        StoreFactory(state=Store.State.PAUSED),
+        StoreFactory(),
+        StoreFactory(state=Store.State.PAUSED),
+    )
+    real_resume = store_admin.store_resume
+
+    def resume(store, **kwargs):
+        if store.pk == broken.pk:
+            raise KeyError("no pause row")
+        return real_resume(store, **kwargs)
+
+    monkeypatch.setattr(store_admin, "store_resume", resume)
+    data = {"action": "resume_stores", "_selected_action": [broken.pk, active.pk, paused.pk]}
+    with caplog.at_level("ERROR", logger="integration.admin.base"):
+        response = client.post("/admin/integration/store/", data, follow=True)
+    shown = messages_of(response)
+    error = f"{broken}: failed with an unexpected error (KeyError: 'no pause row'); it is logged with its traceback."
+    assert shown[error] == "error"
+    refusal = next(text for text in shown if text.startswith(f"{active}: not done."))
+    assert shown[refusal] == "warning" and "only a paused store can be resumed" in refusal
+    assert shown[f"{paused}: resumed; Link is being told (see Outbound calls)"] == "success"
+    assert shown["Resume: 1 done, 1 refused, 1 failed."] == "info"
+    (record,) = caplog.records
+    assert record.getMessage() == f"admin action 'Resume' on {broken} failed" and record.exc_info[0] is KeyError
+    assert "raise KeyError" in caplog.text  # the traceback
+    assert logged(ops, broken) == ["Resume: failed: KeyError: 'no pause row'"]
+    assert Store.objects.get(pk=paused.pk).state == Store.State.ACTIVE
+
+
+def test_link_not_answering_is_a_refusal_not_an_error(client, ops, mocked_link):
+    store = StoreFactory(venue_id="ven_down")
+    mocked_link.add(responses_lib.GET, f"{LINK}/v2/venues/ven_down", status=503, json={})
+    response = client.post(
+        "/admin/integration/store/", {"action": "sync_stores", "_selected_action": [store.pk]}, follow=True
+    )
+    ((text, level),) = messages_of(response).items()
+    assert level == "warning" and text.startswith(f"{store}: not done. Link could not be asked")

@@ -133,12 +133,13 @@ def test_response_bodies_are_truncated(mocked_link):
 def test_retry_now_revives_a_failed_call(no_broker, django_capture_on_commit_callbacks):
     call = OutboundCallFactory(status=OutboundCall.Status.FAILED, deadline=timezone.now() - timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert outbound.call_retry_now(call)
+        outbound.call_retry_now(call)
     call.refresh_from_db()
     assert call.status == OutboundCall.Status.PENDING and call.deadline > timezone.now()
     assert no_broker == [call.pk]
     succeeded = OutboundCallFactory(status=OutboundCall.Status.SUCCEEDED)
-    assert not outbound.call_retry_now(succeeded)
+    with pytest.raises(outbound.CallRetryRefused, match="it is succeeded; only a pending or failed call"):
+        outbound.call_retry_now(succeeded)
 
 
 @pytest.mark.postgres_only
