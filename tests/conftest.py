@@ -1,15 +1,21 @@
 import json
+import os
 import uuid
 
 import pytest
 import responses as responses_lib
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from integration.link import signatures
 from integration.link.client import reset_client
 
 LINK = "http://link.test"
 SECRET = "whsec-test"
+
+# CI replays the same examples on every run (derandomize: a seed fixed per test); locally they stay random.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,6 +8,7 @@ from django.db import connection
 from integration.models import Store, WebhookEvent
 from integration.services import webhooks
 from tests.conftest import SECRET, envelope, store_connected
+from tests.waiting import wait_until_blocked
 
 pytestmark = pytest.mark.django_db
 
@@ -189,11 +190,13 @@ def test_a_copy_waiting_on_a_failing_first_copy_applies_the_event(live_server, m
 
     original = webhooks.HANDLERS["store.connected"]
     calls = []
+    first_in_handler = threading.Event()
 
     def first_call_fails(event, data):
         calls.append(event.event_id)
         if len(calls) == 1:
-            time.sleep(1.0)  # the second copy is now waiting on this one's INSERT
+            first_in_handler.set()
+            wait_until_blocked()  # the second copy is now waiting on this one's INSERT
             raise RuntimeError("first copy breaks")
         return original(event, data)
 
@@ -212,7 +215,7 @@ def test_a_copy_waiting_on_a_failing_first_copy_applies_the_event(live_server, m
 
     first = threading.Thread(target=send)
     first.start()
-    time.sleep(0.2)
+    assert first_in_handler.wait(10)
     second = threading.Thread(target=send)
     second.start()
     first.join()
@@ -251,7 +254,7 @@ def test_ten_concurrent_copies_apply_once(live_server, monkeypatch):
 
     def counting(event, data):
         applied.append(event.event_id)
-        time.sleep(0.05)  # widen the race window
+        wait_until_blocked(waiters=9)  # every other copy waits on this one's INSERT
         return original(event, data)
 
     monkeypatch.setitem(webhooks.HANDLERS, "store.connected", counting)

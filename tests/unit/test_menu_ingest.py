@@ -1,7 +1,6 @@
 """Ingest: normalized rows, unchanged and stale documents, refused menus keep the live one."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -23,6 +22,7 @@ from integration.services import menus
 from integration.services.menus import INGESTED, INVALID, STALE, UNCHANGED, menu_ingest
 from tests.factories import StoreFactory
 from tests.menus import build_menu, find, publish_menu, with_changes
+from tests.waiting import wait_until_blocked
 
 from .test_menu_document import DEFECTS
 
@@ -257,8 +257,9 @@ def test_concurrent_v7_and_v8_ingests_end_at_v8(monkeypatch, first):
     original = menus._replace_rows
 
     def slow_replace(menu, parsed):
-        holding.set()  # this thread holds the Menu row lock now
-        time.sleep(0.3)  # the other ingest reaches the lock meanwhile and must wait for it
+        if not holding.is_set():  # the first ingest holds the Menu row lock now
+            holding.set()
+            wait_until_blocked()  # until the other ingest really waits for that lock
         return original(menu, parsed)
 
     monkeypatch.setattr(menus, "_replace_rows", slow_replace)

@@ -1,7 +1,6 @@
 """Races on real PostgreSQL: MP cancel vs Link's order.ready, and concurrent idempotent POSTs."""
 
 import threading
-import time
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -14,6 +13,7 @@ from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.errors import IdempotencyKeyReused, OrderActionRefused
 from integration.services.orders.placement import Placed, order_place
 from tests.order_fixtures import api_user, cancel_calls, make_store, order_event, order_request, validated
+from tests.waiting import wait_until_blocked
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -40,23 +40,32 @@ def run_together(*functions):
     return results
 
 
-def slowed(monkeypatch, module, name):
-    """Widen the window between reading an order and saving it, where a lost update would happen."""
-    original = getattr(module, name)
+def held_until_the_other_waits(monkeypatch, *targets) -> threading.Lock:
+    """Whichever racer takes the order's row lock first keeps it, between reading the order and
+    saving it (where a lost update would happen), until the other is really blocked on it.
+    Release the returned lock before each round."""
+    first = threading.Lock()
 
-    def slow(*args, **kwargs):
-        time.sleep(0.05)
-        return original(*args, **kwargs)
+    def holding(original):
+        def held(*args, **kwargs):
+            if first.acquire(blocking=False):
+                wait_until_blocked()
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(module, name, slow)
+        return held
+
+    for module, name in targets:
+        monkeypatch.setattr(module, name, holding(getattr(module, name)))
+    return first
 
 
 def test_mp_cancel_racing_links_ready_ends_consistent(monkeypatch):
     make_store()
-    slowed(monkeypatch, cancellation, "_request_cancel")
-    slowed(monkeypatch, lifecycle, "report_apply")
+    first = held_until_the_other_waits(monkeypatch, (cancellation, "_request_cancel"), (lifecycle, "report_apply"))
     outcomes = set()
     for n in range(8):
+        if first.locked():
+            first.release()
         order = order_place(validated(order_request())).order
         Order.objects.filter(pk=order.pk).update(link_order_id=f"ord_race_{n}", state=Order.State.CONFIRMED)
         order.refresh_from_db()
