@@ -17,7 +17,6 @@ from types import SimpleNamespace
 
 import responses as responses_lib
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -26,7 +25,6 @@ from integration.link import payloads
 from integration.models import (
     GroupModifier,
     ItemGroup,
-    Menu,
     MenuItem,
     Modifier,
     ModifierGroup,
@@ -39,8 +37,7 @@ from integration.services.orders.request import OrderRequest
 from integration.services.outbound import call_deliver
 from integration.services.webhooks import webhook_receive
 from tests.conftest import LINK, envelope
-from tests.factories import StoreFactory
-from tests.menus import every_day
+from tests.factories import MenuFactory, StoreFactory
 
 
 def make_store(venue_id="ven_1", external_store_id="sf_1", **kwargs):
@@ -50,15 +47,7 @@ def make_store(venue_id="ven_1", external_store_id="sf_1", **kwargs):
 
 
 def published_menu(store, *, version=1, currency="USD") -> SimpleNamespace:
-    menu = Menu.objects.create(
-        store=store,
-        menu_id=f"men_{store.venue_id}",
-        version=version,
-        state=Menu.State.PUBLISHED,
-        currency=currency,
-        hours=every_day("00:00", "00:00"),  # the whole day, every day
-        published_at=timezone.now(),
-    )
+    menu = MenuFactory(store=store, version=version, currency=currency)
 
     def item(link_id, name, price, tax_rate="0.0875", available=True):
         return MenuItem.objects.create(

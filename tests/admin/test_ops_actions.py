@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
 from tests.conftest import LINK
-from tests.factories import OutboundCallFactory, StoreFactory
-from tests.order_fixtures import make_store, order_request, place, submit_call
+from tests.factories import OrderFactory, OutboundCallFactory, StoreFactory, WebhookEventFactory
+from tests.order_fixtures import submit_call
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +78,7 @@ def test_sync_reports_links_answer_and_a_failure_per_store(client, ops, mocked_l
 
 
 def test_cancel_twice_says_the_first_cancel_is_still_on_its_way(client, ops, mocked_link, no_broker):
-    make_store()
-    order = place()
-    Order.objects.filter(pk=order.pk).update(link_order_id="ord_x")
+    order = OrderFactory(link_order_id="ord_x")
     act(client, "order", "cancel_orders", [order], apply="1", reason_code="OTHER", reason="")
     again = act(client, "order", "cancel_orders", [order], apply="1", reason_code="FRAUD", reason="")
     assert "a cancel (OTHER) was already asked by ops-1 at" in again and "still waiting for Link" in again
@@ -88,8 +86,7 @@ def test_cancel_twice_says_the_first_cancel_is_still_on_its_way(client, ops, moc
 
 
 def test_reconcile_refuses_an_order_link_has_not_named_and_says_what_would_help(client, ops):
-    make_store()
-    order = place()
+    order = OrderFactory()
     done = act(client, "order", "reconcile_orders", [order])
     assert "not done. not on Link yet (no Link order id); nothing to read." in done
     assert "retry the submission if it failed" in done
@@ -97,9 +94,7 @@ def test_reconcile_refuses_an_order_link_has_not_named_and_says_what_would_help(
 
 
 def test_replay_refuses_an_event_already_applied(client, ops):
-    event = WebhookEvent.objects.create(
-        event_id="evt_done", type="store.paused", body="{}", status=WebhookEvent.Status.IGNORED, status_reason="stale"
-    )
+    event = WebhookEventFactory(type="store.paused", status=WebhookEvent.Status.IGNORED, status_reason="stale")
     done = act(client, "webhookevent", "replay", [event])
     assert "it was ignored already (stale); replaying it would change nothing" in done
     assert "link_replay_webhooks --force --ids" in done
@@ -107,11 +102,8 @@ def test_replay_refuses_an_event_already_applied(client, ops):
 
 
 def test_retry_now_refuses_a_failed_submission_and_a_call_that_succeeded(client, ops, no_broker):
-    make_store()
-    order = place()
+    order = OrderFactory(state=Order.State.FAILED, submit_call__status=OutboundCall.Status.FAILED)
     submit = submit_call(order)
-    OutboundCall.objects.filter(pk=submit.pk).update(status=OutboundCall.Status.FAILED)
-    Order.objects.filter(pk=order.pk).update(state=Order.State.FAILED)
     succeeded = OutboundCallFactory(status=OutboundCall.Status.SUCCEEDED)
     failed_pause = OutboundCallFactory(status=OutboundCall.Status.FAILED)
     done = act(client, "outboundcall", "retry_now", [submit, succeeded, failed_pause])
@@ -141,9 +133,7 @@ def test_retry_now_refuses_a_pause_since_undone_and_a_cancel_of_a_closed_order(c
     store = StoreFactory()
     pause = OutboundCallFactory(store=store, kind="pause_store", status=OutboundCall.Status.FAILED)
     resume = OutboundCallFactory(store=store, kind="resume_store", status=OutboundCall.Status.SUCCEEDED)
-    make_store(venue_id="ven_c", external_store_id="sf_c")
-    order = place({**order_request(), "store": "sf_c"})
-    Order.objects.filter(pk=order.pk).update(state=Order.State.READY)
+    order = OrderFactory(state=Order.State.READY)
     cancel = OutboundCallFactory(order=order, kind="cancel_order", status=OutboundCall.Status.FAILED)
     done = act(client, "outboundcall", "retry_now", [pause, cancel])
     assert f"the store was paused or resumed again since (call #{resume.pk}); sending this one now would undo" in done

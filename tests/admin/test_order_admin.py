@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from integration.models import Order, OutboundCall, Store
 from tests.conftest import LINK
+from tests.factories import OrderFactory, StoreFactory
 from tests.order_fixtures import cancel_calls, link_takes, make_store, order_event, place, submit_call
 
 pytestmark = pytest.mark.django_db
@@ -38,20 +39,17 @@ def test_list_shows_the_columns_ops_need(client, ops, submitted):
 
 @pytest.mark.parametrize("field", ["external_order_id", "link_order_id", "display_code", "customer_phone"])
 def test_search_by_exact_ids_and_phone(client, ops, submitted, field):
-    other = place()
+    other = OrderFactory(store=submitted.store, customer_phone="+15550000000")
     term = getattr(submitted, field)
     if field == "display_code":
         term = term.lower()
-    if field == "customer_phone":
-        Order.objects.filter(pk=other.pk).update(customer_phone="+15550000000")
     page = client.get(reverse(LIST), {"q": term})
     assert submitted.external_order_id.encode() in page.content
     assert other.external_order_id.encode() not in page.content
 
 
 def test_filters_state_store_and_cancel(client, ops, submitted):
-    pending = place()
-    Order.objects.filter(pk=pending.pk).update(cancel_requested_at=submitted.placed_at)
+    pending = OrderFactory(store=submitted.store, cancel_requested_at=submitted.placed_at)
     page = client.get(reverse(LIST), {"cancel": "requested"})
     assert pending.external_order_id.encode() in page.content
     assert submitted.external_order_id.encode() not in page.content
@@ -61,17 +59,12 @@ def test_filters_state_store_and_cancel(client, ops, submitted):
     assert submitted.external_order_id.encode() in page.content
 
 
-def test_list_issues_no_query_per_row(client, ops, mocked_link):
-    make_store()
-
-    def make(n):
-        for _ in range(n):
-            link_takes(mocked_link, place())
-
-    make(2)
+def test_list_issues_no_query_per_row(client, ops):
+    store = StoreFactory()
+    OrderFactory.create_batch(2, store=store, submitted=True)
     with CaptureQueriesContext(connection) as small:
         assert client.get(reverse(LIST)).status_code == 200
-    make(15)
+    OrderFactory.create_batch(15, store=store, submitted=True)
     with CaptureQueriesContext(connection) as large:
         assert client.get(reverse(LIST)).status_code == 200
     assert len(small) == len(large)
@@ -121,9 +114,9 @@ def test_cancel_action_refuses_a_ready_order_plainly(client, ops, submitted):
 
 
 def test_retry_submission_action(client, ops, submitted, no_broker):
-    order = place()
-    Order.objects.filter(pk=order.pk).update(state=Order.State.FAILED)
-    OutboundCall.objects.filter(pk=submit_call(order).pk).update(status=OutboundCall.Status.FAILED)
+    order = OrderFactory(
+        store=submitted.store, state=Order.State.FAILED, submit_call__status=OutboundCall.Status.FAILED
+    )
     done = act(client, "retry_submissions", [order, submitted])
     assert b"submitted again with the same external id" in done.content
     assert b"only failed orders can be submitted again" in done.content

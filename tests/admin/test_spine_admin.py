@@ -7,7 +7,7 @@ from django.urls import reverse
 from integration.models import OutboundCall, Store, WebhookEvent
 from integration.services import webhooks
 from tests.conftest import store_connected
-from tests.factories import OutboundCallFactory, StoreFactory
+from tests.factories import OutboundCallFactory, StoreFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_lists_issue_no_query_per_row(client, ops, name):
         for _ in range(n):
             store = StoreFactory(state=Store.State.PAUSED, paused_by=ops, pause_reason="r")
             OutboundCallFactory(store=store)
-            WebhookEvent.objects.create(event_id=f"e{store.pk}", type="store.paused", body="{}")
+            WebhookEventFactory(type="store.paused", venue_id=store.venue_id)
 
     make(2)
     with CaptureQueriesContext(connection) as small:

@@ -12,6 +12,7 @@ from integration.services.orders import cancellation, lifecycle
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.errors import IdempotencyKeyReused, OrderActionRefused
 from integration.services.orders.placement import Placed, order_place
+from tests.factories import OrderFactory, StoreFactory
 from tests.order_fixtures import api_user, cancel_calls, make_store, order_event, order_request, validated
 from tests.waiting import wait_until_blocked
 
@@ -60,15 +61,13 @@ def held_until_the_other_waits(monkeypatch, *targets) -> threading.Lock:
 
 
 def test_mp_cancel_racing_links_ready_ends_consistent(monkeypatch):
-    make_store()
+    store = StoreFactory(venue_id="ven_1")
     first = held_until_the_other_waits(monkeypatch, (cancellation, "_request_cancel"), (lifecycle, "report_apply"))
     outcomes = set()
     for n in range(8):
         if first.locked():
             first.release()
-        order = order_place(validated(order_request())).order
-        Order.objects.filter(pk=order.pk).update(link_order_id=f"ord_race_{n}", state=Order.State.CONFIRMED)
-        order.refresh_from_db()
+        order = OrderFactory(store=store, submitted=True, link_order_id=f"ord_race_{n}", state=Order.State.CONFIRMED)
 
         def mp_cancel(order=order):
             return order_cancel(order, reason_code="CUSTOMER_REQUEST", reason="race")

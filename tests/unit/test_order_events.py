@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integration.models import Order, OutboundCall, WebhookEvent
+from tests.factories import OrderFactory, StoreFactory
 from tests.order_fixtures import api_client, link_takes, make_store, order_event, place, submit_call
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +18,9 @@ S = Order.State
 
 
 @pytest.fixture
-def order(mocked_link):
-    make_store()
-    return link_takes(mocked_link, place(), "ord_1")
+def order():
+    """An order Link took, as ord_1."""
+    return OrderFactory(store=StoreFactory(venue_id="ven_1"), submitted=True, link_order_id="ord_1")
 
 
 def logs(order):
@@ -158,19 +159,8 @@ LIFECYCLES = [
 @given(data=st.data())
 def test_any_arrival_order_and_duplication_ends_like_the_in_order_sequence(order, data):
     lifecycle = data.draw(st.sampled_from(LIFECYCLES), label="lifecycle")
-    # A fresh order per example, so examples do not share state.
-    fresh = Order.objects.get(pk=order.pk)
-    fresh.pk = None
-    fresh.external_order_id = f"mp_{uuid.uuid4().hex[:12]}"
-    fresh.link_order_id = f"ord_{uuid.uuid4().hex[:12]}"
-    fresh.idempotency_key = None
-    fresh.state = S.PENDING
-    fresh.save()
-    reference = Order.objects.get(pk=fresh.pk)
-    reference.pk = None
-    reference.external_order_id = f"mp_{uuid.uuid4().hex[:12]}"
-    reference.link_order_id = f"ord_{uuid.uuid4().hex[:12]}"
-    reference.save()
+    # Fresh orders per example, so examples do not share state.
+    fresh, reference = OrderFactory.create_batch(2, store=order.store, submitted=True)
 
     events = [(f"evt_{uuid.uuid4().hex[:12]}", event_type) for event_type in lifecycle]
     for event_id, event_type in events:

@@ -3,12 +3,14 @@
 import pytest
 import responses as responses_lib
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django_fsm_log.models import StateLog
 
 from integration.models import Order
 from integration.services.orders.recovery import order_reconcile
 from tests.conftest import LINK
-from tests.order_fixtures import link_takes, make_store, order_event, place
+from tests.factories import OrderFactory, StoreFactory
+from tests.order_fixtures import order_event
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +18,10 @@ S = Order.State
 
 
 @pytest.fixture
-def orders(mocked_link):
-    make_store()
-    return [link_takes(mocked_link, place(), f"ord_{n}") for n in range(1, 4)]
+def orders():
+    """Three orders Link took, as ord_1, ord_2 and ord_3."""
+    store = StoreFactory(venue_id="ven_1")
+    return [OrderFactory(store=store, submitted=True, link_order_id=f"ord_{n}") for n in range(1, 4)]
 
 
 def link_says(rsps, link_order_id, status, **extra):
@@ -65,9 +68,7 @@ def test_reconcile_rejection_keeps_links_reason(orders, mocked_link):
 
 
 def test_order_not_on_link_yet_is_not_read(mocked_link):
-    make_store()
-    order = place()
-    result = order_reconcile(order)
+    result = order_reconcile(OrderFactory())
     assert "no Link order id" in result.note
     assert not [c for c in mocked_link.calls if "/v2/orders" in c.request.url]
 
@@ -105,9 +106,9 @@ def test_command_exits_non_zero_when_link_cannot_be_read(orders, mocked_link, ca
         json={"error": {"code": "not_found", "message": "No such order"}},
         status=404,
     )
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(CommandError, match="1 of 3 orders could not be read from Link") as exc:
         call_command("link_reconcile_orders")
-    assert exc.value.code == 1
+    assert exc.value.returncode == 1
     captured = capsys.readouterr()
     assert "3 orders: 2 changed, 0 in step, 0 left as is, 1 errors" in captured.out
     assert "not_found" in captured.err

@@ -6,7 +6,8 @@ from django.db import transaction
 from integration.models import Order
 from integration.services.orders.cancellation import order_cancel
 from integration.signals import order_state_changed
-from tests.order_fixtures import link_takes, make_store, order_event, place
+from tests.factories import OrderFactory, StoreFactory
+from tests.order_fixtures import order_event
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +25,9 @@ def received():
 
 
 @pytest.fixture
-def order(mocked_link):
-    make_store()
-    return link_takes(mocked_link, place(), "ord_1")
+def order():
+    """An order Link took, as ord_1."""
+    return OrderFactory(store=StoreFactory(venue_id="ven_1"), submitted=True, link_order_id="ord_1")
 
 
 def test_sent_on_commit_with_old_new_and_cause(order, received, django_capture_on_commit_callbacks):
@@ -88,9 +89,7 @@ def test_a_failing_receiver_neither_breaks_the_caller_nor_other_receivers(
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_real_commit_sends_it_once_per_change(received, mocked_link):
-    make_store()
-    order = link_takes(mocked_link, place(), "ord_1")
+def test_real_commit_sends_it_once_per_change(received, order):
     order_event("order.confirmed", order)
     order_event("order.preparing", order)
     order_event("order.preparing", order)  # an ETA change: no state change, no signal
