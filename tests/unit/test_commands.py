@@ -2,13 +2,14 @@ from io import StringIO
 
 import pytest
 import responses
-from django.core.management import call_command
+from django.core.management import call_command, execute_from_command_line
+from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
 from integration.models import OutboundCall, Store, WebhookEvent
 from integration.services import webhooks
 from tests.conftest import LINK, store_connected
-from tests.factories import OutboundCallFactory
+from tests.factories import OutboundCallFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,5 +79,34 @@ def test_deliver_due_sends_and_summarises(mocked_link):
 def test_deliver_due_exits_non_zero_on_failure(mocked_link):
     mocked_link.add(responses.POST, f"{LINK}/v2/venues/ven_1/pause", status=400, json={})
     OutboundCallFactory()
-    with pytest.raises(SystemExit):
+    with pytest.raises(CommandError, match="1 of 1 calls failed") as exit_:
         call_command("link_deliver_due", stdout=StringIO(), stderr=StringIO())
+    assert exit_.value.returncode == 1
+
+
+def test_a_failed_run_exits_1_and_says_why_on_stderr(mocked_link, capsys):
+    StoreFactory(venue_id="ven_a")
+    mocked_link.add(responses.GET, f"{LINK}/v2/venues/ven_a", status=404, json={"error": {"code": "not_found"}})
+    with pytest.raises(SystemExit) as exit_:
+        execute_from_command_line(["manage.py", "link_sync_stores"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "ven_a: " in err and "CommandError: 1 of 1 stores could not be read from Link." in err
+
+
+@pytest.mark.parametrize(
+    ("command", "bar"),
+    [
+        ("link_refresh_menus", "refreshing menus"),
+        ("link_reconcile_orders", "reconciling"),
+        ("link_sync_stores", "syncing"),
+        ("link_replay_webhooks", "replaying"),
+        ("link_deliver_due", "delivering"),
+    ],
+)
+@pytest.mark.parametrize("verbosity", [0, 1])
+def test_progress_bars_show_unless_verbosity_is_0(mocked_link, capsys, command, bar, verbosity):
+    mocked_link.add(responses.POST, f"{LINK}/v2/venues/ven_1/pause", json={"status": "PAUSED"})
+    OutboundCallFactory()  # something due for link_deliver_due; the others show their bar even with nothing to do
+    call_command(command, verbosity=verbosity, stdout=StringIO(), stderr=StringIO())
+    assert (bar in capsys.readouterr().err) == (verbosity > 0)

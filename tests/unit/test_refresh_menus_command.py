@@ -31,8 +31,9 @@ def run(*args) -> tuple[str, str, int]:
     code = 0
     try:
         call_command("link_refresh_menus", *args, stdout=out, stderr=err)
-    except SystemExit as exc:
-        code = exc.code
+    except CommandError as exc:
+        err.write(str(exc))
+        code = exc.returncode
     return out.getvalue(), err.getvalue(), code
 
 

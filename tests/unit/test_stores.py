@@ -199,6 +199,8 @@ def test_sync_unknown_venue_names_the_fix():
 def test_sync_exits_non_zero_when_link_fails(mocked_link):
     StoreFactory(venue_id="ven_a")
     mocked_link.add(responses.GET, f"{LINK}/v2/venues/ven_a", status=404, json={"error": {"code": "not_found"}})
-    with pytest.raises(SystemExit) as exit_:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="1 of 1 stores could not be read from Link") as exit_:
         call_command("link_sync_stores", stdout=StringIO(), stderr=StringIO())
-    assert exit_.value.code == 1
+    assert exit_.value.returncode == 1

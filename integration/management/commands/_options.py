@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from tqdm import tqdm
 
 from integration.models import Store
 
@@ -33,3 +34,8 @@ def stores_for_venues(venues: list[str] | None) -> QuerySet[Store]:
             f"Unknown venue(s): {', '.join(sorted(missing))}. Stores appear when Link sends store.connected."
         )
     return stores
+
+
+def progress(iterable, verbosity: int, *, disable: bool = False, **kwargs) -> tqdm:
+    """A progress bar on stderr; none at ``--verbosity 0``."""
+    return tqdm(iterable, disable=disable or verbosity == 0, **kwargs)

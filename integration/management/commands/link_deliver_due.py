@@ -1,8 +1,9 @@
-from django.core.management.base import BaseCommand
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError
 
 from integration.models import OutboundCall
 from integration.services.outbound import call_deliver, calls_due, calls_expire
+
+from ._options import progress
 
 
 class Command(BaseCommand):
@@ -12,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=1000, help="At most this many calls (default 1000).")
         parser.add_argument("--dry-run", action="store_true", help="List what is due; send nothing.")
 
-    def handle(self, limit, dry_run, **options):
+    def handle(self, limit, dry_run, verbosity, **options):
         due = calls_due(limit)
         if dry_run:
             for call in OutboundCall.objects.filter(pk__in=due).order_by("next_attempt_at"):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{len(due)} calls due; nothing sent (dry run).")
             return
         expired = calls_expire()
-        for pk in tqdm(due, desc="delivering", unit="call", disable=not due):
+        for pk in progress(due, verbosity, desc="delivering", unit="call", disable=not due):
             call_deliver(pk, inline_wait=0)
         counts = dict.fromkeys(OutboundCall.Status.values, 0)
         for status in OutboundCall.objects.filter(pk__in=due).values_list("status", flat=True):
@@ -30,4 +31,4 @@ class Command(BaseCommand):
         summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
         self.stdout.write(f"{len(due)} due calls tried ({summary or 'none'}); {expired} expired at their deadline.")
         if counts[OutboundCall.Status.FAILED]:
-            raise SystemExit(1)
+            raise CommandError(f"{counts[OutboundCall.Status.FAILED]} of {len(due)} calls failed.")

@@ -1,12 +1,11 @@
-from django.core.management.base import BaseCommand
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError
 
 from integration.link.client import LinkError
 from integration.models import Order
 from integration.selectors import orders_to_reconcile
 from integration.services.orders.recovery import order_reconcile
 
-from ._options import parse_since
+from ._options import parse_since, progress
 
 
 class Command(BaseCommand):
@@ -25,11 +24,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Read Link and show what would change.")
 
-    def handle(self, since, state, dry_run, **options):
+    def handle(self, since, state, dry_run, verbosity, **options):
         orders = orders_to_reconcile(since=parse_since(since) if since else None, states=state)
         total = orders.count()
         counts = {"changed": 0, "in step": 0, "left as is": 0, "errors": 0}
-        for order in tqdm(orders.iterator(chunk_size=200), total=total, desc="reconciling", unit="order"):
+        for order in progress(
+            orders.iterator(chunk_size=200), verbosity, total=total, desc="reconciling", unit="order"
+        ):
             try:
                 result = order_reconcile(order, dry_run=dry_run)
             except LinkError as exc:
@@ -48,4 +49,4 @@ class Command(BaseCommand):
         prefix = "dry run: " if dry_run else ""
         self.stdout.write(f"{prefix}{total} orders: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         if counts["errors"]:
-            raise SystemExit(1)
+            raise CommandError(f"{counts['errors']} of {total} orders could not be read from Link.")

@@ -1,11 +1,10 @@
-from django.core.management.base import BaseCommand
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError
 
 from integration.link.client import LinkError
 from integration.models import Menu, Store
 from integration.services.menus import INGESTED, INVALID, NOT_ON_LINK, STALE, UNCHANGED, menu_refresh
 
-from ._options import stores_for_venues
+from ._options import progress, stores_for_venues
 
 
 class Command(BaseCommand):
@@ -25,13 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Re-ingest even when the content is unchanged.")
         parser.add_argument("--dry-run", action="store_true", help="Fetch and check; write nothing.")
 
-    def handle(self, venue, force, dry_run, **options):
+    def handle(self, venue, force, dry_run, verbosity, **options):
         stores = stores_for_venues(venue)
         if not venue:
             stores = stores.exclude(state=Store.State.DISCONNECTED).exclude(menu__state=Menu.State.UNPUBLISHED)
         counts = {INGESTED: 0, UNCHANGED: 0, STALE: 0, NOT_ON_LINK: 0, "failed": 0}
         total = stores.count()
-        for store in tqdm(stores.iterator(chunk_size=200), total=total, desc="refreshing menus", unit="store"):
+        for store in progress(
+            stores.iterator(chunk_size=200), verbosity, total=total, desc="refreshing menus", unit="store"
+        ):
             try:
                 result = menu_refresh(store, force=force, dry_run=dry_run)
             except LinkError as exc:
@@ -48,4 +49,4 @@ class Command(BaseCommand):
         summary = ", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items())
         self.stdout.write(f"{'dry run: ' if dry_run else ''}{total} stores: {summary}.")
         if counts["failed"]:
-            raise SystemExit(1)
+            raise CommandError(f"{counts['failed']} of {total} stores failed: their menus were not refreshed.")

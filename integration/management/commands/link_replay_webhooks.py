@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError
 
 from integration.models import WebhookEvent
 from integration.services.webhooks import webhook_replay
 
-from ._options import parse_since
+from ._options import parse_since, progress
 
 
 class Command(BaseCommand):
@@ -17,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Re-apply even PROCESSED/IGNORED events.")
         parser.add_argument("--dry-run", action="store_true", help="List what would be replayed.")
 
-    def handle(self, failed, since, ids, force, dry_run, **options):
+    def handle(self, failed, since, ids, force, dry_run, verbosity, **options):
         events = WebhookEvent.objects.order_by("received_at", "id")
         if failed:
             events = events.filter(status=WebhookEvent.Status.FAILED)
@@ -32,7 +31,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} events would be replayed (dry run).")
             return
         counts = {"applied": 0, "unchanged": 0, "failed": 0}
-        for event in tqdm(events.iterator(chunk_size=500), total=total, desc="replaying", unit="event"):
+        for event in progress(events.iterator(chunk_size=500), verbosity, total=total, desc="replaying", unit="event"):
             outcome = webhook_replay(event, force=force)
             key = "failed" if outcome.failed else "unchanged" if outcome.duplicate else "applied"
             counts[key] += 1
@@ -43,4 +42,4 @@ class Command(BaseCommand):
             f"{counts['failed']} failed."
         )
         if counts["failed"]:
-            raise SystemExit(1)
+            raise CommandError(f"{counts['failed']} of {total} events failed.")

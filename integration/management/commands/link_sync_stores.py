@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandError
 
 from integration.link.client import LinkError
 from integration.services.stores import store_sync
 
-from ._options import stores_for_venues
+from ._options import progress, stores_for_venues
 
 
 class Command(BaseCommand):
@@ -14,10 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--venue", action="append", help="Only this venue id (repeatable).")
         parser.add_argument("--dry-run", action="store_true", help="Show what would change; change nothing.")
 
-    def handle(self, venue, dry_run, **options):
+    def handle(self, venue, dry_run, verbosity, **options):
         stores = stores_for_venues(venue)
         counts = {"changed": 0, "in step": 0, "skipped": 0, "errors": 0}
-        for store in tqdm(stores.iterator(chunk_size=200), total=stores.count(), desc="syncing", unit="store"):
+        total = stores.count()
+        for store in progress(stores.iterator(chunk_size=200), verbosity, total=total, desc="syncing", unit="store"):
             try:
                 result = store_sync(store, dry_run=dry_run)
             except LinkError as exc:
@@ -37,4 +37,4 @@ class Command(BaseCommand):
         prefix = "dry run: " if dry_run else ""
         self.stdout.write(prefix + ", ".join(f"{n} {k}" for k, n in counts.items()))
         if counts["errors"]:
-            raise SystemExit(1)
+            raise CommandError(f"{counts['errors']} of {total} stores could not be read from Link.")
