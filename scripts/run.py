@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from linkbridge.processes import ProcessGroup, sandbox_argv, wait_http, web_argv, worker_argv  # noqa: E402
+from dev.processes import ProcessGroup, sandbox_argv, wait_http, web_argv, worker_argv  # noqa: E402
 
 WEB_PORT = int(os.environ.get("PORT", "8000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8100"))

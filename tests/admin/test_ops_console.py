@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from integration.demo import demo_setup
+from dev.demo import demo_setup
 from integration.models import Order, OutboundCall, Store, WebhookEvent
 from integration.services.roles import ACTIONS, OPS, ROLES, SUPPORT, roles_setup
 from tests.ops_data import ops_world

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from integration.demo import MarketplaceClient, order_request_from_catalog
-from linkbridge.processes import ROOT
+from dev.demo import MarketplaceClient, order_request_from_catalog
+from dev.processes import ROOT
 from tests.e2e.harness import Stack
 from tests.waiting import wait_for
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from functools import partial
 
+from dev.processes import ROOT, ProcessGroup, free_port, wait_http, web_argv
 from integration.link import signatures
-from linkbridge.processes import ROOT, ProcessGroup, free_port, wait_http, web_argv
 
 from .common import CpuMeter, fmt, load, scratch_database
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration.demo import demo_setup, order_request_from_catalog
+from dev.demo import demo_setup, order_request_from_catalog
 from integration.models import Menu, Order, OutboundCall, Store
 from tests.e2e.helpers import api_client
 from tests.waiting import wait_for

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django_fsm_log.models import StateLog
 
-from integration.demo import MarketplaceClient, order_request_from_catalog
+from dev.demo import MarketplaceClient, order_request_from_catalog
 from integration.models import Order, OutboundCall, Store, WebhookEvent
 from integration.services.stores import store_pause, store_resume
 from tests.waiting import wait_for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from linkbridge.processes import (
+from dev.processes import (
     PYTHON,
     ProcessGroup,
     free_port,

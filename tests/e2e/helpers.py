@@ -1,7 +1,7 @@
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from integration.demo import MarketplaceClient
+from dev.demo import MarketplaceClient
 from integration.link import routes
 
 # Link order status -> our state (contract section 3).

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import requests
 
-from integration.demo import order_request_from_catalog
+from dev.demo import order_request_from_catalog
 from integration.models import CallAttempt, Order, OutboundCall
 from tests.scrape import moved, samples, value
 from tests.waiting import wait_for

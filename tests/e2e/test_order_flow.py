@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from integration.demo import order_request_from_catalog
+from dev.demo import order_request_from_catalog
 from integration.models import Order, OutboundCall
 from tests.waiting import wait_for
 

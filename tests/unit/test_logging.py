@@ -9,10 +9,10 @@ import sys
 import pytest
 import responses as responses_lib
 
+from dev.processes import ROOT
 from integration import tasks
 from integration.logcontext import ContextFilter, log_context
 from integration.services import webhooks
-from linkbridge.processes import ROOT
 from tests.conftest import LINK, envelope
 from tests.order_fixtures import make_store, place, submit_call
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from integration.demo import demo_setup, demo_traffic
+from dev.demo import demo_setup, demo_traffic
 
 
 class Command(BaseCommand):
