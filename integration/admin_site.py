@@ -6,7 +6,8 @@ load: models and selectors are imported inside methods only.
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 
 class OpsAdminSite(admin.AdminSite):
@@ -43,9 +44,41 @@ class OpsAdminSite(admin.AdminSite):
             cards.append(card)
         return cards
 
+    def live_context(self, request) -> dict:
+        """What the dashboard's live part shows: Link health (for who may read calls) and the cards."""
+        from integration.console.health import link_health
+        from integration.models import OutboundCall
+
+        cards = self.dashboard(request)
+        calls_admin = self._registry.get(OutboundCall)
+        health = link_health() if calls_admin and calls_admin.has_view_or_change_permission(request) else None
+        attention = sum(card["count"] for card in cards) + (health is not None and health.level == "down")
+        return {"dashboard": cards, "health": health, "attention_total": attention}
+
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "dashboard": self.dashboard(request)}
-        return super().index(request, extra_context)
+        return super().index(request, {**(extra_context or {}), **self.live_context(request)})
+
+    def live_view(self, request):
+        """The dashboard's live part alone: htmx swaps it in every few seconds."""
+        return TemplateResponse(request, "admin/integration/_live.html", self.live_context(request))
+
+    def board_view(self, request):
+        from integration.admin.console import board_view
+
+        return board_view(self, request)
+
+    def trends_view(self, request):
+        from integration.admin.console import trends_view
+
+        return trends_view(self, request)
+
+    def get_urls(self):
+        return [
+            path("live/", self.admin_view(self.live_view), name="ops_live"),
+            path("board/", self.admin_view(self.board_view), name="ops_board"),
+            path("trends/", self.admin_view(self.trends_view), name="ops_trends"),
+            *super().get_urls(),
+        ]
 
 
 class OpsAdminConfig(AdminConfig):

@@ -11,7 +11,7 @@ from functools import reduce
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm_log.models import StateLog
@@ -329,6 +329,18 @@ def _overdue(now: datetime) -> Q:
     )
 
 
+def _failed_call_unresolved(now: datetime) -> Q:
+    """A failed call counts until something supersedes it: a later call of the same kind for the same
+    order (or, without an order, the same store), which counts instead if it fails too; for a
+    submission, also Link's order id arriving (Link had it after all)."""
+    later = OutboundCall.objects.filter(kind=OuterRef("kind"), pk__gt=OuterRef("pk"))
+    superseded = Exists(later.filter(order_id=OuterRef("order_id"))) | (
+        Q(order__isnull=True) & Exists(later.filter(order__isnull=True, store_id=OuterRef("store_id")))
+    )
+    taken = Q(kind=OutboundCall.Kind.SUBMIT_ORDER, order__link_order_id__isnull=False)
+    return Q(status=OutboundCall.Status.FAILED, completed_at__gte=_recent(now)) & ~superseded & ~taken
+
+
 ATTENTION = [
     Attention(
         "unmapped",
@@ -368,9 +380,9 @@ ATTENTION = [
     Attention(
         "failed",
         OutboundCall,
-        "Failed calls to Link (last {hours} h)",
+        "Failed calls to Link not since settled (last {hours} h)",
         "Read the last error; Retry now once its cause is fixed (an order's submission: retry it on the order).",
-        lambda now: Q(status=OutboundCall.Status.FAILED, completed_at__gte=_recent(now)),
+        _failed_call_unresolved,
     ),
     Attention(
         "failed",

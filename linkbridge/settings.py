@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_fsm_log",
     "django_q",
+    "django_htmx",  # vendors htmx (static files, {% htmx_script %}): the console's live parts
     "integration",
 ]
 

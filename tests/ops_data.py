@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
+from integration.models import CallAttempt, Menu, Order, OutboundCall, Store, WebhookEvent
 
 S = Order.State
 
@@ -77,7 +77,7 @@ def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
                 store=stores[i % len(stores)],
                 customer_phone=f"+1555{i:07d}",
                 total=1000 + i,
-                link_order_id=f"ord_{prefix}{i}" if i % 2 else None,
+                link_order_id=f"ord_{prefix}{i}" if i % 4 < 2 else None,
                 **fields,
             )
         )
@@ -106,7 +106,11 @@ def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
                 deadline=now + timedelta(minutes=5),
             )
         )
-        expected["outboundcall-failed"] += status == OutboundCall.Status.FAILED and completed == now
+        # A failed submission is settled once Link has the order (its id arrived with an event), or by a
+        # later submission that did not fail (a retry).
+        retried = status == OutboundCall.Status.FAILED and i % 24 == 7
+        unsettled = status == OutboundCall.Status.FAILED and completed == now and order.link_order_id is None
+        expected["outboundcall-failed"] += unsettled and not retried
         event_status = [WebhookEvent.Status.PROCESSED, WebhookEvent.Status.FAILED, WebhookEvent.Status.IGNORED][i % 3]
         events.append(
             WebhookEvent(
@@ -119,6 +123,76 @@ def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
             )
         )
         expected["webhookevent-failed"] += event_status == WebhookEvent.Status.FAILED
-    OutboundCall.objects.bulk_create(calls)
+    retries = [
+        OutboundCall(
+            kind=call.kind,
+            path=call.path,
+            order=call.order,
+            store=call.store,
+            status=OutboundCall.Status.SUCCEEDED,
+            completed_at=now,
+            next_attempt_at=now,
+            deadline=call.deadline,
+        )
+        for i, call in enumerate(calls)
+        if call.status == OutboundCall.Status.FAILED and i % 24 == 7
+    ]
+    OutboundCall.objects.bulk_create(calls + retries)
     WebhookEvent.objects.bulk_create(events)
     return expected
+
+
+def trend_world(n: int, *, prefix: str = "t") -> dict:
+    """``n`` orders spread over the last 20 hours, in every outcome, with kitchen times and a submit call
+    and its tries each; returns what the charts should show."""
+    now = timezone.now()
+    store = Store.objects.create(venue_id=f"ven_{prefix}", external_store_id=f"sf_{prefix}", name=f"Trend {prefix}")
+    outcomes = [S.READY, S.READY, S.READY, S.REJECTED, S.CANCELLED, S.FAILED, S.CONFIRMED, S.IN_PREP]
+    orders = []
+    for i in range(n):
+        placed = now - timedelta(hours=i % 20, minutes=10)
+        state = outcomes[i % len(outcomes)]
+        kitchen = state in (S.READY, S.CONFIRMED, S.IN_PREP)
+        confirmed = placed + timedelta(seconds=1 + 4 + i % 5)
+        orders.append(
+            Order(
+                store=store,
+                state=state,
+                placed_at=placed,
+                total=1000 + i,
+                link_order_id=None if state == S.FAILED else f"ord_trend_{prefix}{i}",
+                submitted_at=placed + timedelta(seconds=1) if kitchen else None,
+                confirmed_at=confirmed if kitchen else None,
+                ready_at=confirmed + timedelta(minutes=12) if state == S.READY else None,
+            )
+        )
+    orders = Order.objects.bulk_create(orders)
+    calls = OutboundCall.objects.bulk_create(
+        OutboundCall(
+            kind=OutboundCall.Kind.SUBMIT_ORDER,
+            path="/v2/orders",
+            order=order,
+            store=store,
+            status=OutboundCall.Status.SUCCEEDED,
+            next_attempt_at=now,
+            deadline=now,
+        )
+        for order in orders
+    )
+    attempts = []
+    for call, order in zip(calls, orders, strict=True):
+        for number, (outcome, code) in enumerate([("retriable", 503), ("success", 201)], start=1):
+            attempts.append(
+                CallAttempt(
+                    call=call,
+                    number=number,
+                    started_at=order.placed_at + timedelta(seconds=number),
+                    duration_ms=40 * number,
+                    request_method="POST",
+                    request_url="/v2/orders",
+                    status_code=code,
+                    outcome=outcome,
+                )
+            )
+    CallAttempt.objects.bulk_create(attempts)
+    return {"store": store, "orders": n, "tries": 2 * n}

@@ -84,6 +84,7 @@ class CallAttempt(models.Model):
 
     class Meta:
         ordering = ["call_id", "number"]
+        indexes = [models.Index(fields=["started_at"], name="attempt_started")]  # Link health, call trends
         constraints = [models.UniqueConstraint(fields=["call", "number"], name="attempt_number_unique")]
 
     def __str__(self):

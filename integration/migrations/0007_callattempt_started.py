@@ -1,0 +1,12 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("integration", "0006_ops_roles")]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="callattempt",
+            index=models.Index(fields=["started_at"], name="attempt_started"),
+        ),
+    ]

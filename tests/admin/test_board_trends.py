@@ -1,0 +1,108 @@
+"""Issue 13: the live order board and the trends charts: what they show, in the same queries at any size."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from integration.console.board import order_board
+from integration.console.trends import trends
+from integration.models import Order
+from tests.factories import StoreFactory
+from tests.ops_data import ops_world, trend_world
+
+pytestmark = pytest.mark.django_db
+
+BOARD, TRENDS = "/admin/board/", "/admin/trends/"
+
+
+def test_board_columns_say_where_open_orders_stand_with_their_timers(settings):
+    settings.LINK_CONFIRM_DEADLINE = 600
+    store = StoreFactory(timezone="America/Chicago")
+    now = timezone.now()
+    late = Order.objects.create(store=store, placed_at=now - timedelta(minutes=15))  # not at Link, overdue
+    fresh = Order.objects.create(store=store, placed_at=now - timedelta(minutes=1), link_order_id="ord_1")
+    Order.objects.create(store=store, placed_at=now, state="CONFIRMED", link_order_id="ord_2")
+    Order.objects.create(store=store, placed_at=now, state="READY", link_order_id="ord_3")  # not open
+    columns = {column.key: column for column in order_board(now=now)}
+    assert {key: column.count for key, column in columns.items()} == {
+        "not_at_link": 1,
+        "waiting": 1,
+        "confirmed": 1,
+        "in_prep": 0,
+    }
+    assert columns["not_at_link"].orders[0].order == late
+    assert columns["not_at_link"].orders[0].confirm_left == timedelta(minutes=-5)
+    assert columns["waiting"].orders[0].order == fresh
+    assert columns["waiting"].orders[0].confirm_left == timedelta(minutes=9)
+
+
+def test_board_page_shows_store_local_times_money_and_the_late_highlighted(client, ops, settings):
+    settings.LINK_CONFIRM_DEADLINE = 600
+    store = StoreFactory(timezone="America/Chicago", name="Chicago Chili")
+    Order.objects.create(store=store, placed_at=timezone.now() - timedelta(minutes=15), total=123456)
+    html = client.get(BOARD).content.decode()
+    assert "Not yet at Link" in html and "$1,234.56" in html
+    assert re.search(r"placed \d\d:\d\d C[SD]T", html)
+    assert 'class="ticket late"' in html and "past the confirm deadline by 5 min" in html
+    assert 'hx-trigger="every 5s"' in html
+
+
+def test_board_refresh_is_the_board_alone_and_filters_by_store(client, ops):
+    a, b = StoreFactory(name="Alpha"), StoreFactory(name="Beta")
+    Order.objects.create(store=a, placed_at=timezone.now(), customer_name="Ann")
+    Order.objects.create(store=b, placed_at=timezone.now(), customer_name="Bob")
+    partial = client.get(f"{BOARD}?store={a.pk}", headers={"HX-Request": "true"}).content.decode()
+    assert partial.lstrip().startswith('<div id="board"') and "<html" not in partial
+    assert "Ann" in partial and "Bob" not in partial
+
+
+def test_board_and_trends_need_the_right_to_read_orders(client, django_user_model):
+    user = django_user_model.objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(user)
+    assert client.get(BOARD).status_code == 403
+    assert client.get(TRENDS).status_code == 403
+
+
+def test_trends_count_orders_per_hour_by_outcome_rates_and_times():
+    world = trend_world(40)
+    data = trends("24h")
+    assert sum(sum(values) for values in data.orders.values()) == world["orders"]
+    assert sum(data.orders["REJECTED"]) == 5 and sum(data.orders["OPEN"]) == 10
+    assert sum(data.call_tries) == world["tries"]
+    assert {rate for rate in data.call_success if rate is not None} == {50.0}
+    assert {v for v in data.latency_p50 if v is not None} == {60.0}  # tries of 40 and 80 ms
+    assert {v for v in data.prep_p50 if v is not None} == {12.0}
+    confirm = [v for v in data.confirm_p50 if v is not None]
+    assert confirm and all(4 <= v <= 8 for v in confirm)
+    rates = [v for v in data.reject_rate if v is not None]
+    assert rates and all(0 <= v <= 100 for v in rates)
+    other = StoreFactory()
+    assert sum(sum(values) for values in trends("24h", other).orders.values()) == 0
+    assert len(trends("7d").hours) == 7 * 24 + 1
+
+
+def test_trends_page_draws_the_charts_with_data(client, ops):
+    trend_world(16)
+    html = client.get(f"{TRENDS}?range=7d").content.decode()
+    for key in ("orders", "rates", "confirm", "prep", "calls", "latency"):
+        assert f'id="chart-{key}"' in html
+    bars = re.findall(r'<rect class="bar"[^>]*data-value="(\d+)"', html)
+    assert sum(int(n) for n in bars) == 16
+    assert html.count('<circle class="point"') > 10
+
+
+@pytest.mark.parametrize("url", [BOARD, f"{BOARD}?store=1", TRENDS, f"{TRENDS}?range=7d", f"{TRENDS}?store=1"])
+def test_board_and_trends_take_the_same_number_of_queries_at_two_sizes(client, ops, url):
+    ops_world(5, paused_by=ops, prefix="a")
+    trend_world(8, prefix="a")
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    ops_world(45, paused_by=ops, prefix="b")
+    trend_world(80, prefix="b")
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url).status_code == 200
+    assert len(small) == len(large), [q["sql"][:150] for q in large.captured_queries]
