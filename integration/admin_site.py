@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 
 class OpsAdminSite(admin.AdminSite):
@@ -15,6 +16,8 @@ class OpsAdminSite(admin.AdminSite):
     site_title = "linkbridge ops"
     index_title = "What needs a person now"
     index_template = "admin/integration/dashboard.html"
+    # The app sidebar took 280 of 1280 px and left a list 631 px: too narrow for the order list's columns.
+    enable_nav_sidebar = False
 
     def dashboard(self, request) -> list[dict]:
         """One card per attention item of each model this user may see (counts: one query per model)."""
@@ -56,7 +59,12 @@ class OpsAdminSite(admin.AdminSite):
         return {"dashboard": cards, "health": health, "attention_total": attention}
 
     def index(self, request, extra_context=None):
-        return super().index(request, {**(extra_context or {}), **self.live_context(request)})
+        from integration.admin.console import RecoverForm, recover_permissions
+
+        context = {**(extra_context or {}), **self.live_context(request)}
+        if any(recover_permissions(self, request)):
+            context["recover_form"] = RecoverForm()
+        return super().index(request, context)
 
     def live_view(self, request):
         """The dashboard's live part alone: htmx swaps it in every few seconds."""
@@ -72,11 +80,17 @@ class OpsAdminSite(admin.AdminSite):
 
         return trends_view(self, request)
 
+    def recover_view(self, request):
+        from integration.admin.console import recover_view
+
+        return recover_view(self, request)
+
     def get_urls(self):
         return [
             path("live/", self.admin_view(self.live_view), name="ops_live"),
             path("board/", self.admin_view(self.board_view), name="ops_board"),
             path("trends/", self.admin_view(self.trends_view), name="ops_trends"),
+            path("recover/", self.admin_view(require_POST(self.recover_view)), name="ops_recover"),
             *super().get_urls(),
         ]
 

@@ -329,7 +329,7 @@ def _overdue(now: datetime) -> Q:
     )
 
 
-def _failed_call_unresolved(now: datetime) -> Q:
+def calls_failed_unsettled() -> Q:
     """A failed call counts until something supersedes it: a later call of the same kind for the same
     order (or, without an order, the same store), which counts instead if it fails too; for a
     submission, also Link's order id arriving (Link had it after all)."""
@@ -338,7 +338,11 @@ def _failed_call_unresolved(now: datetime) -> Q:
         Q(order__isnull=True) & Exists(later.filter(order__isnull=True, store_id=OuterRef("store_id")))
     )
     taken = Q(kind=OutboundCall.Kind.SUBMIT_ORDER, order__link_order_id__isnull=False)
-    return Q(status=OutboundCall.Status.FAILED, completed_at__gte=_recent(now)) & ~superseded & ~taken
+    return Q(status=OutboundCall.Status.FAILED) & ~superseded & ~taken
+
+
+def _failed_call_unresolved(now: datetime) -> Q:
+    return calls_failed_unsettled() & Q(completed_at__gte=_recent(now))
 
 
 ATTENTION = [

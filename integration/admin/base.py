@@ -12,6 +12,7 @@ from django.utils import timezone
 from integration.link.client import LinkError
 from integration.selectors import attention_items, attention_label
 from integration.services.errors import ActionRefused
+from integration.templatetags.console import money  # noqa: F401  (the admins' one money format)
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,6 @@ def attention_filter(model) -> type[admin.SimpleListFilter]:
             return queryset.filter(item.where(timezone.now())) if item else queryset
 
     return AttentionFilter
-
-
-def money(minor: int, currency: str) -> str:
-    return f"{minor / 100:.2f} {currency}"
 
 
 def shortened(text: str, limit: int = 120) -> str:

@@ -1,11 +1,19 @@
 """The console's own pages: the live order board and the trends (thin: the reads are in integration.console)."""
 
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 
 from integration.console.board import order_board, stores_for_picker
+from integration.console.health import RETRY_BATCH, calls_to_retry_since, orders_to_retry_since
 from integration.console.trends import OUTCOMES, RANGES, trends
-from integration.models import Order, Store
+from integration.models import Order, OutboundCall, Store
 
 from .charts import lines, stacked_bars
 
@@ -89,3 +97,51 @@ def trends_view(site, request):
         "total_orders": sum(sum(values) for values in data.orders.values()),
     }
     return TemplateResponse(request, "admin/integration/trends.html", context)
+
+
+class RecoverForm(forms.Form):
+    PRESETS = [("15", "15 minutes ago"), ("60", "1 hour ago"), ("360", "6 hours ago"), ("1440", "24 hours ago")]
+    preset = forms.ChoiceField(choices=PRESETS, initial="60", required=False, label="Since")
+    since = forms.DateTimeField(required=False, label="or since (UTC)", help_text="YYYY-MM-DD HH:MM")
+
+    def since_value(self):
+        if self.cleaned_data.get("since"):
+            return self.cleaned_data["since"]
+        return timezone.now() - timedelta(minutes=int(self.cleaned_data.get("preset") or 60))
+
+
+def recover_permissions(site, request) -> tuple[bool, bool]:
+    """(may retry orders' submissions, may retry calls)."""
+    orders_admin, calls_admin = site._registry.get(Order), site._registry.get(OutboundCall)
+    return (
+        bool(orders_admin and orders_admin.has_retry_submission_permission(request)),
+        bool(calls_admin and calls_admin.has_retry_permission(request)),
+    )
+
+
+def recover_view(site, request):
+    """ "Retry everything that failed since ...": failed orders, then calls, each through its own action,
+    so every row is refused or done with its reason, and logged, exactly as from the lists."""
+    may_orders, may_calls = recover_permissions(site, request)
+    if not (may_orders or may_calls):
+        raise PermissionDenied("You may not retry orders or calls.")
+    form = RecoverForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not retried: {form.errors.as_text()}")
+        return HttpResponseRedirect(reverse("admin:index", current_app=site.name))
+    since = form.since_value()
+    for allowed, admin_, rows, action in (
+        (may_orders, site._registry.get(Order), orders_to_retry_since(since), "retry_submissions"),
+        (may_calls, site._registry.get(OutboundCall), calls_to_retry_since(since), "retry_now"),
+    ):
+        if not allowed:
+            continue
+        total = rows.count()
+        noun = admin_.model._meta.verbose_name_plural
+        if not total:
+            messages.info(request, f"No {noun} to retry since {since:%Y-%m-%d %H:%M} UTC.")
+            continue
+        getattr(admin_, action)(request, rows[:RETRY_BATCH])
+        if total > RETRY_BATCH:
+            messages.warning(request, f"{total - RETRY_BATCH} more {noun}: press Retry again.")
+    return HttpResponseRedirect(reverse("admin:index", current_app=site.name))

@@ -47,7 +47,8 @@ class BoardColumn:
     orders: list[BoardOrder]
 
 
-def _timers(order: Order, now: datetime) -> BoardOrder:
+def order_timers(order: Order, now: datetime | None = None) -> BoardOrder:
+    now = now or timezone.now()
     confirm_left = ready_left = None
     if order.state == Order.State.PENDING:
         pending_from = order.pending_since or order.placed_at
@@ -73,7 +74,7 @@ def order_board(store: Store | None = None, now: datetime | None = None) -> list
     columns = []
     for key, title, meaning, q in COLUMNS:
         rows = open_orders.filter(q).select_related("store").order_by("placed_at", "pk")[:PER_COLUMN]
-        columns.append(BoardColumn(key, title, meaning, counts[key], [_timers(order, now) for order in rows]))
+        columns.append(BoardColumn(key, title, meaning, counts[key], [order_timers(order, now) for order in rows]))
     return columns
 
 

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
+from integration.selectors import calls_failed_unsettled
 
 LATEST = 10  # Link's state is judged on this many of the latest tries (last 15 minutes)
 DOWN_SHARE = 0.8  # at least this share of them failed, and the latest one too: Link is down
@@ -129,3 +130,20 @@ def link_health(now: datetime | None = None) -> LinkHealth:
     )
     health.headline, health.todo = _describe(level, failed_latest, len(latest), health)
     return health
+
+
+RETRY_BATCH = 500
+
+
+def orders_to_retry_since(since: datetime):
+    """Orders that went FAILED since ``since`` (oldest first, one batch)."""
+    failed = Order.objects.filter(state=Order.State.FAILED, updated_at__gte=since).select_related("store")
+    return failed.order_by("pk")
+
+
+def calls_to_retry_since(since: datetime):
+    """Calls to send again now: the unsettled failures since ``since`` (submissions go through their
+    order), and every call still waiting out a backoff after a failed try (Link may be back already)."""
+    failed = calls_failed_unsettled() & Q(completed_at__gte=since) & ~Q(kind=OutboundCall.Kind.SUBMIT_ORDER)
+    waiting = Q(status=OutboundCall.Status.PENDING, attempts__gt=0)
+    return OutboundCall.objects.filter(failed | waiting).select_related("store").order_by("pk")

@@ -66,8 +66,8 @@ def test_menu_page_shows_the_catalog_read_only(admin_client):
     assert resp.status_code == 200
     html = resp.content.decode()
     assert "Catalog: men_1 v7 (Published, USD)" in html
-    assert "Category 1" in html and "Item 2" in html and "8.99 USD" in html
-    assert "Modifier 1" in html and "1.50 USD" in html
+    assert "Category 1" in html and "Item 2" in html and "$8.99" in html
+    assert "Modifier 1" in html and "$1.50" in html
     assert "Group 2 (level 2)" in html  # opened by Modifier 1: nesting shown under it
     # itm_2 once, and mod_3 (in the nested group) under each of the three items that open mg_1
     assert html.count('class="unavailable"') == 4

@@ -33,7 +33,7 @@ def test_list_shows_the_columns_ops_need(client, ops, submitted):
     page = client.get(reverse(LIST))
     assert page.status_code == 200
     html = page.content.decode()
-    for text in (submitted.display_code, submitted.external_order_id, "25.82 USD", "SUCCEEDED (ord_1)", "PENDING"):
+    for text in (submitted.display_code, submitted.external_order_id, "$25.82", "SUCCEEDED (ord_1)", "PENDING"):
         assert text in html
 
 

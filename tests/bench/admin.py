@@ -87,10 +87,10 @@ STATE_SQL = """CASE
 
 def load(orders: int = ORDERS, stores: int = STORES) -> None:
     """Stores (a quarter unmapped, a tenth paused), menus (some broken), orders in every state
-    over the last weeks, one submit call and one event per order."""
+    over the last weeks, one submit call (with its try) and one event per order."""
     from django.db import connection
 
-    from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
+    from integration.models import CallAttempt, Menu, Order, OutboundCall, Store, WebhookEvent
 
     now = "now()"
     _insert_series(
@@ -122,6 +122,7 @@ def load(orders: int = ORDERS, stores: int = STORES) -> None:
         params,
     )
     placed = f"{now} - i * interval '25 seconds'"
+    confirmed = f"{placed} + (5 + mod(i, 30)) * interval '1 second'"
     _insert_series(
         Order,
         orders,
@@ -136,6 +137,9 @@ def load(orders: int = ORDERS, stores: int = STORES) -> None:
             "subtotal": "1000 + mod(i, 4000)",
             "total": "1100 + mod(i, 4000)",
             "placed_at": placed,
+            "submitted_at": f"CASE WHEN mod(i, 100) < 98 THEN {placed} + interval '1 second' END",
+            "confirmed_at": f"CASE WHEN mod(i, 100) < 70 OR mod(i, 100) BETWEEN 88 AND 96 THEN {confirmed} END",
+            "ready_at": f"CASE WHEN mod(i, 100) < 70 THEN {confirmed} + mod(i, 20) * interval '1 minute' END",
             "pending_since": f"CASE WHEN mod(i, 100) = 99 THEN {placed} END",
             "cancel_requested_at": f"CASE WHEN mod(i, 100) BETWEEN 70 AND 79 OR mod(i, 1000) = 5 THEN {placed} END",
             "cancel_refused_at": f"CASE WHEN mod(i, 1000) = 5 THEN {placed} END",
@@ -163,6 +167,23 @@ def load(orders: int = ORDERS, stores: int = STORES) -> None:
             "created_at": placed,
             "updated_at": placed,
             "completed_at": placed,
+        },
+        params,
+    )
+    first_call = OutboundCall.objects.order_by("pk").values_list("pk", flat=True).first()
+    params["call0"] = first_call
+    _insert_series(
+        CallAttempt,
+        orders,
+        {
+            "call_id": "%(call0)s + i - 1",
+            "number": "1",
+            "started_at": placed,
+            "duration_ms": "40 + mod(i * 7, 300)",
+            "request_method": "'POST'",
+            "request_url": "'/v2/orders'",
+            "status_code": "CASE WHEN mod(i, 100) = 97 THEN 503 ELSE 201 END",
+            "outcome": "CASE WHEN mod(i, 100) = 97 THEN 'retriable' ELSE 'success' END",
         },
         params,
     )
@@ -264,6 +285,12 @@ def bench_admin() -> list[str]:
             ("webhook event list", "/admin/integration/webhookevent/"),
             ("webhook events, failed (card)", "/admin/integration/webhookevent/?attention=failed"),
             ("menu list, failed (card)", "/admin/integration/menu/?attention=failed"),
+            ("dashboard live part (Link health)", "/admin/live/"),
+            ("order board", "/admin/board/"),
+            ("order board, one store", f"/admin/board/?store={store_pk}"),
+            ("charts, 24 h", "/admin/trends/"),
+            ("charts, 7 days", "/admin/trends/?range=7d"),
+            ("charts, 7 days, one store", f"/admin/trends/?range=7d&store={store_pk}"),
         ]
         over = []
         for name, page in pages:

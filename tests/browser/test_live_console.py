@@ -6,13 +6,16 @@ import random
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from integration.demo import demo_setup, order_request_from_catalog
+from integration.models import Order
 from tests.browser.test_ops_console import connect, login
-from tests.e2e.harness import wait_for
 from tests.e2e.helpers import api_client
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.postgres_only]
 
@@ -85,3 +88,62 @@ def test_link_health_turns_red_in_an_outage_and_green_after_it_without_a_reload(
     finally:
         traffic.stop()
     assert traffic.placed > 5
+
+
+LISTS = ["order", "outboundcall", "webhookevent", "menu", "store"]
+
+
+def overflow(page) -> dict:
+    """How far the page and each list's results box scroll sideways (0: it fits)."""
+    return page.evaluate(
+        """() => {
+            const root = document.documentElement;
+            const out = {page: root.scrollWidth - root.clientWidth};
+            document.querySelectorAll('.results, #board, #trends, #link-health, #ops-dashboard').forEach((box, i) => {
+                out[(box.id || box.className) + i] = box.scrollWidth - box.clientWidth;
+            });
+            return out;
+        }"""
+    )
+
+
+def columns(page) -> str:
+    """The list's width and each column's, to tell which one is too wide."""
+    return page.evaluate(
+        """() => [
+            document.querySelector('.results')?.clientWidth,
+            ...[...document.querySelectorAll('#result_list thead th')].map(th => th.offsetWidth + ':' + th.innerText),
+        ].join(' | ')"""
+    )
+
+
+def test_no_list_scrolls_sideways_at_1280_or_1440_and_the_charts_draw_data(stack_factory, browser_page):
+    from tests.ops_data import ops_world, trend_world
+
+    stack = stack_factory(sandbox_args=("--seed", "9", "--no-auto"))
+    demo_setup()
+    ops_world(40)
+    trend_world(60)
+    page = browser_page
+    login(page, stack, "ops", "ops")
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        for url in [f"/admin/integration/{name}/" for name in LISTS] + ["/admin/", "/admin/board/", "/admin/trends/"]:
+            page.goto(f"{stack.web_url}{url}")
+            too_wide = {box: px for box, px in overflow(page).items() if px > 0}
+            assert too_wide == {}, (width, url, columns(page))
+            if url == "/admin/board/" and width == 1280:
+                screenshot(page, "board")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{stack.web_url}/admin/trends/?range=24h")
+    bars = page.locator("#chart-orders rect.bar")
+    assert bars.count() > 10
+    last_day = Order.objects.filter(placed_at__gte=timezone.now() - timedelta(hours=24)).count()
+    assert last_day >= 60
+    assert sum(int(bar.get_attribute("data-value")) for bar in bars.all()) == last_day
+    box = page.locator("#chart-orders svg").bounding_box()
+    assert box["width"] > 800 and box["height"] > 100
+    assert page.locator("#chart-latency circle.point").count() >= 10
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    screenshot(page, "trends")

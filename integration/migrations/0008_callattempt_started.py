@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("integration", "0006_ops_roles")]
+    dependencies = [("integration", "0007_link_circuit")]
 
     operations = [
         migrations.AddIndex(
