@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
 from integration.selectors import calls_failed_unsettled
+from integration.services.circuit import circuits_status
 
 LATEST = 10  # Link's state is judged on this many of the latest tries (last 15 minutes)
 DOWN_SHARE = 0.8  # at least this share of them failed, and the latest one too: Link is down
@@ -34,7 +35,7 @@ class LinkHealth:
     oldest_unconfirmed: datetime | None
     last_event_at: datetime | None
     last_error: str = ""
-    circuits: list = field(default_factory=list)  # per-host circuit state, once the outbox has one
+    circuits: list = field(default_factory=list)  # services.circuit's CircuitStatus per Link host
 
     @staticmethod
     def share(failed: int, tries: int) -> int | None:
@@ -85,7 +86,8 @@ def _describe(level: str, failed: int, tried: int, health: LinkHealth) -> tuple[
 
 
 def link_health(now: datetime | None = None) -> LinkHealth:
-    """Five queries whatever the size: the latest tries, try counts, retrying calls, open orders, last event."""
+    """Six queries whatever the size: the latest tries, try counts, retrying calls, open orders, last event,
+    and the circuits (one read of their table, or of Redis)."""
     now = now or timezone.now()
     since = now - timedelta(minutes=15)
     recent = CallAttempt.objects.filter(started_at__gte=since)
@@ -107,6 +109,7 @@ def link_health(now: datetime | None = None) -> LinkHealth:
         oldest_not_at_link=Min("placed_at", filter=not_at_link),
     )
     last_event_at = WebhookEvent.objects.aggregate(last=Max("received_at"))["last"]
+    circuits = circuits_status()
     level, failed_latest = _level(latest)
     last_error = (
         next(
@@ -125,6 +128,7 @@ def link_health(now: datetime | None = None) -> LinkHealth:
         retrying=retrying,
         last_event_at=last_event_at,
         last_error=last_error,
+        circuits=circuits,
         **tries,
         **orders,
     )

@@ -1,6 +1,7 @@
 """Issue 13: Link health at the top of the dashboard, live, and failed-call counts that can be cleared."""
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integration.console.health import link_health
-from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
+from integration.models import CallAttempt, LinkCircuit, Order, OutboundCall, WebhookEvent
+from integration.services.circuit import fresh
 from tests.factories import OutboundCallFactory, StoreFactory
 from tests.ops_data import ops_world
 
@@ -142,3 +144,13 @@ def test_a_failed_call_stops_counting_once_a_later_one_settles_it(client, ops):
     assert failed_calls_card(client) == 1
     Order.objects.filter(pk=order.pk).update(link_order_id="ord_late")  # Link had the order after all
     assert failed_calls_card(client) == 0
+
+
+def test_each_link_hosts_circuit_shows_on_the_health_panel(client, ops):
+    opened = time.time() - 90
+    LinkCircuit.objects.create(
+        host="127.0.0.1:8100", state={**fresh(), "state": "open", "since": opened, "failures": 7}
+    )
+    html = client.get(LIVE).content.decode()
+    row = re.search(r'<tr class="circuit-open">(.*?)</tr>', html, re.S).group(1)
+    assert "127.0.0.1:8100" in row and "1 min 30 s ago" in row and "<td>7</td>" in row
