@@ -6,6 +6,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from functools import reduce
 
 from django.conf import settings
@@ -46,8 +47,11 @@ def hours_open_at(hours: list[dict], tz_name: str, at: datetime) -> bool:
     before the open runs past midnight into the next day (``FRI 18:00-02:00`` ends Saturday 02:00,
     ``00:00-00:00`` is the whole day). Several entries per day add up (split shifts).
     """
-    if not hours:
-        return True
+    return not hours or hours_closing_at(hours, tz_name, at) is not None
+
+
+def hours_closing_at(hours: list[dict], tz_name: str, at: datetime) -> datetime | None:
+    """When the opening ``at`` falls in ends (as ``hours_open_at`` reads them); None when closed then."""
     try:
         tz = zoneinfo.ZoneInfo(tz_name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -60,10 +64,13 @@ def hours_open_at(hours: list[dict], tz_name: str, at: datetime) -> bool:
         opens, closes = _minutes(entry["open"]), _minutes(entry["close"])
         overnight = closes <= opens
         if entry["day"] == today and opens <= now and (overnight or now < closes):
-            return True
-        if entry["day"] == yesterday and overnight and now < closes:
-            return True
-    return False
+            day = local.date() + timedelta(days=1 if overnight else 0)
+        elif entry["day"] == yesterday and overnight and now < closes:
+            day = local.date()
+        else:
+            continue
+        return datetime.combine(day, dt_time(closes // 60, closes % 60), tzinfo=tz)
+    return None
 
 
 def store_menu(store: Store) -> Menu | None:

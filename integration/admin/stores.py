@@ -4,15 +4,29 @@ from django.utils import timezone
 
 from integration.models import Store
 from integration.selectors import store_accepting
-from integration.services.stores import store_pause, store_resume, store_sync
+from integration.services.stores import store_pause, store_pause_end, store_resume, store_sync
 
 from .base import OpsModelAdmin, action_apply, attention_filter, form_action
 
 
 class PauseForm(forms.Form):
+    PRESETS = [
+        ("", "until someone resumes it"),
+        ("15", "15 minutes"),
+        ("30", "30 minutes"),
+        ("60", "1 hour"),
+        ("closing", "until closing time today"),
+    ]
     reason = forms.CharField(max_length=500, help_text="Shown to other ops staff and sent to Link.")
+    preset = forms.ChoiceField(choices=PRESETS, required=False, widget=forms.RadioSelect, label="For")
+    local_until = forms.DateTimeField(
+        required=False,
+        label="Or until (the store's own time)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
     paused_until = forms.DateTimeField(
-        required=False, help_text="Optional (UTC, e.g. 2026-11-27 18:00). Empty: until someone resumes it."
+        required=False, label="Or until (UTC)", help_text="e.g. 2026-11-27 18:00. Nothing picked: until resumed."
     )
 
     def clean_paused_until(self):
@@ -20,6 +34,25 @@ class PauseForm(forms.Form):
         if until and until <= timezone.now():
             raise forms.ValidationError("Pick a time in the future, or leave it empty.")
         return until
+
+    def clean(self):
+        data = super().clean()
+        picked = [name for name in ("preset", "local_until", "paused_until") if data.get(name)]
+        if len(picked) > 1:
+            raise forms.ValidationError("Pick one end: a preset, a store-local time or a UTC time.")
+        return data
+
+    @staticmethod
+    def end_for(store: Store, data: dict):
+        if data.get("paused_until"):
+            return data["paused_until"]
+        preset = data.get("preset") or ""
+        return store_pause_end(
+            store,
+            minutes=int(preset) if preset.isdigit() else None,
+            until_closing=preset == "closing",
+            local=data.get("local_until"),
+        )
 
 
 @admin.register(Store)
@@ -76,7 +109,8 @@ class StoreAdmin(OpsModelAdmin):
     def pause_stores(self, request, queryset):
         def perform(store, data):
             was_paused = store.state == Store.State.PAUSED
-            store = store_pause(store, user=request.user, reason=data["reason"], paused_until=data["paused_until"])
+            until = PauseForm.end_for(store, data)
+            store = store_pause(store, user=request.user, reason=data["reason"], paused_until=until)
             done = "was paused already; reason and end updated" if was_paused else "paused"
             if store.paused_until:
                 until = f"it resumes by itself at {store.paused_until:%Y-%m-%d %H:%M} UTC"
@@ -91,7 +125,8 @@ class StoreAdmin(OpsModelAdmin):
             form_class=PauseForm,
             title="Pause stores",
             perform=perform,
-            intro="Paused stores take no new orders. Orders already placed go on as usual.",
+            intro="Paused stores take no new orders. Orders already placed go on as usual. A store-local time "
+            "is read in each store's own zone: " + ", ".join(f"{store}: {store.timezone}" for store in queryset[:20]),
         )
 
     @admin.action(description="Resume (take orders again; tells Link)", permissions=["resume"])

@@ -2,7 +2,9 @@
 
 import logging
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +12,7 @@ from django.utils import timezone
 from integration.link import payloads, routes
 from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
+from integration.selectors import hours_closing_at, store_menu
 
 from .call_kinds import OrderingKey
 from .errors import ActionRefused
@@ -234,3 +237,29 @@ def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
             store.link_synced_at = timezone.now()
             store.save()
     return result
+
+
+def store_pause_end(store: Store, *, minutes: int | None = None, until_closing: bool = False, local=None):
+    """When a pause asked for "N minutes", "until closing" or "until <the store's wall-clock time>" ends
+    (UTC); None for no end. Until closing refuses a store that is closed now or has no hours."""
+    now = timezone.now()
+    if minutes:
+        return now + timedelta(minutes=minutes)
+    if until_closing:
+        menu = store_menu(store)
+        closes = hours_closing_at(menu.hours, store.timezone, now) if menu is not None and menu.hours else None
+        if closes is None:
+            raise StoreActionRefused(
+                f"{store} has no closing time today (closed now, or open all day): pick a time instead."
+            )
+        return closes
+    if local is not None:
+        try:
+            zone = zoneinfo.ZoneInfo(store.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        until = local.replace(tzinfo=None).replace(tzinfo=zone)
+        if until <= now:
+            raise StoreActionRefused(f"{until:%Y-%m-%d %H:%M %Z} has passed at {store}; pick a later time.")
+        return until
+    return None
