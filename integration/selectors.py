@@ -73,6 +73,17 @@ def hours_closing_at(hours: list[dict], tz_name: str, at: datetime) -> datetime 
     return None
 
 
+def hours_week(hours: list[dict]) -> list[tuple[str, str]]:
+    """``[(day, "11:00-14:00, 17:00-22:00" or "closed")]`` Monday first; no hours at all: open all day."""
+    if not hours:
+        return [(day, "open all day") for day in DAYS]
+    spans = {day: [] for day in DAYS}
+    for entry in sorted(hours, key=lambda entry: entry["open"]):
+        if entry["day"] in spans:
+            spans[entry["day"]].append(f"{entry['open']}-{entry['close']}")
+    return [(day, ", ".join(spans[day]) or "closed") for day in DAYS]
+
+
 def store_menu(store: Store) -> Menu | None:
     """The store's menu without a query when it was loaded with ``select_related("menu")``."""
     return getattr(store, "menu", None)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from integration.models import Menu
-from integration.selectors import menu_catalog, menus_for_admin
+from integration.selectors import hours_week, menu_catalog, menus_for_admin
 from integration.services.menus import menu_refresh_enqueue
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
@@ -64,7 +64,8 @@ class MenuAdmin(ReadOnlyAdmin):
     search_fields = ("menu_id", "store__venue_id", "store__external_store_id", "store__name")
     list_select_related = ("store",)
     show_full_result_count = False
-    readonly_fields = [f.name for f in Menu._meta.fields]
+    readonly_fields = [f.name for f in Menu._meta.fields if f.name != "hours"]
+    exclude = ("hours",)  # shown as a weekly table above the catalog
     change_form_template = "admin/integration/menu/change_form.html"
     actions = ["refresh_menus"]
 
@@ -96,4 +97,5 @@ class MenuAdmin(ReadOnlyAdmin):
         extra = dict(extra_context or {})
         if menu is not None and menu.version is not None:
             extra["catalog"] = catalog_tree(menu)
+            extra["week"] = hours_week(menu.hours)
         return super().change_view(request, object_id, form_url, extra_context=extra)

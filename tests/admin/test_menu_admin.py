@@ -105,3 +105,21 @@ def test_refresh_needs_its_permission(client):
     assert "refresh_menus" not in page
     viewer.post(CHANGELIST, {"action": "refresh_menus", "_selected_action": [menu.pk]})
     assert not OutboundCall.objects.exists()
+
+
+def test_menu_page_shows_hours_as_a_weekly_table_not_json(admin_client):
+    from integration.models import Menu
+
+    menu = publish_menu(StoreFactory(venue_id="ven_1", timezone="Europe/Paris"), items=3, groups=1, modifiers=2)
+    hours = [
+        {"day": "MON", "open": "17:00", "close": "22:00"},
+        {"day": "MON", "open": "11:00", "close": "14:00"},
+        {"day": "FRI", "open": "18:00", "close": "02:00"},
+    ]
+    Menu.objects.filter(pk=menu.pk).update(hours=hours)
+    html = admin_client.get(f"{CHANGELIST}{menu.pk}/change/").content.decode()
+    week = html[html.index('id="menu-hours"') : html.index("</table>", html.index('id="menu-hours"'))]
+    assert "<th>MON</th><td>11:00-14:00, 17:00-22:00</td>" in week
+    assert "<th>FRI</th><td>18:00-02:00</td>" in week and "<th>TUE</th><td>closed</td>" in week
+    assert "Europe/Paris" in html and '"open": "17:00"' not in html
+    assert 'id="menu-search"' in html
