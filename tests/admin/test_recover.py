@@ -44,9 +44,9 @@ def test_retry_since_resubmits_failed_orders_and_sends_waiting_and_failed_calls_
         kind=OutboundCall.Kind.FETCH_MENU, store=store, status=OutboundCall.Status.FAILED, completed_at=now
     )
     superseded = OutboundCallFactory(
-        kind=OutboundCall.Kind.READ_VENUE, store=store, status=OutboundCall.Status.FAILED, completed_at=now
+        kind=OutboundCall.Kind.FETCH_MENU, store=paused, status=OutboundCall.Status.FAILED, completed_at=now
     )
-    OutboundCallFactory(kind=OutboundCall.Kind.READ_VENUE, store=store, status=OutboundCall.Status.SUCCEEDED)
+    OutboundCallFactory(kind=OutboundCall.Kind.FETCH_MENU, store=paused, status=OutboundCall.Status.SUCCEEDED)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(RECOVER, {"preset": "60"}, follow=True)

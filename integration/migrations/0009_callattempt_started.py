@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("integration", "0007_link_circuit")]
+    dependencies = [("integration", "0008_outbound_kinds_without_reads")]
 
     operations = [
         migrations.AddIndex(
