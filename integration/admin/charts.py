@@ -97,7 +97,10 @@ def lines(hours: list[datetime], series: dict[str, list[float | None]], title: s
         runs.append(points)
         for run in runs:
             if len(run) > 1:
-                parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{" ".join(run)}"/>')
+                dash = ' stroke-dasharray="6 3"' if n % 2 else ""  # a second line stays visible on the first
+                parts.append(
+                    f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{" ".join(run)}"/>'
+                )
     if not values:
         parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" fill="#999">no data</text>')
     parts.append("</svg>")

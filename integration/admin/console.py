@@ -50,41 +50,27 @@ def trends_view(site, request):
     range_key = request.GET.get("range") if request.GET.get("range") in RANGES else "24h"
     data = trends(range_key, store)
     hours = data.hours
-    charts = [
-        (
-            "orders",
-            stacked_bars(hours, {label: data.orders[key] for key, label in OUTCOMES}, "Orders per hour by outcome"),
-        ),
+    series = [
+        ("orders", "Orders per hour by outcome", None, {label: data.orders[key] for key, label in OUTCOMES}),
         (
             "rates",
-            lines(
-                hours,
-                {"rejected": data.reject_rate, "cancelled": data.cancel_rate},
-                "Reject and cancel rate (% of finished orders)",
-                "%",
-            ),
+            "Reject and cancel rate (% of finished orders)",
+            "%",
+            {"rejected": data.reject_rate, "cancelled": data.cancel_rate},
         ),
         (
             "confirm",
-            lines(
-                hours,
-                {"median": data.confirm_p50, "p90": data.confirm_p90},
-                "Time to confirm (submitted -> confirmed)",
-                " s",
-            ),
+            "Time to confirm (submitted -> confirmed)",
+            " s",
+            {"median": data.confirm_p50, "p90": data.confirm_p90},
         ),
-        (
-            "prep",
-            lines(hours, {"median": data.prep_p50, "p90": data.prep_p90}, "Prep time (confirmed -> ready)", " min"),
-        ),
-        (
-            "calls",
-            lines(hours, {"succeeded": data.call_success}, "Calls to Link: share of tries that succeeded", "%"),
-        ),
-        (
-            "latency",
-            lines(hours, {"median": data.latency_p50, "p90": data.latency_p90}, "Calls to Link: latency", " ms"),
-        ),
+        ("prep", "Prep time (confirmed -> ready)", " min", {"median": data.prep_p50, "p90": data.prep_p90}),
+        ("calls", "Calls to Link: share of tries that succeeded", "%", {"succeeded": data.call_success}),
+        ("latency", "Calls to Link: latency", " ms", {"median": data.latency_p50, "p90": data.latency_p90}),
+    ]
+    charts = [
+        (key, title, stacked_bars(hours, values, title) if unit is None else lines(hours, values, title, unit))
+        for key, title, unit, values in series
     ]
     context = {
         **site.each_context(request),
