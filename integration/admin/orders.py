@@ -52,6 +52,16 @@ class CancelStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+def money_column(field: str, description: str):
+    """A read-only column showing a line's amount ``field`` as money in its order's currency."""
+
+    @admin.display(description=description)
+    def show(self, line):
+        return money(getattr(line, field), line.order.currency)
+
+    return show
+
+
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = (
@@ -68,21 +78,10 @@ class OrderLineInline(ReadOnlyInline):
     )
     readonly_fields = fields
 
-    @admin.display(description="Item price")
-    def item_price_display(self, line):
-        return money(line.item_price, line.order.currency)
-
-    @admin.display(description="Unit price (with modifiers)")
-    def unit_price_display(self, line):
-        return money(line.unit_price, line.order.currency)
-
-    @admin.display(description="Line total")
-    def line_total_display(self, line):
-        return money(line.line_total, line.order.currency)
-
-    @admin.display(description="Tax")
-    def tax_display(self, line):
-        return money(line.tax, line.order.currency)
+    item_price_display = money_column("item_price", "Item price")
+    unit_price_display = money_column("unit_price", "Unit price (with modifiers)")
+    line_total_display = money_column("line_total", "Line total")
+    tax_display = money_column("tax", "Tax")
 
     @admin.display(description="Modifiers")
     def modifier_list(self, line):
