@@ -8,6 +8,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from integration.models import Order
@@ -70,3 +71,18 @@ def test_csv_export_has_exactly_the_filtered_orders(client, ops, orders):
 def test_csv_export_needs_the_right_to_read_orders(client, django_user_model, orders):
     client.force_login(django_user_model.objects.create_user("nobody", password="pw", is_staff=True))
     assert client.get(f"{LIST}export.csv").status_code == 403
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("lookup", "index"),
+    [
+        ({"customer_name__icontains": "love"}, "order_customer_name_trgm"),
+        ({"customer_phone__contains": "5501"}, "order_customer_phone_trgm"),
+    ],
+)
+def test_partial_search_can_use_its_trigram_index(orders, lookup, index):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = Order.objects.filter(**lookup).explain()
+    assert index in plan
