@@ -69,7 +69,7 @@ def hours_closing_at(hours: list[dict], tz_name: str, at: datetime) -> datetime 
             day = local.date()
         else:
             continue
-        return datetime.combine(day, dt_time(closes // 60, closes % 60), tzinfo=tz)
+        return datetime.combine(day, dt_time(0), tzinfo=tz) + timedelta(minutes=closes)  # "24:00" is allowed
     return None
 
 

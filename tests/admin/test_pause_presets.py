@@ -72,3 +72,9 @@ def test_closing_time_of_an_overnight_opening_is_the_next_morning():
     assert hours_closing_at(hours, "America/Chicago", noon) is None and not hours_open_at(
         hours, "America/Chicago", noon
     )
+
+
+def test_a_close_at_24_00_is_midnight_at_the_end_of_the_day():
+    evening = datetime(2026, 11, 27, 20, 0, tzinfo=CHICAGO)
+    closes = hours_closing_at(every_day("08:00", "24:00"), "America/Chicago", evening)
+    assert closes == datetime(2026, 11, 28, 0, 0, tzinfo=CHICAGO)
