@@ -29,6 +29,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("integration", "0009_callattempt_started")]
+    dependencies = [("integration", "0010_callattempt_started")]
 
     operations = [migrations.RunPython(create, drop)]

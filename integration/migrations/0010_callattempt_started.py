@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("integration", "0008_outbound_kinds_without_reads")]
+    dependencies = [("integration", "0009_ops_heartbeat_prune_schedule")]
 
     operations = [
         migrations.AddIndex(
