@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration.demo import demo_setup, order_request_from_catalog
+from dev.demo import demo_setup, order_request_from_catalog
 from integration.models import Order
 from tests.browser.test_ops_console import connect, login
 from tests.e2e.helpers import api_client
