@@ -47,6 +47,19 @@ class OpsAdminSite(admin.AdminSite):
             cards.append(card)
         return cards
 
+    def link_circuits(self, request) -> dict:
+        """Each Link host's circuit, held calls and drain, for users who may read the outbound calls."""
+        from integration.models import OutboundCall
+        from integration.services.backlog import backlog_status
+
+        model_admin = self._registry.get(OutboundCall)
+        if model_admin is None or not model_admin.has_view_or_change_permission(request):
+            return {}
+        return {
+            "link_circuits": backlog_status(),
+            "outbound_url": reverse("admin:integration_outboundcall_changelist", current_app=self.name),
+        }
+
     def live_context(self, request) -> dict:
         """What the dashboard's live part shows: Link health (for who may read calls) and the cards."""
         from integration.console.health import link_health

@@ -144,6 +144,40 @@ def _open_orders() -> dict:
     return {(str(state),): float(n) for state, n in counts.items()}
 
 
+def _per_host(value: Callable) -> Callable[[], dict]:
+    """A gauge per Link host from ``backlog_status()`` (circuit, held calls, drain)."""
+
+    def read() -> dict:
+        from integration.services.backlog import backlog_status
+
+        return {(host.circuit.host,): float(value(host, timezone.now())) for host in backlog_status()}
+
+    return read
+
+
+for _name, _doc, _value in [
+    ("linkbridge_link_circuit_open", "1 while the circuit to a Link host is open", lambda h, now: h.circuit.is_open),
+    (
+        "linkbridge_link_circuit_state_seconds",
+        "Seconds since the circuit to a Link host last opened or closed (0: never)",
+        lambda h, now: (now - h.circuit.since).total_seconds() if h.circuit.since else 0,
+    ),
+    ("linkbridge_link_circuit_probes", "Probes sent since the circuit opened", lambda h, now: h.circuit.probes),
+    ("linkbridge_link_calls_waiting", "Calls held while the circuit is open", lambda h, now: h.waiting),
+    (
+        "linkbridge_link_drain_remaining",
+        "Calls released when the circuit closed and not sent yet (0: no drain)",
+        lambda h, now: h.circuit.drain_total - h.drained if h.circuit.draining else 0,
+    ),
+    (
+        "linkbridge_link_pause_seconds",
+        "Seconds every call to a Link host still waits after a 429",
+        lambda h, now: (h.circuit.paused_until - now).total_seconds() if h.circuit.paused_until else 0,
+    ),
+]:
+    scrape_gauge(_name, _doc, ["host"])(_per_host(_value))
+
+
 class _DatabaseGauges:
     def collect(self):
         for gauge in SCRAPE_GAUGES:

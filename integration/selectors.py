@@ -226,7 +226,7 @@ def menu_catalog(menu: Menu) -> dict:
 def orders_unconfirmed(cutoff: datetime) -> QuerySet[Order]:
     """PENDING orders pending since before ``cutoff`` and not yet being cancelled."""
     return (
-        Order.objects.filter(state=Order.State.PENDING, cancel_requested_at__isnull=True)
+        Order.objects.filter(state=Order.State.PENDING, cancel_requested_at__isnull=True, submitted_at__isnull=False)
         .annotate(pending_from=Coalesce("pending_since", "placed_at"))
         .filter(pending_from__lt=cutoff)
         .order_by("pk")
@@ -340,9 +340,10 @@ def _recent(now: datetime) -> datetime:
 
 
 def _overdue(now: datetime) -> Q:
-    # As orders_unconfirmed: the deadline counts from pending_since (placed_at for orders from before it).
+    # As orders_unconfirmed: the deadline counts from pending_since (placed_at for orders from before it),
+    # which Link's 201 sets; an order Link has not taken yet is not late to be confirmed.
     cutoff = now - timedelta(seconds=settings.LINK_CONFIRM_DEADLINE)
-    return Q(state=Order.State.PENDING) & (
+    return Q(state=Order.State.PENDING, submitted_at__isnull=False) & (
         Q(pending_since__lt=cutoff) | Q(pending_since__isnull=True, placed_at__lt=cutoff)
     )
 

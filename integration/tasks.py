@@ -4,7 +4,7 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
-from integration.services import health, outbound, retention, stores
+from integration.services import drain, health, outbound, retention, stores
 from integration.services.orders.recovery import orders_cancel_unconfirmed
 
 # Stay well inside django-q2's task timeout; what is left is pruned by a follow-up task.
@@ -14,6 +14,10 @@ PRUNE_BUDGET = settings.Q_CLUSTER["timeout"] * 0.6
 def deliver_call(call_id: int) -> int:
     with log_context(**call_log_ids(call_id)):
         return outbound.call_deliver(call_id)
+
+
+def drain_calls() -> int:
+    return drain.calls_drain()
 
 
 def sweep() -> dict:

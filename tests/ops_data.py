@@ -56,13 +56,15 @@ def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
     Menu.objects.bulk_create(menus)
 
     kinds = [
-        {"state": S.PENDING, "placed_at": overdue, "pending_since": overdue},  # past the confirm deadline
+        {"state": S.PENDING, "placed_at": overdue, "pending_since": overdue, "submitted_at": overdue},  # too late
         {
             "state": S.PENDING,
             "placed_at": overdue,
             "pending_since": None,
+            "submitted_at": overdue,
         },  # from before pending_since: placed_at counts
-        {"state": S.PENDING, "placed_at": overdue, "pending_since": fresh},  # retried: counts from pending_since
+        {"state": S.PENDING, "placed_at": overdue, "pending_since": fresh, "submitted_at": fresh},  # retried
+        {"state": S.PENDING, "placed_at": overdue, "pending_since": overdue},  # not at Link yet: no confirm clock
         {"state": S.CONFIRMED, "placed_at": fresh, "cancel_refused_at": now, "cancel_requested_at": fresh},
         {"state": S.READY, "placed_at": old},
         {"state": S.FAILED, "placed_at": fresh},
@@ -81,7 +83,8 @@ def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
                 **fields,
             )
         )
-        if fields["state"] == S.PENDING and (fields["pending_since"] or fields["placed_at"]) == overdue:
+        overdue_since = fields.get("pending_since") or fields["placed_at"]
+        if fields["state"] == S.PENDING and fields.get("submitted_at") and overdue_since == overdue:
             expected["order-overdue"] += 1
         if fields["state"] == S.FAILED and fields["placed_at"] == fresh:
             expected["order-failed"] += 1

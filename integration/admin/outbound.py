@@ -22,6 +22,22 @@ class CallAttemptInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class WaitingFilter(admin.SimpleListFilter):
+    title = "waiting for Link"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("held", "Held: Link's circuit is open"), ("draining", "Released when Link came back, not sent yet")]
+
+    def queryset(self, request, queryset):
+        pending = queryset.filter(status=OutboundCall.Status.PENDING)
+        if self.value() == "held":
+            return pending.exclude(waiting_on="")
+        if self.value() == "draining":
+            return pending.filter(waiting_on="", waiting_since__isnull=False)
+        return queryset
+
+
 @admin.register(OutboundCall)
 class OutboundCallAdmin(ReadOnlyAdmin):
     list_display = (
@@ -33,10 +49,12 @@ class OutboundCallAdmin(ReadOnlyAdmin):
         "last_status_code",
         "short_error",
         "next_attempt_at",
+        "waiting_since",
         "deadline",
         "created_at",
     )
-    list_filter = (attention_filter(OutboundCall), "status", "kind")
+    list_filter = (attention_filter(OutboundCall), WaitingFilter, "status", "kind")
+    change_list_template = "admin/integration/outboundcall/change_list.html"
     search_fields = ("idempotency_key", "path", "store__venue_id")
     list_select_related = ("store",)
     show_full_result_count = False
@@ -44,6 +62,10 @@ class OutboundCallAdmin(ReadOnlyAdmin):
     readonly_fields = [f.name for f in OutboundCall._meta.fields]
     inlines = [CallAttemptInline]
     actions = ["retry_now"]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), **self.admin_site.link_circuits(request)}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="Last error")
     def short_error(self, obj):

@@ -87,7 +87,10 @@ class Order(models.Model):
 
     placed_at = models.DateTimeField()  # indexed with id below: the lists' order
     pending_since = models.DateTimeField(
-        null=True, blank=True, help_text="When the order last became PENDING; the confirm deadline counts from here."
+        null=True,
+        blank=True,
+        help_text="When Link took the order (its 201), else when it last became PENDING; the confirm deadline "
+        "counts from here.",
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)

@@ -140,9 +140,6 @@ def start_drain(state: dict, now: float, limits: Limits, waiting: int) -> None:
 class DatabaseStore:
     """One ``LinkCircuit`` row per host, changed under its row lock."""
 
-    def __init__(self):
-        self._known: set[str] = set()
-
     def read(self, host: str) -> dict:
         row = LinkCircuit.objects.filter(host=host).values_list("state", flat=True).first()
         return {**fresh(), **(row or {})}
@@ -151,17 +148,18 @@ class DatabaseStore:
         return {host: {**fresh(), **state} for host, state in LinkCircuit.objects.values_list("host", "state")}
 
     def change(self, host: str, fn):
-        if host not in self._known:
-            LinkCircuit.objects.get_or_create(host=host)
-            self._known.add(host)
-        with transaction.atomic():
-            row = LinkCircuit.objects.select_for_update().get(host=host)
-            state = {**fresh(), **row.state}
-            result = fn(state)
-            if state != {**fresh(), **row.state}:
-                row.state = state
-                row.save(update_fields=["state", "updated_at"])
-        return result
+        while True:
+            try:
+                with transaction.atomic():
+                    row = LinkCircuit.objects.select_for_update().get(host=host)
+                    state = {**fresh(), **row.state}
+                    result = fn(state)
+                    if state != {**fresh(), **row.state}:
+                        row.state = state
+                        row.save(update_fields=["state", "updated_at"])
+                    return result
+            except LinkCircuit.DoesNotExist:
+                LinkCircuit.objects.get_or_create(host=host)
 
 
 class RedisStore:
@@ -251,11 +249,16 @@ class CircuitStatus:
     failures: int
     probes: int
     probe_in_flight: bool
+    probe_due: bool
     paused_until: datetime | None
     closed_at: datetime | None
     draining: bool
     drain_total: int
     drain_until: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
 
 
 def _when(ts: float) -> datetime | None:
@@ -270,6 +273,7 @@ def _status(host: str, state: dict, now: float) -> CircuitStatus:
         failures=state["failures"],
         probes=state["probes"],
         probe_in_flight=state["probe_until"] > now,
+        probe_due=state["state"] == OPEN and state["probe_until"] <= now and state["next_probe_at"] <= now,
         paused_until=_when(state["paused_until"]) if state["paused_until"] > now else None,
         closed_at=_when(state["closed_at"]),
         draining=state["drain_until"] > now,

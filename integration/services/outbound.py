@@ -21,6 +21,7 @@ from integration import metrics
 from integration.link.client import LinkError, LinkResponse
 from integration.models import CallAttempt, OutboundCall
 
+from . import backlog, circuit
 from .call_kinds import CALL_KINDS, CallKind, OrderingKey, call_kind, ordered_kinds
 from .errors import ActionRefused
 
@@ -77,12 +78,30 @@ def call_create(
 
 def call_enqueue(call_id: int) -> None:
     """Hand "try call N now" to django-q2. A lost message is harmless: the sweep finds the row."""
+    _enqueue("integration.tasks.deliver_call", call_id, name=f"deliver-call-{call_id}")
+
+
+def drain_enqueue() -> None:
+    """Hand "send released calls" to django-q2 (``drain.calls_drain``)."""
+    _enqueue("integration.tasks.drain_calls", name="drain-calls")
+
+
+def _enqueue(func: str, *args, name: str) -> None:
     from django_q.tasks import async_task
 
     try:
-        async_task("integration.tasks.deliver_call", call_id, task_name=f"deliver-call-{call_id}", save=False)
+        async_task(func, *args, task_name=name, save=False)
     except Exception:  # the broker being down must never undo the caller's committed change
-        logger.exception("could not enqueue outbound call %s; the sweep will deliver it", call_id)
+        logger.exception("could not enqueue %s; the sweep will find its calls", name)
+
+
+def calls_release(channel: str) -> int:
+    """The channel's circuit closed: pull its held calls forward and start a few drain loops (one
+    per worker, not one task per call: the backlog goes at the drain rate, not at the broker's)."""
+    released = backlog.backlog_release(channel)
+    for _ in range(min(released, settings.Q_CLUSTER["workers"])):
+        drain_enqueue()
+    return released
 
 
 def call_backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -92,8 +111,9 @@ def call_backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def call_claim(call_id: int | None = None) -> OutboundCall | None:
-    """Lease one due call to this worker, or None if it is not due or another worker holds it."""
+def call_claim(call_id: int | None = None, *, released: bool = False) -> OutboundCall | None:
+    """Lease one due call to this worker, or None if it is not due or another worker holds it.
+    ``released``: only a call released when its circuit closed (the drain's)."""
     now = timezone.now()
     with transaction.atomic():
         due = OutboundCall.objects.select_for_update(skip_locked=True).filter(_unheld(now), next_attempt_at__lte=now)
@@ -104,6 +124,8 @@ def call_claim(call_id: int | None = None) -> OutboundCall | None:
             due = due.exclude(Q(kind__in=ordered_kinds(key.group)) & Exists(earlier_pending))
         if call_id is not None:
             due = due.filter(pk=call_id)
+        if released:
+            due = due.filter(waiting_on="", waiting_since__isnull=False)
         call = due.order_by("next_attempt_at").first()
         if call is None:
             return None
@@ -125,11 +147,21 @@ def _stored_response(response: LinkResponse):
     )
 
 
-def call_send(call: OutboundCall) -> str:
+def _answer(response: LinkResponse | None, error: LinkError | None) -> str:
+    """What the try tells the host's circuit."""
+    if response is not None:
+        return circuit.OK
+    if error.status_code == 429:
+        return circuit.THROTTLED
+    return circuit.DOWN if error.retriable else circuit.REFUSED
+
+
+def call_send(call: OutboundCall, *, probe: bool = False) -> str:
     """One HTTP try of a claimed call; returns the outcome (a CallAttempt.Outcome value).
 
     The attempt is committed before the answer is applied: a handler that raises cannot erase the
     record of a try that happened (the call stays pending, with the error, and is tried again later).
+    ``probe``: the channel's circuit is open and this try tests whether Link is back.
     """
     kind = call_kind(call.kind)
     started_at = timezone.now()
@@ -140,15 +172,21 @@ def call_send(call: OutboundCall) -> str:
     except LinkError as exc:
         error = exc
     attempt = _attempt_record(call, response, error, started_at, int((time.monotonic() - t0) * 1000))
+    channel = kind.channel(call)
+    pause = call_backoff(call.attempts, error.retry_after) if error is not None else 0.0
+    change = circuit.circuit_record(channel, _answer(response, error), probe=probe, pause=pause)
     try:
         with transaction.atomic():
             locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
             if locked.status == OutboundCall.Status.PENDING:  # else settled meanwhile (e.g. a skipped submission)
-                _settle(locked, kind, response, error)
+                backlog.call_sent(locked)
+                _settle(locked, kind, response, error, probe=probe, pause=pause)
                 metrics.on_commit(metrics.link_call_observed, locked.kind, locked.status, attempt.duration_ms / 1000)
     except Exception as exc:
         logger.exception("outbound call %s: applying the answer of attempt %s failed", call.pk, attempt.number)
         _apply_failed(call, attempt, exc)
+    if change == circuit.CLOSED_NOW:
+        calls_release(channel)
     return attempt.outcome
 
 
@@ -202,7 +240,15 @@ def _enqueue_next_in_order(call: OutboundCall, key: OrderingKey) -> None:
         transaction.on_commit(lambda: call_enqueue(following))
 
 
-def _settle(call: OutboundCall, kind: CallKind, response: LinkResponse | None, error: LinkError | None):
+def _settle(
+    call: OutboundCall,
+    kind: CallKind,
+    response: LinkResponse | None,
+    error: LinkError | None,
+    *,
+    probe: bool = False,
+    pause: float = 0.0,
+):
     if response is not None:
         call.last_status_code = response.status_code
         call.response = _stored_response(response)
@@ -212,25 +258,25 @@ def _settle(call: OutboundCall, kind: CallKind, response: LinkResponse | None, e
         else:
             _finish(call, OutboundCall.Status.SUCCEEDED, "")
     else:
-        _settle_error(call, kind, error)
+        _settle_error(call, kind, error, probe=probe, pause=pause)
     if kind.ordering_key and call.status != OutboundCall.Status.PENDING:
         _enqueue_next_in_order(call, kind.ordering_key)
 
 
-def _settle_error(call: OutboundCall, kind: CallKind, error: LinkError) -> None:
+def _settle_error(call: OutboundCall, kind: CallKind, error: LinkError, *, probe: bool, pause: float) -> None:
     call.last_status_code = error.status_code
     call.last_error = str(error)
     call.claimed_until = None
     if error.retriable:
-        retry_at = timezone.now() + timedelta(seconds=call_backoff(call.attempts, error.retry_after))
-        if retry_at <= call.deadline:
+        # A failed probe waits for the next probe, not for its own backoff.
+        delay = settings.LINK_CIRCUIT_PROBE_INTERVAL if probe else pause
+        retry_at = timezone.now() + timedelta(seconds=delay)
+        reason = None if retry_at <= call.deadline else backlog.call_past_deadline(call, probe=probe)
+        if reason is None:
             call.next_attempt_at = retry_at
             call.save()
             return
-        call.last_error = (
-            f"Gave up at the deadline ({call.deadline:%Y-%m-%d %H:%M:%S} UTC) after {call.attempts} "
-            f"attempts; last error: {error}"
-        )
+        call.last_error = reason
     call_fail(call, call.last_error, kind=kind)
 
 
@@ -290,8 +336,14 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
         call = call_claim(call_id)
         if call is None:
             return tries
+        permit = backlog.call_admit(call, max_wait=inline_wait)
+        if permit.action == circuit.HOLD:
+            if permit.wait is None and backlog.backlog_closed(backlog.call_host(call)):
+                calls_release(backlog.call_host(call))  # it closed while this call was being held
+            return tries
+        time.sleep(permit.wait)  # the slot is reserved: the budget, a 429's pause or the drain
         tries += 1
-        outcome = call_send(call)
+        outcome = call_send(call, probe=permit.action == circuit.PROBE)
         if outcome != CallAttempt.Outcome.RETRIABLE or call_id is None:
             return tries
         call.refresh_from_db(fields=["status", "next_attempt_at"])
@@ -305,9 +357,10 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
 
 
 def calls_due(limit: int = 500) -> list[int]:
+    """Due calls, except those an open circuit holds (``backlog_sweep`` sends their probe)."""
     now = timezone.now()
     return list(
-        OutboundCall.objects.filter(_unheld(now), next_attempt_at__lte=now)
+        OutboundCall.objects.filter(_unheld(now), next_attempt_at__lte=now, waiting_on="")
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -325,10 +378,9 @@ def calls_expire() -> int:
                 .filter(pk=pk, status=OutboundCall.Status.PENDING)
                 .first()
             )
-            if call is not None:
-                call_fail(
-                    call, f"Deadline passed before delivery ({call.attempts} attempts). {call.last_error}".strip()
-                )
+            reason = backlog.call_expired(call) if call is not None else None
+            if reason is not None:
+                call_fail(call, reason)
                 expired += 1
     return expired
 
@@ -336,7 +388,7 @@ def calls_expire() -> int:
 def calls_sweep() -> int:
     """Enqueue every due or abandoned call; the schedule runs this every minute."""
     calls_expire()
-    due = calls_due()
+    due = list(dict.fromkeys([*backlog.backlog_sweep(), *calls_due()]))
     for pk in due:
         call_enqueue(pk)
     return len(due)

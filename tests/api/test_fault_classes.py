@@ -6,6 +6,7 @@ no-moving-back rule (reordered and delayed deliveries) and the 401 refresh (toke
 """
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django_fsm_log.models import StateLog
 
 from integration.link.client import reset_client
 from integration.models import Order, OutboundCall, Store, WebhookEvent
+from integration.services.circuit import circuit_store
 from integration.services.orders.recovery import order_reconcile
 from integration.services.outbound import call_deliver
 from tests.order_fixtures import place, published_menu, submit_call
@@ -77,6 +79,9 @@ def test_429_waits_at_least_retry_after(faulty):
     assert call.status == "PENDING" and call.last_status_code == 429
     assert call.next_attempt_at >= before + timedelta(seconds=30)
     faulty.clear_faults()
+    OutboundCall.objects.filter(pk=call.pk).update(next_attempt_at=timezone.now())
+    assert call_deliver(call.pk, inline_wait=0) == 0  # due, but every call to Link waits out the Retry-After
+    circuit_store().change(urlsplit(faulty.base_url).netloc, lambda state: state.update(paused_until=0))
     assert deliver_until_settled(call).status == "SUCCEEDED"
 
 

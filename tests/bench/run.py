@@ -10,7 +10,7 @@ import django
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     django.setup()
-    from . import admin, menus, orders, retention, webhooks
+    from . import admin, menus, orders, outage, retention, webhooks
 
     sections = {
         "webhooks": webhooks.bench_webhooks,
@@ -18,6 +18,7 @@ def main() -> int:
         "orders": orders.bench_orders,
         "admin": admin.bench_admin,
         "retention": retention.bench_retention,
+        "outage": outage.bench_outage,
     }
     wanted = [s for s in os.environ.get("BENCH", ",".join(sections)).split(",") if s]
     for name in wanted:

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from integration.sandbox.control import SandboxControl
+from integration.sandbox.faults import RateLimit
 
 from .conftest import LinkApi, order_body
 
@@ -122,15 +123,23 @@ def test_outage_answers_503_to_every_call_and_the_token_endpoint_until_lifted(sa
 
 def test_rate_limit_answers_429_with_retry_after_above_n_per_second(sandbox, control, api):
     api.fetch_token()
-    control.set_faults(rate_limit=5)
-    answers = [api.call("GET", "/v2/venues/ven_1") for _ in range(8)]
-    assert [r.status_code for r in answers].count(200) == 5  # one second's worth at once
+    control.set_faults(rate_limit=1)
+    answers = [api.call("GET", "/v2/venues/ven_1") for _ in range(3)]
+    assert answers[0].status_code == 200  # one second's worth at once
     refused = [r for r in answers if r.status_code == 429]
-    assert len(refused) == 3 and refused[0].headers["Retry-After"] == "1"
+    assert refused and refused[0].headers["Retry-After"] == "1"
+    assert refused[0].json()["error"]["code"] == "rate_limited"
     assert api.fetch_token().status_code == 200  # the token endpoint is not limited
-    time.sleep(0.25)  # a token comes back every 0.2 s
-    assert api.call("GET", "/v2/venues/ven_1").status_code == 200
-    assert [c["fault"] for c in control.calls(path_prefix="/v2/")].count("rate_limit") == 3
+    assert [c["fault"] for c in control.calls(path_prefix="/v2/")].count("rate_limit") == len(refused)
+
+
+def test_the_rate_limit_is_a_bucket_of_one_second_refilled_at_the_rate():
+    bucket = RateLimit()
+    assert [bucket.take(5, 100.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(0.2)]
+    assert bucket.take(5, 100.1) == pytest.approx(0.1)  # half a token back
+    assert bucket.take(5, 100.2) == 0.0
+    assert bucket.take(5, 200.0) == 0.0  # idle time fills it up to one second's worth, no more
+    assert [bucket.take(5, 200.0) for _ in range(5)].count(0.0) == 4
 
 
 def test_outage_and_rate_limit_set_at_start(make_sandbox):

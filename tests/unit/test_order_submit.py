@@ -110,6 +110,7 @@ def test_5xx_is_retried_then_201_succeeds(order, mocked_link):
 
 def test_5xx_until_the_submit_deadline_fails_the_order(mocked_link, settings):
     settings.LINK_SUBMIT_DEADLINE = 1
+    settings.LINK_CIRCUIT_FAILURES = 1000  # Link keeps failing but the circuit stays closed: every try counts
     make_store()
     order = place()
     mocked_link.add(responses_lib.POST, f"{LINK}/v2/orders", json={"error": {"code": "unavailable"}}, status=503)
@@ -122,11 +123,15 @@ def test_5xx_until_the_submit_deadline_fails_the_order(mocked_link, settings):
     assert order.state == Order.State.FAILED and "deadline" in order.failure_reason
 
 
-def test_deadline_passed_while_nobody_sent_it_fails_the_order(order):
+def test_deadline_passed_while_nobody_sent_it_gets_a_try_first(order, mocked_link):
+    """Issue 12: a submission fails only after a try (Link could not take it), not for lack of one."""
     OutboundCall.objects.filter(pk=submit_call(order).pk).update(deadline=timezone.now())
-    assert calls_expire() == 1
+    assert calls_expire() == 0
+    mocked_link.add(responses_lib.POST, f"{LINK}/v2/orders", json={"error": {"code": "unavailable"}}, status=503)
+    call_deliver(submit_call(order).pk, inline_wait=0)
     order.refresh_from_db()
-    assert order.state == Order.State.FAILED and "Deadline passed" in order.failure_reason
+    assert order.state == Order.State.FAILED and "Gave up at the deadline" in order.failure_reason
+    assert "after 1 attempts" in order.failure_reason
 
 
 def test_failure_after_link_named_the_order_does_not_fail_it(order, mocked_link):

@@ -81,7 +81,8 @@ def test_retry_after_is_honoured(mocked_link, settings):
     assert call.claimed_until is None
 
 
-def test_gives_up_at_the_deadline(mocked_link):
+def test_gives_up_at_the_deadline(mocked_link, settings):
+    settings.LINK_CIRCUIT_FAILURES = 1000  # Link keeps failing but the circuit stays closed: every try counts
     mocked_link.add(responses.POST, PAUSE_URL, status=503, json={})
     call = OutboundCallFactory(deadline=timezone.now() + timedelta(milliseconds=300))
     call_deliver(call.pk)
@@ -115,11 +116,17 @@ def test_a_claimed_call_whose_worker_died_is_resent(mocked_link, no_broker):
     assert call.attempts == 2 and call.call_attempts.count() == 1
 
 
-def test_sweep_fails_calls_past_their_deadline(no_broker):
-    call = OutboundCallFactory(deadline=timezone.now() - timedelta(seconds=1))
-    assert calls_sweep() == 0
-    call.refresh_from_db()
-    assert call.status == OutboundCall.Status.FAILED and "Deadline passed" in call.last_error
+def test_sweep_fails_calls_past_their_deadline_once_they_had_a_try(no_broker, mocked_link):
+    mocked_link.add(responses.POST, PAUSE_URL, status=503, json={})
+    tried, untried = OutboundCallFactory(), OutboundCallFactory(deadline=timezone.now() - timedelta(seconds=1))
+    call_deliver(tried.pk, inline_wait=0)
+    OutboundCall.objects.filter(pk=tried.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    no_broker.clear()
+    calls_sweep()
+    tried.refresh_from_db()
+    assert tried.status == OutboundCall.Status.FAILED and "Deadline passed" in tried.last_error
+    untried.refresh_from_db()  # never tried while Link was up (e.g. the broker was down): it goes, it does not fail
+    assert untried.status == OutboundCall.Status.PENDING and no_broker == [untried.pk]
 
 
 def test_response_bodies_are_truncated(mocked_link):

@@ -42,6 +42,7 @@ def order_retry_submission(order: Order, *, user: Actor = None) -> Order:
         move(order, "retry_submission", f"{who(user)}: submission retried", user)
         order.failure_reason = ""
         order.pending_since = timezone.now()
+        order.submitted_at = None  # set again by Link's 201 for this submission
         order_submit_call_create(order)
         order.save()
     return order

@@ -36,6 +36,8 @@ def order_submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
     now = timezone.now()
     if order.submitted_at is None:
         metrics.on_commit(metrics.order_submitted, order.placed_at)
+        if order.state == Order.State.PENDING:
+            order.pending_since = now  # the confirm deadline counts from Link's 201, not from placement
     order.submitted_at = order.submitted_at or now
     link_id = answer["link_order_id"]
     if link_id and order.link_order_id and link_id != order.link_order_id:

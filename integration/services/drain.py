@@ -1,0 +1,33 @@
+"""The drain: after a circuit closed, a few loops send its released calls, oldest first (issue 12)."""
+
+import time
+
+from django.conf import settings
+
+from integration.models import CallAttempt
+
+from . import backlog, circuit, outbound
+
+
+def calls_drain() -> int:
+    """One drain loop: send released calls, oldest first, until none is left; returns the tries.
+
+    Leaves within a django-q2 task's budget and hands on to a fresh task; a loop that dies leaves its
+    calls due, for the other loops or the sweep."""
+    inline_wait = settings.LINK_RETRY_INLINE_MAX
+    budget_end = time.monotonic() + settings.Q_CLUSTER["timeout"] * 0.6
+    worst_try = settings.LINK_CONNECT_TIMEOUT + settings.LINK_READ_TIMEOUT + inline_wait
+    tries = 0
+    while time.monotonic() + worst_try < budget_end:
+        call = outbound.call_claim(released=True)
+        if call is None:
+            return tries
+        permit = backlog.call_admit(call, max_wait=inline_wait)
+        if permit.action == circuit.HOLD:
+            return tries  # open again, or a long 429 pause: the circuit and the sweep take it from here
+        time.sleep(permit.wait)
+        tries += 1
+        if outbound.call_send(call, probe=permit.action == circuit.PROBE) == CallAttempt.Outcome.RETRIABLE:
+            outbound.call_enqueue(call.pk)  # its own retries, like any call's
+    outbound.drain_enqueue()
+    return tries
