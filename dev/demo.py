@@ -32,7 +32,7 @@ DEMO_STORES = [
     },
     {
         "venue_id": "ven_demo_tacos",
-        "name": "Taco Tower (not mapped yet)",
+        "name": "Taco Tower",
         "timezone": "America/Chicago",
         "external_store_id": None,
         "menu": {"items": 25, "groups": 5, "modifiers": 20, "depth": 1},

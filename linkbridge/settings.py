@@ -1,9 +1,15 @@
-"""linkbridge settings: every value comes from the environment, with a safe default."""
+"""linkbridge settings: every value comes from the environment.
+
+Two modes. The demo (``LINKBRIDGE_DEMO=1``, set by ``make run`` without ``LINK_BASE_URL`` and by
+the test suite) fills in dev secrets and the sandbox as Link. Production (the default) has no such
+defaults: importing these settings fails, naming every missing one, so no process starts with them.
+"""
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,7 +22,28 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+LINKBRIDGE_DEMO = env_bool("LINKBRIDGE_DEMO", False)
+# Needed outside the demo; the demo's values point at the sandbox started by ``make run``.
+DEMO_DEFAULTS = {
+    "SECRET_KEY": "dev-only-insecure-key-change-me",
+    "LINK_BASE_URL": "http://127.0.0.1:8100",
+    "LINK_CLIENT_ID": "linkbridge-dev",
+    "LINK_CLIENT_SECRET": "linkbridge-dev-secret",
+    "LINK_WEBHOOK_SECRETS": "whsec-dev",
+}
+MISSING_SETTINGS = [name for name in DEMO_DEFAULTS if not env_list(name)]
+if MISSING_SETTINGS and not LINKBRIDGE_DEMO:
+    raise ImproperlyConfigured(
+        f"Missing setting{'s' if len(MISSING_SETTINGS) > 1 else ''}: {', '.join(MISSING_SETTINGS)}. "
+        "Set them in the environment, or set LINKBRIDGE_DEMO=1 for the demo (dev secrets, the sandbox as Link)."
+    )
+
+
+def required(name: str) -> str:
+    return os.environ.get(name, "").strip() or DEMO_DEFAULTS[name]
+
+
+SECRET_KEY = required("SECRET_KEY")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
@@ -83,7 +110,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_PASSWORD_VALIDATORS = []
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# HTTPS behind a proxy that terminates TLS and sets X-Forwarded-Proto; on by default outside the demo.
+LINKBRIDGE_HTTPS = env_bool("LINKBRIDGE_HTTPS", not LINKBRIDGE_DEMO)
+if LINKBRIDGE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # load balancers probe over plain HTTP
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("LINKBRIDGE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -150,11 +194,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Link (PAR External Orders API 2.0)
-LINK_BASE_URL = os.environ.get("LINK_BASE_URL", "http://127.0.0.1:8100").rstrip("/")
-LINK_CLIENT_ID = os.environ.get("LINK_CLIENT_ID", "linkbridge-dev")
-LINK_CLIENT_SECRET = os.environ.get("LINK_CLIENT_SECRET", "linkbridge-dev-secret")
-LINK_WEBHOOK_SECRETS = env_list("LINK_WEBHOOK_SECRETS", "whsec-dev")
-LINK_MENU_HOSTS = env_list("LINK_MENU_HOSTS", "127.0.0.1:8100,localhost:8100")
+LINK_BASE_URL = required("LINK_BASE_URL").rstrip("/")
+LINK_CLIENT_ID = required("LINK_CLIENT_ID")
+LINK_CLIENT_SECRET = required("LINK_CLIENT_SECRET")
+LINK_WEBHOOK_SECRETS = env_list("LINK_WEBHOOK_SECRETS", DEMO_DEFAULTS["LINK_WEBHOOK_SECRETS"])
+LINK_MENU_HOSTS = env_list("LINK_MENU_HOSTS", "127.0.0.1:8100,localhost:8100" if LINKBRIDGE_DEMO else "")
 LINK_CONNECT_TIMEOUT = float(os.environ.get("LINK_CONNECT_TIMEOUT", "3"))
 LINK_READ_TIMEOUT = float(os.environ.get("LINK_READ_TIMEOUT", "10"))
 LINK_MENU_MAX_BYTES = int(os.environ.get("LINK_MENU_MAX_BYTES", str(20 * 1024 * 1024)))

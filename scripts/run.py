@@ -1,7 +1,9 @@
 """``make run``: migrate, create the demo admin, then web + django-q2 worker + Link sandbox + demo traffic.
 
-Everything runs in the foreground; Ctrl-C stops it all. Point LINK_BASE_URL at a real Link (with
-its client id, secret and webhook secrets) and the sandbox and the demo traffic are left out.
+Everything runs in the foreground; Ctrl-C stops it all. Without LINK_BASE_URL it is the demo
+(LINKBRIDGE_DEMO=1: dev secrets, demo users and token). Point LINK_BASE_URL at a real Link (with
+its client id, secret and webhook secrets, and SECRET_KEY) and it runs in production mode: web and
+worker only, no sandbox, no demo traffic, no demo users.
 """
 
 import os
@@ -25,22 +27,30 @@ def manage(*args: str, env: dict) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def main() -> int:
-    real_link = bool(os.environ.get("LINK_BASE_URL"))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run_env(environ) -> tuple[dict, bool]:
+    """The processes' environment, and whether this is the demo (no LINK_BASE_URL given)."""
+    demo = not environ.get("LINK_BASE_URL")
+    env = {**environ, "PYTHONUNBUFFERED": "1"}
     # web and worker add up their counters in one directory (prometheus-client's multiprocess mode); a fresh one per run
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="linkbridge-metrics-"))
     env.setdefault("LOG_LEVEL", "WARNING")  # the traffic lines tell the story; LOG_LEVEL=INFO shows every call
-    if not real_link:
-        env.setdefault("LINK_BASE_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+    if demo:
+        env["LINKBRIDGE_DEMO"] = "1"
+        env["LINK_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
         env.setdefault("LINK_MENU_HOSTS", f"127.0.0.1:{SANDBOX_PORT},localhost:{SANDBOX_PORT}")
         env.setdefault("DEBUG", "1")
+    return env, demo
+
+
+def main() -> int:
+    env, demo = run_env(os.environ)
     print("==> migrating the database", flush=True)
     manage("migrate", "--no-input", "-v0", env=env)
-    manage("link_demo", "setup", env=env)
+    if demo:
+        manage("link_demo", "setup", env=env)
 
     group = ProcessGroup(env, stream=True)
-    if not real_link:
+    if demo:
         group.start("sandbox", sandbox_argv(SANDBOX_PORT, f"http://127.0.0.1:{WEB_PORT}/link/webhooks/", "--seed", "1"))
     group.start("web", web_argv(WEB_PORT, workers=2, threads=4))
     group.start("worker", worker_argv())
@@ -54,7 +64,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         wait_http(f"http://127.0.0.1:{WEB_PORT}/healthz/", timeout=60, group=group)
-        if not real_link:
+        if demo:
             wait_http(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", timeout=30, group=group)
             group.start(
                 "traffic",
@@ -71,9 +81,9 @@ def main() -> int:
             )
         print(
             f"\n==> linkbridge is up: admin http://127.0.0.1:{WEB_PORT}/admin/"
-            " (users admin/admin, ops/ops, support/support)"
-            f"\n    API docs http://127.0.0.1:{WEB_PORT}/api/docs/"
-            + ("" if real_link else f"  Link sandbox http://127.0.0.1:{SANDBOX_PORT}/_sandbox/venues")
+            + (" (users admin/admin, ops/ops, support/support)" if demo else " (manage.py createsuperuser)")
+            + f"\n    API docs http://127.0.0.1:{WEB_PORT}/api/docs/"
+            + (f"  Link sandbox http://127.0.0.1:{SANDBOX_PORT}/_sandbox/venues" if demo else "")
             + "\n    Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -10,7 +10,6 @@ and come out aware in UTC, and unknown keys are ignored.
 
 import datetime as dt
 import re
-import zoneinfo
 from typing import Annotated, Any, Literal
 
 from django.utils.dateparse import parse_datetime
@@ -26,6 +25,8 @@ from pydantic import (
     model_serializer,
 )
 from pydantic_core import PydanticCustomError
+
+from integration.timezones import is_time_zone
 
 # --- field types (DRF's field semantics) -----------------------------------------------------------
 
@@ -74,10 +75,8 @@ def _drf_datetime(value: Any) -> dt.datetime:
 
 
 def _iana_zone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise PydanticCustomError("timezone", "{zone} is not an IANA time zone.", {"zone": repr(value)}) from None
+    if not is_time_zone(value):
+        raise PydanticCustomError("timezone", "{zone} is not an IANA time zone.", {"zone": repr(value)})
     return value
 
 

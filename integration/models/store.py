@@ -3,6 +3,8 @@ from django.db import models
 from django_fsm import FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
+from integration.timezones import validate_time_zone
+
 
 class Store(models.Model):
     """One Link venue, mapped (or not yet) to one MP storefront."""
@@ -21,7 +23,9 @@ class Store(models.Model):
         max_length=64, unique=True, null=True, blank=True, help_text="MP storefront id; empty = unmapped."
     )
     name = models.CharField(max_length=200, blank=True)
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone], help_text="IANA name, e.g. America/New_York."
+    )
     address = models.JSONField(default=dict, blank=True)
     state = FSMField(max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True)
 

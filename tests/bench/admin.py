@@ -313,6 +313,7 @@ if __name__ == "__main__":
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
+    os.environ.setdefault("LINKBRIDGE_DEMO", "1")  # dev secrets; the bench sets Link's values itself
     django.setup()
     for line in bench_admin():
         print(line, flush=True)

@@ -9,6 +9,7 @@ import django
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
+    os.environ.setdefault("LINKBRIDGE_DEMO", "1")  # dev secrets; the bench sets Link's values itself
     django.setup()
     from . import admin, menus, orders, outage, retention, webhooks
 

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import requests
+from django.conf import settings
 
 from dev.processes import (
     PYTHON,
@@ -59,7 +60,10 @@ class Stack:
         self.log_dir = ARTIFACTS / name
         metrics_dir = self.log_dir / "prometheus"  # one per stack: every process of it writes its counters here
         shutil.rmtree(metrics_dir, ignore_errors=True)
-        base_env = {
+        base_env = {  # production mode (tests.settings: only a faster hasher), every required setting given; plain HTTP
+            "LINKBRIDGE_DEMO": "0",
+            "LINKBRIDGE_HTTPS": "0",
+            "SECRET_KEY": settings.SECRET_KEY,  # the test process enqueues tasks too: django-q2 signs them with it
             "DATABASE_URL": db_url,
             "LINK_BASE_URL": self.sandbox_url,
             "LINK_MENU_HOSTS": f"127.0.0.1:{self.sandbox_port}",

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from dev.demo import demo_setup, demo_traffic
 
@@ -14,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, step, api, sandbox, every, seed, **options):
+        if not settings.LINKBRIDGE_DEMO:
+            raise CommandError("The demo's users and token exist only in the demo: set LINKBRIDGE_DEMO=1.")
         token = demo_setup()
         if step == "setup":
             self.stdout.write("Demo admin: user 'admin', password 'admin'. API client 'demo-traffic' is ready.")

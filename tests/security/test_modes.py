@@ -1,0 +1,94 @@
+"""Issue 11 rows 1 and 12: the demo and production are different modes; production is HTTPS-tight."""
+
+import importlib.util
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from dev.processes import ROOT
+
+REQUIRED = ["SECRET_KEY", "LINK_BASE_URL", "LINK_CLIENT_ID", "LINK_CLIENT_SECRET", "LINK_WEBHOOK_SECRETS"]
+PRODUCTION = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "LINK_BASE_URL": "https://link.example.com",
+    "LINK_CLIENT_ID": "mp-client",
+    "LINK_CLIENT_SECRET": "mp-secret",
+    "LINK_WEBHOOK_SECRETS": "whsec-prod",
+    "ALLOWED_HOSTS": "mp.example.com",
+}
+
+
+def run(argv: list[str], **env) -> subprocess.CompletedProcess:
+    """A process started as production starts it: the project's settings, only the given environment."""
+    base = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "linkbridge.settings"}
+    base["DATABASE_URL"] = os.environ.get("DATABASE_URL", "sqlite:///unused.sqlite3")
+    return subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["manage.py", "check"], ["manage.py", "qcluster"], ["-c", "import linkbridge.wsgi"]],
+    ids=["command", "worker", "web"],
+)
+def test_production_refuses_to_start_naming_every_missing_setting(argv):
+    done = run(argv, LINK_CLIENT_ID="mp-client")
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if "Missing settings:" in line]
+    assert len(lines) == 1, done.stderr
+    for name in REQUIRED:
+        assert (name in lines[0]) == (name != "LINK_CLIENT_ID"), lines[0]
+
+
+def test_production_starts_with_every_setting_and_check_deploy_is_silent():
+    done = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "System check identified no issues (0 silenced)." in done.stdout
+
+
+def test_without_https_check_deploy_names_what_is_missing():
+    done = run(["manage.py", "check", "--deploy"], **PRODUCTION, LINKBRIDGE_HTTPS="0")
+    for warning in ("W004", "W008", "W012", "W016"):
+        assert f"security.{warning}" in done.stdout + done.stderr
+
+
+def test_demo_fills_in_dev_values():
+    done = run(["manage.py", "check"], LINKBRIDGE_DEMO="1")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.django_db
+def test_demo_users_and_token_exist_only_in_the_demo(settings):
+    settings.LINKBRIDGE_DEMO = False
+    with pytest.raises(CommandError, match="LINKBRIDGE_DEMO=1"):
+        call_command("link_demo", "setup")
+    assert not get_user_model().objects.exists()
+
+
+def _run_script():
+    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_run_is_the_demo_only_without_link_base_url():
+    run_env = _run_script().run_env
+    env, demo = run_env({"PATH": "/bin"})
+    assert demo and env["LINKBRIDGE_DEMO"] == "1"
+    env, demo = run_env({"PATH": "/bin", "LINK_BASE_URL": "https://link.example.com"})
+    assert not demo and "LINKBRIDGE_DEMO" not in env and env["LINK_BASE_URL"] == "https://link.example.com"
+
+
+@pytest.mark.parametrize("password", ["admin", "support", "12345678901234"])
+def test_passwords_are_validated(password):
+    with pytest.raises(ValidationError):
+        validate_password(password)
