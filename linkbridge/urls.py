@@ -6,6 +6,8 @@ from integration.api.health import HealthView, ReadyView
 from integration.api.metrics import metrics_view
 from integration.api.webhooks import LinkWebhookView
 
+handler404 = "integration.api.errors.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("link/webhooks/", LinkWebhookView.as_view(), name="link-webhooks"),

@@ -1,7 +1,8 @@
 """One error shape for every API answer: ``{"error": {"code", "message", "details"}}``."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -10,8 +11,18 @@ PASSED_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
 
 def error_response(http_status: int, code: str, message: str, details=None, headers=None) -> Response:
-    body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return Response(body, status=http_status, headers=headers)
+    return Response(error_body(code, message, details), status=http_status, headers=headers)
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def not_found(request, exception=None):
+    """Django's handler404: a URL no route matches answers the API's error body under /api/ and /link/."""
+    if request.path.startswith(("/api/", "/link/")):
+        return JsonResponse(error_body("not_found", f"No resource at {request.path!r}."), status=404)
+    return defaults.page_not_found(request, exception)
 
 
 class ApiError(exceptions.APIException):

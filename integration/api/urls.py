@@ -1,13 +1,28 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from .orders import OrderCancelView, OrderDetailView, OrderListView
 from .stores import StoreDetailApi, StoreListApi, StoreMenuApi
 
+
+class IdConverter:
+    """A path id: any characters but "/" and NUL (PostgreSQL cannot compare NUL), so NUL is a 404."""
+
+    regex = "[^/\x00]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(IdConverter, "id")
+
 urlpatterns: list = [
     path("orders/", OrderListView.as_view(), name="orders"),
-    path("orders/<str:external_order_id>/", OrderDetailView.as_view(), name="order-detail"),
-    path("orders/<str:external_order_id>/cancel/", OrderCancelView.as_view(), name="order-cancel"),
+    path("orders/<id:external_order_id>/", OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<id:external_order_id>/cancel/", OrderCancelView.as_view(), name="order-cancel"),
     path("stores/", StoreListApi.as_view(), name="store-list"),
-    path("stores/<str:store_id>/", StoreDetailApi.as_view(), name="store-detail"),
-    path("stores/<str:store_id>/menu/", StoreMenuApi.as_view(), name="store-menu"),
+    path("stores/<id:store_id>/", StoreDetailApi.as_view(), name="store-detail"),
+    path("stores/<id:store_id>/menu/", StoreMenuApi.as_view(), name="store-menu"),
 ]

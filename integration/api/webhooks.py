@@ -1,6 +1,5 @@
 """``POST /link/webhooks/``: verify, parse, record, apply. Every refusal names its reason."""
 
-import json
 import logging
 
 from django.conf import settings
@@ -46,11 +45,7 @@ class LinkWebhookView(APIView):
         except signatures.SignatureError as exc:
             return self._refuse(401, exc.code, exc.message)
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return self._refuse(400, "malformed_json", "The body is not valid JSON.")
-        try:
-            envelope = payloads.parse_envelope(body)
+            envelope = payloads.parse_envelope(payloads.parse_json(raw))
         except payloads.PayloadError as exc:
             return self._refuse(400, exc.code, exc.message, exc.details)
         outcome = self.receive(envelope, raw, dict(django_request.headers))

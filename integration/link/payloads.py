@@ -9,6 +9,7 @@ and come out aware in UTC, and unknown keys are ignored.
 """
 
 import datetime as dt
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -89,7 +90,9 @@ def Text(max_length: int | None = None, *, blank: bool = False):
     ]
 
 
-NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_drf_int)]
+INT_MAX = 2**31 - 1  # what an integer column holds (PostgreSQL integer)
+REASON_MAX = 500  # the longest reason a column keeps (a store's pause and disconnect reasons)
+NonNegativeInt = Annotated[int, Field(ge=0, le=INT_MAX), BeforeValidator(_drf_int)]
 DateTime = Annotated[dt.datetime, PlainValidator(_drf_datetime)]
 Zone = Annotated[Text(64), AfterValidator(_iana_zone)]
 
@@ -137,12 +140,12 @@ class StoreConnected(_Payload):
 
 
 class StoreDisconnected(_Payload):
-    reason: Text(blank=True) = ""
+    reason: Text(REASON_MAX, blank=True) = ""
     in_flight: Literal["complete", "cancel"] = "complete"
 
 
 class StorePaused(_Payload):
-    reason: Text(blank=True) = ""
+    reason: Text(REASON_MAX, blank=True) = ""
     paused_until: DateTime | None = None
 
 
@@ -183,7 +186,7 @@ class OrderConfirmed(OrderEvent):
 
 class OrderRejected(OrderEvent):
     reason_code: Text(32, blank=True) = "OTHER"
-    reason: Text(blank=True) = ""
+    reason: Text(REASON_MAX, blank=True) = ""
 
 
 class OrderPreparing(OrderEvent):
@@ -196,7 +199,7 @@ class OrderReady(OrderEvent):
 
 class OrderCancelled(OrderEvent):
     reason_code: Text(32, blank=True) = ""
-    reason: Text(blank=True) = ""
+    reason: Text(REASON_MAX, blank=True) = ""
     cancelled_by: Text(16, blank=True) = "link"
 
 
@@ -216,6 +219,7 @@ EVENT_DATA_MODELS: dict[str, type[_Payload]] = {
 }
 
 ORDER_EVENT_PREFIX = "order."
+VENUE_EVENTS = frozenset(t for t in EVENT_DATA_MODELS if t.startswith(("store.", "menu.")))
 
 
 # --- parsing ----------------------------------------------------------------------------------------------
@@ -241,6 +245,7 @@ _MESSAGES = {
     "string_too_long": "Ensure this field has no more than {max_length} characters.",
     "string_pattern_mismatch": "Null characters are not allowed.",
     "greater_than_equal": "Ensure this value is greater than or equal to {ge}.",
+    "less_than_equal": "Ensure this value is less than or equal to {le}.",
     "bool_type": "Must be a valid boolean.",
     "bool_parsing": "Must be a valid boolean.",
     "literal_error": '"{input}" is not a valid choice.',
@@ -275,6 +280,33 @@ def _details(exc: ValidationError) -> dict[str, list[str]]:
     return details
 
 
+MAX_JSON_DEPTH = 32  # Link's events nest 4 deep
+
+
+def _nests_deeper_than(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_json(raw: bytes):
+    """A body as JSON: UTF-8 only (bytes would let json guess UTF-16 or UTF-32), nested at most MAX_JSON_DEPTH."""
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+        raise PayloadError("malformed_json", "The body is not valid JSON in UTF-8.") from None
+    if _nests_deeper_than(body, MAX_JSON_DEPTH):
+        raise PayloadError("malformed_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+    return body
+
+
 def parse_data(event_type: str, data):
     """A known event type's data as its validated model (on receipt and again on replay), an unknown
     type's as it came; raises PayloadError."""
@@ -297,6 +329,12 @@ def parse_envelope(body: dict) -> dict:
         parsed = dict(Envelope.model_validate(body))
     except ValidationError as exc:
         raise PayloadError("invalid_envelope", "The event envelope is malformed.", _details(exc)) from None
+    if parsed["type"] in VENUE_EVENTS and not parsed["venue_id"]:
+        raise PayloadError(
+            "invalid_envelope",
+            f"A {parsed['type']} event names its venue.",
+            {"venue_id": ["This field may not be blank."]},
+        )
     parsed["data"] = parse_data(parsed["type"], parsed["data"])
     return parsed
 

@@ -2,9 +2,11 @@
 
 import hashlib
 import hmac
+import re
 import time
 
 SIGNATURE_HEADER = "Link-Signature"
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only ("²".isdigit() is true); Unix seconds fit in 12
 
 
 class SignatureError(Exception):
@@ -35,7 +37,7 @@ def verify(header: str | None, body: bytes, secrets: list[str], tolerance: int =
     timestamp, candidates = None, []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and TIMESTAMP.fullmatch(value):
             timestamp = int(value)
         elif key == "v1" and value:
             candidates.append(value)
