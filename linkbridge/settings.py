@@ -201,6 +201,8 @@ LINK_WEBHOOK_SECRETS = env_list("LINK_WEBHOOK_SECRETS", DEMO_DEFAULTS["LINK_WEBH
 LINK_MENU_HOSTS = env_list("LINK_MENU_HOSTS", "127.0.0.1:8100,localhost:8100" if LINKBRIDGE_DEMO else "")
 LINK_CONNECT_TIMEOUT = float(os.environ.get("LINK_CONNECT_TIMEOUT", "3"))
 LINK_READ_TIMEOUT = float(os.environ.get("LINK_READ_TIMEOUT", "10"))
+# One deadline for a whole answer (a menu download), below django-q2's task timeout (60 s).
+LINK_RESPONSE_DEADLINE = float(os.environ.get("LINK_RESPONSE_DEADLINE", "30"))
 LINK_MENU_MAX_BYTES = int(os.environ.get("LINK_MENU_MAX_BYTES", str(20 * 1024 * 1024)))
 LINK_WEBHOOK_TOLERANCE = int(os.environ.get("LINK_WEBHOOK_TOLERANCE", "300"))
 LINK_SUBMIT_DEADLINE = int(os.environ.get("LINK_SUBMIT_DEADLINE", "300"))

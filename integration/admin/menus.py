@@ -25,14 +25,14 @@ class HasErrorFilter(admin.SimpleListFilter):
 
 
 def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
-    """The catalog for the template: groups resolved onto items and modifiers (shared, not copied)."""
+    """The catalog for the template, flat: items name their groups; each group is listed once, its
+    modifiers naming the groups they open (links), so the page grows with the menu, not its nesting."""
     catalog = menu_catalog(menu)
     groups = {group["id"]: group for group in catalog["modifier_groups"]}
     for group in groups.values():
         for modifier in group["modifiers"]:
-            if "nested" not in modifier:
-                modifier["price_display"] = money(modifier["price"], menu.currency)
-                modifier["nested"] = [groups[gid] for gid in modifier["modifier_group_ids"]]
+            modifier["price_display"] = money(modifier["price"], menu.currency)
+            modifier["opens"] = [groups[gid] for gid in modifier["modifier_group_ids"]]
     shown, total = 0, 0
     for category in catalog["categories"]:
         total += len(category["items"])
@@ -42,7 +42,7 @@ def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
             item["price_display"] = money(item["price"], menu.currency)
             item["groups"] = [groups[gid] for gid in item["modifier_group_ids"]]
     catalog["categories"] = [c for c in catalog["categories"] if c["items"]]
-    catalog.update(shown=shown, total=total)
+    catalog.update(shown=shown, total=total, groups=list(groups.values()))
     return catalog
 
 

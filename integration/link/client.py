@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -202,12 +203,12 @@ class LinkClient:
             resp = self.session.request(
                 method, url, json=payload, headers=all_headers, timeout=self.timeout, allow_redirects=False, stream=True
             )
-            content = self._read(resp, max_bytes, request_info)
-        except requests.Timeout as exc:
+            content = self._read(resp, max_bytes, request_info, started + settings.LINK_RESPONSE_DEADLINE)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise RetriableError(
                 "timeout", f"Link did not answer within {self.timeout[1]}s.", request=request_info
             ) from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise RetriableError(
                 "connection", f"Cannot reach Link: {type(exc).__name__}.", request=request_info
             ) from exc
@@ -217,10 +218,10 @@ class LinkClient:
         if 200 <= status < 300:
             try:
                 data = json.loads(content) if content else None
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise PermanentError(
                     "malformed_response",
-                    "Link answered with a body that is not JSON.",
+                    "Link answered with a body that is not JSON (or nests too deep to read).",
                     status_code=status,
                     body=text,
                     request=request_info,
@@ -244,7 +245,9 @@ class LinkClient:
         raise PermanentError(code, message or f"Link answered {status}.", **kwargs)
 
     @staticmethod
-    def _read(resp: requests.Response, max_bytes: int | None, request_info: dict) -> bytes:
+    def _read(resp: requests.Response, max_bytes: int | None, request_info: dict, deadline: float) -> bytes:
+        """The body, within ``max_bytes`` and by ``deadline`` (one for the whole body: a host that drips
+        a byte now and then never trips a per-read timeout)."""
         declared = resp.headers.get("Content-Length")
         if max_bytes and declared and declared.isdigit() and int(declared) > max_bytes:
             resp.close()
@@ -255,7 +258,15 @@ class LinkClient:
                 request=request_info,
             )
         chunks, size = [], 0
-        for chunk in resp.iter_content(chunk_size=65536):
+        while chunk := resp.raw.read1(65536, decode_content=True):  # returns after one read of the socket
+            if time.monotonic() > deadline:
+                resp.close()
+                raise RetriableError(
+                    "timeout",
+                    f"Link's answer took over {settings.LINK_RESPONSE_DEADLINE:g}s to arrive in full.",
+                    status_code=resp.status_code,
+                    request=request_info,
+                )
             size += len(chunk)
             if max_bytes and size > max_bytes:
                 resp.close()

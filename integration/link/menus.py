@@ -21,6 +21,7 @@ ID_MAX, NAME_MAX, URL_MAX = 64, 200, 2000
 PRICE_MAX = 2**31 - 1
 TAX_DECIMALS, TAX_DIGITS = 5, 7
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_NESTING = 4  # modifier groups nest at most this deep (an item's groups are level 1): as deep as an order may
 
 
 class MenuInvalid(Exception):
@@ -311,6 +312,33 @@ def _cycles(check: _Checker, groups: dict, modifiers: dict) -> None:
                 stack.append(iter(edges[target]))
 
 
+def _depth(check: _Checker, groups: dict, modifiers: dict) -> None:
+    """Report a chain of more than MAX_NESTING groups (group -> modifier -> group ...), one level at a time."""
+    opens = {
+        gid: [(nested, mid) for mid in g.modifier_ids if mid in modifiers for nested in modifiers[mid].group_ids]
+        for gid, g in groups.items()
+    }
+    levels: list[dict] = [dict.fromkeys(groups)]  # group -> (the group, modifier) that opened it one level up
+    while len(levels) <= MAX_NESTING and levels[-1]:
+        deeper: dict = {}
+        for gid in levels[-1]:
+            for nested, mid in opens[gid]:
+                if nested in groups:
+                    deeper.setdefault(nested, (gid, mid))
+        levels.append(deeper)
+    if len(levels) <= MAX_NESTING or not levels[-1]:
+        return
+    gid = next(iter(levels[-1]))
+    chain = [gid]
+    for level in reversed(levels[1:]):
+        gid, mid = level[gid]
+        chain[:0] = [gid, mid]
+    check.add(
+        f"modifier_groups {chain[-1]!r}",
+        f"nests more than {MAX_NESTING} levels deep (an order may nest {MAX_NESTING}): " + " -> ".join(chain),
+    )
+
+
 def parse_menu(doc) -> ParsedMenu:
     """Validate a Menu document; raise MenuInvalid listing every problem found."""
     header = menu_header(doc)
@@ -369,6 +397,7 @@ def parse_menu(doc) -> ParsedMenu:
     _references(check, "modifier_groups", groups, "modifier_ids", "modifiers", modifiers)
     _references(check, "modifiers", modifiers, "group_ids", "modifier_groups", groups)
     _cycles(check, groups, modifiers)
+    _depth(check, groups, modifiers)
 
     if check.problems:
         raise MenuInvalid(check.problems)

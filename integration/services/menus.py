@@ -210,9 +210,11 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
         header = menu_header(document)
         if header.venue_id and header.venue_id != store.venue_id:
             raise MenuInvalid([f"venue_id {header.venue_id!r} is not this store's venue ({store.venue_id})"])
+        digest = menu_hash(document)
     except MenuInvalid as exc:
         return _refuse(store, exc, dry_run=dry_run)
-    digest = menu_hash(document)
+    except RecursionError:
+        return _refuse(store, MenuInvalid(["the document nests too deep to read"]), dry_run=dry_run)
     peek = Menu.objects.filter(store=store).first()
     decision = _decide(peek, header.menu_id, header.version, digest, force)
     parsed = None

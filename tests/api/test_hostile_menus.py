@@ -1,0 +1,93 @@
+"""Issue 11 row 6: a menu body that cannot be read is an invalid menu (recorded, visible, not retried), and
+the whole download has one deadline however slowly the host drips bytes."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import responses as responses_lib
+
+from integration.models import CallAttempt, Menu, OutboundCall
+from integration.services.menus import INVALID, menu_ingest
+from integration.services.outbound import call_deliver
+from tests.api.test_menu_events import MENU_URL, fetches, published, store  # noqa: F401 (fixture)
+from tests.menus import build_menu, publish_menu
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_body_nested_5000_deep_is_recorded_and_not_retried(store, post_event, mocked_link):  # noqa: F811
+    publish_menu(store, items=2, version=1)
+    mocked_link.add(responses_lib.GET, MENU_URL.format(2), body="[" * 5000 + "]" * 5000)
+    post_event(published(2))
+    call = fetches().get()
+    call_deliver(call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.attempts) == (OutboundCall.Status.FAILED, 1)
+    attempt = CallAttempt.objects.get(call=call)
+    assert attempt.outcome == CallAttempt.Outcome.PERMANENT and "nests too deep" in attempt.error
+    menu = Menu.objects.get(store=store)
+    assert (menu.version, menu.state) == (1, "PUBLISHED") and "nests too deep" in menu.last_error
+
+
+def test_a_parsed_document_too_deep_to_hash_is_an_invalid_menu(store):  # noqa: F811
+    publish_menu(store, items=2, version=1)
+    doc = build_menu(items=2, version=2)
+    nested = {}
+    for _ in range(1000):
+        nested = {"n": nested}
+    doc["extra"] = nested
+    result = menu_ingest(store, doc)
+    assert result.outcome == INVALID and "nests too deep" in result.message
+    assert "nests too deep" in Menu.objects.get(store=store).last_error
+
+
+class _Drip(BaseHTTPRequestHandler):
+    def do_POST(self):
+        raw = json.dumps({"access_token": "tok", "token_type": "Bearer", "expires_in": 3600}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        try:
+            for _ in range(100):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_host_dripping_bytes_meets_one_deadline_and_the_attempt_is_recorded(store, post_event, settings):  # noqa: F811
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        settings.LINK_BASE_URL = base
+        settings.LINK_MENU_HOSTS = [f"127.0.0.1:{server.server_port}"]
+        settings.LINK_RESPONSE_DEADLINE = 1
+        settings.LINK_RETRY_BASE = settings.LINK_RETRY_MAX = 60  # the next try is for the sweep
+        post_event(published(2, url=f"{base}/menus/men_1/v2.json"))
+        call = fetches().get()
+        started = time.monotonic()
+        call_deliver(call.pk, inline_wait=0)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert took < 4
+    attempt = CallAttempt.objects.get(call=call)
+    assert attempt.outcome == CallAttempt.Outcome.RETRIABLE and "to arrive in full" in attempt.error
+    call.refresh_from_db()
+    assert call.status == OutboundCall.Status.PENDING and "to arrive in full" in call.last_error
