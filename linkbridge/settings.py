@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_fsm_log",
     "django_q",
     "django_htmx",  # vendors htmx (static files, {% htmx_script %}): the console's live parts
+    "axes",
     "integration",
 ]
 
@@ -72,7 +73,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the 429 page
 ]
+
+# Admin logins: django-axes counts failures per username at one address, logs each, and locks that
+# pair out for a while; ops unlock with ``manage.py axes_reset_username NAME`` (or axes_reset).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LINKBRIDGE_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("LINKBRIDGE_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure is a row (admin: Axes), not only a log line
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # log lines name the username and address (never the password)
+AXES_VERBOSE = False  # no start-up banner; failure lines still name the lockout parameters (username, address)
 
 ROOT_URLCONF = "linkbridge.urls"
 WSGI_APPLICATION = "linkbridge.wsgi.application"
