@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
     "django_fsm_log",
     "django_q",
     "django_htmx",  # vendors htmx (static files, {% htmx_script %}): the console's live parts
@@ -202,6 +203,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The marketplace's door to stores, menus and orders on PAR Link.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integration.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StoreStateEnum": "integration.models.Store.State",
         "MenuStateEnum": "integration.models.Menu.State",

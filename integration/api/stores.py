@@ -82,6 +82,7 @@ def _store_or_404(store_id: str) -> Store:
 
 class StoreListApi(APIView):
     OutputSerializer = StoreOutputSerializer
+    pagination_class = LimitOffsetPagination  # (also tells the schema the answer is a page)
 
     @extend_schema(
         operation_id="stores_list",
@@ -89,7 +90,7 @@ class StoreListApi(APIView):
         responses={200: OutputSerializer(many=True)},
     )
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(stores_for_api(), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer([_store_data(s) for s in page], many=True).data)
 
