@@ -8,9 +8,9 @@ import uuid
 import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
 from integration.sandbox.control import SandboxControl
+from integration.services.api_clients import DEFAULT_CLIENT_PERMISSIONS, api_client_create
 from integration.services.roles import OPS, SUPPORT, roles_setup
 
 logger = logging.getLogger("integration.demo")
@@ -58,8 +58,7 @@ def demo_setup(admin_password: str = "admin") -> str:
         if not users.objects.filter(username=name).exists():
             user = users.objects.create_user(name, f"{name}@example.com", name, is_staff=True)
             user.groups.add(Group.objects.get(name=group))
-    client, _ = users.objects.get_or_create(username="demo-traffic")
-    return Token.objects.get_or_create(user=client)[0].key
+    return api_client_create("demo-traffic", permissions=DEFAULT_CLIENT_PERMISSIONS).token
 
 
 def _pick(rng: random.Random, group: dict, groups: dict, depth: int) -> list[dict]:

@@ -32,6 +32,7 @@ from integration.models import (
     Order,
     OutboundCall,
 )
+from integration.services.api_clients import api_client_create
 from integration.services.orders.placement import order_place
 from integration.services.orders.request import OrderRequest
 from integration.services.outbound import call_deliver
@@ -126,15 +127,16 @@ def place(body=None, *, user=None, key=None) -> Order:
     return order_place(validated(body or order_request()), user=user, idempotency_key=key).order
 
 
-def api_user(username="checkout"):
-    user = get_user_model().objects.create(username=username)
-    return user
+def api_user(username="checkout", permissions=None):
+    """An API client with DEFAULT_CLIENT_PERMISSIONS (or exactly ``permissions``)."""
+    api_client_create(username, permissions=permissions)
+    return get_user_model().objects.get(username=username)
 
 
 def api_client(user=None) -> APIClient:
     user = user or api_user()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     client.user = user
     return client
 

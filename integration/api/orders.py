@@ -16,6 +16,7 @@ from integration.services.orders.placement import order_place
 from integration.services.orders.request import OrderRequest
 
 from .errors import ApiError, ErrorSerializer
+from .permissions import CANCEL_ORDER, PLACE_ORDER, VIEW_ORDER, owned_by_caller
 
 MAX_NESTING = 4
 IDEMPOTENCY_KEY_MAX = 200
@@ -216,8 +217,9 @@ def _order_queryset():
     return Order.objects.select_related("store").prefetch_related("lines")
 
 
-def _order_or_404(external_order_id: str, orders=None) -> Order:
-    orders = _order_queryset() if orders is None else orders
+def _order_or_404(request, external_order_id: str, orders=None) -> Order:
+    """The caller's order (another client's is a 404, as if it did not exist; see permissions.py)."""
+    orders = owned_by_caller(request, _order_queryset() if orders is None else orders)
     order = orders.filter(external_order_id=external_order_id).first()
     if order is None:
         raise ApiError(404, "not_found", f"No order with external_order_id {external_order_id!r}.")
@@ -232,6 +234,9 @@ ERRORS_422 = OpenApiResponse(
 
 
 class OrderListView(APIView):
+    client_permissions = {"POST": (PLACE_ORDER,)}
+    staff_permissions = {"POST": (PLACE_ORDER,)}  # no admin role grants it
+
     @extend_schema(
         operation_id="orders_place",
         summary="Place an order",
@@ -303,6 +308,9 @@ class OrderListView(APIView):
 
 
 class OrderDetailView(APIView):
+    client_permissions = {"GET": ()}  # its own orders (all with see_all_orders)
+    staff_permissions = {"GET": (VIEW_ORDER,)}
+
     @extend_schema(
         operation_id="orders_read",
         summary="Read an order",
@@ -311,10 +319,13 @@ class OrderDetailView(APIView):
         responses={200: OrderDetailSerializer, 404: ErrorSerializer},
     )
     def get(self, request, external_order_id: str):
-        return Response(OrderDetailSerializer(_order_or_404(external_order_id)).data)
+        return Response(OrderDetailSerializer(_order_or_404(request, external_order_id)).data)
 
 
 class OrderCancelView(APIView):
+    client_permissions = {"POST": (CANCEL_ORDER,)}
+    staff_permissions = {"POST": (CANCEL_ORDER,)}
+
     @extend_schema(
         operation_id="orders_cancel",
         summary="Cancel an order",
@@ -334,7 +345,9 @@ class OrderCancelView(APIView):
         },
     )
     def post(self, request, external_order_id: str):
-        order = _order_or_404(external_order_id, Order.objects.only("pk"))  # the service reads it again, locked
+        order = _order_or_404(
+            request, external_order_id, Order.objects.only("pk")
+        )  # the service reads it again, locked
         serializer = CancelRequestSerializer(data=request.data)
         if not serializer.is_valid():
             raise ApiError(422, "invalid_request", "The cancel has invalid fields.", flatten_errors(serializer.errors))

@@ -20,6 +20,7 @@ from integration.selectors import (
 )
 
 from .errors import ApiError, ErrorSerializer
+from .permissions import VIEW_MENU, VIEW_STORE
 
 STORE_ID = OpenApiParameter(
     "store_id", str, OpenApiParameter.PATH, description="The MP storefront id (external_store_id) or Link's venue id."
@@ -81,6 +82,8 @@ def _store_or_404(store_id: str) -> Store:
 
 
 class StoreListApi(APIView):
+    client_permissions = {"GET": ()}
+    staff_permissions = {"GET": (VIEW_STORE,)}
     OutputSerializer = StoreOutputSerializer
     pagination_class = LimitOffsetPagination  # (also tells the schema the answer is a page)
 
@@ -96,6 +99,8 @@ class StoreListApi(APIView):
 
 
 class StoreDetailApi(APIView):
+    client_permissions = {"GET": ()}
+    staff_permissions = {"GET": (VIEW_STORE,)}
     OutputSerializer = StoreOutputSerializer
 
     @extend_schema(
@@ -165,6 +170,8 @@ class StoreMenuApi(APIView):
     documents its shape, but running thousands of items through DRF fields would dominate the time."""
 
     OutputSerializer = CatalogSerializer
+    client_permissions = {"GET": ()}
+    staff_permissions = {"GET": (VIEW_STORE, VIEW_MENU)}
 
     @extend_schema(
         operation_id="stores_menu_retrieve",

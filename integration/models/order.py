@@ -122,6 +122,8 @@ class Order(models.Model):
         ordering = ["-placed_at", "-id"]
         permissions = [
             ("cancel_order", "Can cancel an order"),
+            ("place_order", "Can place orders through the API"),
+            ("see_all_orders", "API client: sees and cancels every client's orders (back office)"),
             ("retry_order_submission", "Can retry an order's submission"),
             ("reconcile_order", "Can reconcile an order with Link"),
         ]

@@ -1,6 +1,7 @@
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
+
+from tests.order_fixtures import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -13,17 +14,13 @@ def test_unauthenticated_api_call_is_401_with_the_error_shape():
 
 
 def test_unknown_route_under_the_api_is_404_not_500():
-    client = APIClient()
-    client.force_authenticate(User.objects.create(username="c"))
-    resp = client.get("/api/v1/orders/mp_missing/")
+    resp = api_client().get("/api/v1/orders/mp_missing/")
     assert resp.status_code == 404
     assert resp.json()["error"]["code"]
 
 
 def test_wrong_method_is_405_with_allow():
-    client = APIClient()
-    client.force_authenticate(User.objects.create(username="c"))
-    resp = client.delete("/api/v1/orders/")
+    resp = api_client().delete("/api/v1/orders/")
     assert resp.status_code == 405
     assert resp.json()["error"]["code"] == "method_not_allowed"
     assert "Allow" in resp.headers

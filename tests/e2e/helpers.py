@@ -2,11 +2,9 @@ import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
-
 from dev.demo import MarketplaceClient, order_request_from_catalog
 from integration.link import routes
+from integration.services.api_clients import api_client_create
 from tests.waiting import wait_for
 
 # Link order status -> our state (contract section 3).
@@ -14,9 +12,7 @@ LINK_TO_STATE = routes.ORDER_STATUS_TO_STATE
 
 
 def api_client(stack, name: str = "checkout", url: str | None = None) -> MarketplaceClient:
-    user, _ = User.objects.get_or_create(username=name)
-    token, _ = Token.objects.get_or_create(user=user)
-    return MarketplaceClient(url or stack.web_url, token.key)
+    return MarketplaceClient(url or stack.web_url, api_client_create(name).token)
 
 
 def open_stores(stack, mp, count: int, prefix: str) -> dict[str, dict]:

@@ -1,6 +1,6 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+from django.core.management.base import BaseCommand, CommandError
+
+from integration.services.api_clients import CLIENT_PERMISSIONS, DEFAULT_CLIENT_PERMISSIONS, api_client_create
 
 
 class Command(BaseCommand):
@@ -9,16 +9,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name", help="Client name, e.g. checkout-service")
         parser.add_argument("--rotate", action="store_true", help="Replace the existing token with a new one.")
-
-    def handle(self, name, rotate, **options):
-        user, created = get_user_model().objects.get_or_create(username=name, defaults={"is_active": True})
-        if created:
-            user.set_unusable_password()
-            user.save()
-        if rotate:
-            Token.objects.filter(user=user).delete()
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stderr.write(
-            f"API client {name!r} {'created' if created else 'exists'}; send 'Authorization: Token <token>'."
+        parser.add_argument(
+            "--permissions",
+            help=f"Comma-separated, sets exactly these: {', '.join(CLIENT_PERMISSIONS)} "
+            f"(a new client gets {','.join(DEFAULT_CLIENT_PERMISSIONS)}; see_all_orders is for back-office clients).",
         )
-        self.stdout.write(token.key)
+
+    def handle(self, name, rotate, permissions, **options):
+        wanted = None if permissions is None else [p.strip() for p in permissions.split(",") if p.strip()]
+        try:
+            client = api_client_create(name, permissions=wanted, rotate=rotate)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stderr.write(
+            f"API client {name!r} {'created' if client.created else 'exists'} with permissions "
+            f"{', '.join(client.permissions) or 'none (reads stores and menus only)'}; "
+            "send 'Authorization: Token <token>'."
+        )
+        self.stdout.write(client.token)
