@@ -248,6 +248,9 @@ LINK_DRAIN_RATE = float(os.environ.get("LINK_DRAIN_RATE", "20"))
 LINK_RATE_LIMIT = float(os.environ.get("LINK_RATE_LIMIT", "0"))
 LINK_RATE_BURST = int(os.environ.get("LINK_RATE_BURST", "1"))
 
+# The largest order total accepted (minor units); never above what an integer column holds.
+ORDER_TOTAL_MAX = min(int(os.environ.get("ORDER_TOTAL_MAX", "1000000")), 2**31 - 1)
+
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = int(os.environ.get("OPS_ATTENTION_HOURS", "24"))
 

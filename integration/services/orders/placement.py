@@ -5,6 +5,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
@@ -15,7 +16,7 @@ from integration.logcontext import bind
 from integration.models import Order, OrderLine
 
 from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
-from .pricing import MAX_TIP, MenuIndex, Pricer
+from .pricing import MAX_LINES, MAX_TIP, MenuIndex, Pricer
 from .request import OrderRequest
 from .submission import order_submit_call_create
 from .transitions import Actor, user_or_none
@@ -73,6 +74,11 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
         raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
     menu = selectors.store_menu(store)
 
+    if len(request.items) > MAX_LINES:
+        raise OrderInvalid(
+            "The order has too many lines.",
+            [{"field": "items", "code": "too_many_lines", "message": f"An order has at most {MAX_LINES} lines."}],
+        )
     pricer = Pricer(MenuIndex(menu, request.items))
     lines = [pricer.line(n, item) for n, item in enumerate(request.items)]
     tip = request.tip
@@ -87,6 +93,18 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
 
     subtotal = sum(line.line_total for line in lines)
     tax = sum(line.tax for line in lines)
+    if subtotal + tax + tip > settings.ORDER_TOTAL_MAX:  # before any write; also keeps every amount in its column
+        raise OrderInvalid(
+            "The order's total is over the limit.",
+            [
+                {
+                    "field": "total",
+                    "code": "total_too_large",
+                    "message": f"An order's total is at most {settings.ORDER_TOTAL_MAX} (minor units); "
+                    f"this one is {subtotal + tax + tip}.",
+                }
+            ],
+        )
     try:
         with transaction.atomic():
             order = Order.objects.create(

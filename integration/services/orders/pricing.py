@@ -10,6 +10,8 @@ from .request import LineRequest, ModifierChoice
 
 MAX_QUANTITY = 99
 MAX_TIP = 10_000_000
+MAX_LINES = 100
+MAX_SELECTIONS_PER_LINE = 50  # modifier choices in one line, nested ones included
 
 
 @dataclass
@@ -29,6 +31,10 @@ class PricedLine:
         """Per line, half-up to the minor unit, on the line total incl. modifiers, at the item's rate."""
         exact = Decimal(self.line_total) * Decimal(self.item.tax_rate)
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _count_selections(selections: tuple[ModifierChoice, ...]) -> int:
+    return sum(1 + _count_selections(selection.modifiers) for selection in selections)
 
 
 def _collect_modifier_ids(selections: tuple[ModifierChoice, ...], into: set) -> None:
@@ -79,6 +85,13 @@ class Pricer:
     def line(self, n: int, data: LineRequest) -> PricedLine | None:
         path = f"items[{n}]"
         self.quantity(f"{path}.quantity", data.quantity)
+        chosen = _count_selections(data.modifiers)
+        if chosen > MAX_SELECTIONS_PER_LINE:
+            self.error(
+                f"{path}.modifiers",
+                "too_many_selections",
+                f"A line takes at most {MAX_SELECTIONS_PER_LINE} modifier selections (nested included); got {chosen}.",
+            )
         item = self.index.items.get(data.item_id)
         if item is None:
             self.error(f"{path}.item_id", "unknown", f"Item {data.item_id!r} is not on this store's menu.")
