@@ -3,7 +3,6 @@
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,6 +19,7 @@ from integration.selectors import (
 )
 
 from .errors import ApiError, ErrorSerializer
+from .pagination import Pages
 from .permissions import VIEW_MENU, VIEW_STORE
 
 STORE_ID = OpenApiParameter(
@@ -85,7 +85,7 @@ class StoreListApi(APIView):
     client_permissions = {"GET": ()}
     staff_permissions = {"GET": (VIEW_STORE,)}
     OutputSerializer = StoreOutputSerializer
-    pagination_class = LimitOffsetPagination  # (also tells the schema the answer is a page)
+    pagination_class = Pages  # (also tells the schema the answer is a page)
 
     @extend_schema(
         operation_id="stores_list",

@@ -41,3 +41,14 @@ def test_schema_documents_a_400_on_cancel_and_place():
     schema = APIClient().get("/api/schema/?format=json").json()
     assert "400" in schema["paths"]["/api/v1/orders/{external_order_id}/cancel/"]["post"]["responses"]
     assert "400" in schema["paths"]["/api/v1/orders/"]["post"]["responses"]
+
+
+@pytest.mark.parametrize(
+    "query", ["offset=null", "limit=-1", "limit=0", "offset=-3", "limit=abc&offset=0", "limit=501"]
+)
+def test_store_list_refuses_bad_paging_instead_of_ignoring_it(query):
+    make_store()
+    resp = api_client().get(f"/api/v1/stores/?{query}")
+    assert resp.status_code == 400, resp.content
+    assert resp.json()["error"]["code"] == "invalid_request"
+    assert api_client().get("/api/v1/stores/?limit=1&offset=0").status_code == 200
