@@ -23,5 +23,15 @@ class Pages(LimitOffsetPagination):
             request, self.limit_query_param, minimum=1, maximum=self.max_limit, default=self.default_limit
         )
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {self.limit_query_param: (1, self.max_limit), self.offset_query_param: (0, None)}
+        for parameter in parameters:
+            low, high = bounds[parameter["name"]]
+            parameter["schema"]["minimum"] = low
+            if high is not None:
+                parameter["schema"]["maximum"] = high
+        return parameters
+
     def get_offset(self, request):
         return self._number(request, self.offset_query_param, minimum=0, maximum=None, default=0)

@@ -10,6 +10,7 @@ WITH_BODY = {
     "400": "parse_error (the body is not JSON) or invalid_request.",
     "415": "unsupported_media_type: send application/json.",
 }
+WITH_QUERY = {"400": "invalid_request: a query parameter is out of range."}
 WITH_PATH_ID = {"404": "not_found: no such resource (or it belongs to another client)."}
 
 
@@ -22,6 +23,8 @@ def add_error_responses(result, generator, request, public):
             wanted = dict(COMMON)
             if "requestBody" in operation:
                 wanted.update(WITH_BODY)
+            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                wanted.update(WITH_QUERY)
             if "{" in path:
                 wanted.update(WITH_PATH_ID)
             responses = operation.setdefault("responses", {})
