@@ -20,7 +20,7 @@ def grant_existing_clients(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0010_store_timezone_iana'),
+        ('integration', '0013_store_timezone_iana'),
         ('authtoken', '0004_alter_tokenproxy_options'),
     ]
 
