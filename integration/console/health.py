@@ -66,9 +66,10 @@ def _describe(level: str, failed: int, tried: int, health: LinkHealth) -> tuple[
     if level == "down":
         return (
             f"Link is failing: {failed} of our last {tried} calls to it failed ({health.last_error}).",
-            f"Nothing to retry by hand yet: every call is retried by itself (orders for {submit_deadline} min, "
-            "then they go FAILED). If it lasts, tell Link's support and consider pausing stores; once Link "
-            "answers, use Retry everything since ... below.",
+            "Nothing to retry by hand yet: calls wait and go out by themselves, oldest first, as soon as Link "
+            f"answers. Orders still waiting after {submit_deadline} min fail as 'Link unavailable since ...'. If it "
+            "lasts, tell Link's support and consider pausing stores; once Link answers, use Retry everything since "
+            "... below for those.",
         )
     if level == "degraded":
         return (
