@@ -21,29 +21,30 @@ class OpsAdminSite(admin.AdminSite):
 
     def dashboard(self, request) -> list[dict]:
         """One card per attention item of each model this user may see (counts: one query per model)."""
-        from integration import selectors
+        from integration.selectors import attention
+        from integration.selectors.stores import stores_paused
 
         visible = []
-        for model in dict.fromkeys(item.model for item in selectors.ATTENTION):
+        for model in dict.fromkeys(item.model for item in attention.ATTENTION):
             model_admin = self._registry.get(model)
             if model_admin is not None and model_admin.has_view_or_change_permission(request):
                 visible.append(model)
-        counts = selectors.attention_counts(visible)
+        counts = attention.attention_counts(visible)
         cards = []
-        for item in selectors.ATTENTION:
+        for item in attention.ATTENTION:
             if item.model not in visible:
                 continue
             opts = item.model._meta
             url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=self.name)
             card = {
                 "key": f"{opts.model_name}-{item.key}",
-                "label": selectors.attention_label(item),
+                "label": attention.attention_label(item),
                 "todo": item.todo,
                 "count": counts[(item.model, item.key)],
                 "url": f"{url}?attention={item.key}",
             }
             if item.key == "paused" and card["count"]:
-                card["stores"] = selectors.stores_paused()
+                card["stores"] = stores_paused()
             cards.append(card)
         return cards
 

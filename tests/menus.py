@@ -157,7 +157,7 @@ def find(menu: dict, key: str, link_id: str) -> dict:
 
 def publish_menu(store, **kwargs):
     """Ingest a built menu for ``store`` (PUBLISHED, rows written); returns the Menu."""
-    from integration.services.menus import menu_ingest
+    from integration.services.menus.ingest import menu_ingest
 
     kwargs.setdefault("venue_id", store.venue_id)
     result = menu_ingest(store, build_menu(**kwargs))

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from integration.link.client import LinkError
-from integration.selectors import attention_items, attention_label
+from integration.selectors.attention import attention_items, attention_label
 from integration.services.errors import ActionRefused
 from integration.templatetags.console import money  # noqa: F401  (the admins' one money format)
 

@@ -1,8 +1,9 @@
 from django.contrib import admin
 
 from integration.models import Menu
-from integration.selectors import hours_week, menu_catalog, menus_for_admin
-from integration.services.menus import menu_refresh_enqueue
+from integration.selectors.hours import hours_week
+from integration.selectors.menus import menu_catalog, menus_for_admin
+from integration.services.menus.fetching import menu_refresh_enqueue
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
 

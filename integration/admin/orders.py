@@ -14,7 +14,7 @@ from integration.console.board import order_timers
 from integration.console.export import orders_csv_rows
 from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
 from integration.models import Order, OrderLine
-from integration.selectors import order_timeline, submission_statuses
+from integration.selectors.orders import order_timeline, submission_statuses
 from integration.services.errors import ActionRefused
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.recovery import order_reconcile, order_retry_submission

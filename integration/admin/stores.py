@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from integration.models import Store
-from integration.selectors import store_accepting
+from integration.selectors.stores import store_accepting
 from integration.services.stores import store_pause, store_pause_end, store_resume, store_sync
 
 from .base import OpsModelAdmin, action_apply, attention_filter, form_action

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from integration.link.routes import CANCEL_REASON_CODES
 from integration.models import Order
-from integration.selectors import order_timeline
+from integration.selectors.orders import order_timeline
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.errors import OrderActionRefused, OrderError, StoreNotAccepting
 from integration.services.orders.placement import order_place

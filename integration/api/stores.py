@@ -8,9 +8,8 @@ from rest_framework.views import APIView
 
 from integration.link.menus import DAYS
 from integration.models import Menu, Store
-from integration.selectors import (
-    menu_catalog,
-    menu_etag,
+from integration.selectors.menus import menu_catalog, menu_etag
+from integration.selectors.stores import (
     store_accepting,
     store_by_public_id,
     store_menu,

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
-from integration.selectors import calls_failed_unsettled
+from integration.selectors.calls import calls_failed_unsettled
 from integration.services.circuit import circuits_status
 
 LATEST = 10  # Link's state is judged on this many of the latest tries (last 15 minutes)

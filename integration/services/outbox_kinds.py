@@ -4,8 +4,9 @@ from django.conf import settings
 
 from integration.models import OutboundCall
 
-from . import menus, stores
+from . import stores
 from .call_kinds import CallKind, call_kinds_register
+from .menus import fetching
 from .orders import cancellation, submission
 
 Kind = OutboundCall.Kind
@@ -34,8 +35,8 @@ def register_call_kinds() -> None:
         ),
         CallKind(
             Kind.FETCH_MENU,
-            on_success=menus.menu_fetch_succeeded,
-            on_failure=menus.menu_fetch_failed,
+            on_success=fetching.menu_fetch_succeeded,
+            on_failure=fetching.menu_fetch_failed,
             max_bytes=settings.LINK_MENU_MAX_BYTES,
         ),
     )

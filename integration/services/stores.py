@@ -12,7 +12,8 @@ from django.utils import timezone
 from integration.link import payloads, routes
 from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
-from integration.selectors import hours_closing_at, store_menu
+from integration.selectors.hours import hours_closing_at
+from integration.selectors.stores import store_menu
 
 from .call_kinds import OrderingKey
 from .errors import ActionRefused

@@ -15,7 +15,8 @@ from integration.link import payloads
 from integration.logcontext import log_context
 from integration.models import WebhookEvent
 
-from . import menus, stores
+from . import stores
+from .menus.events import menu_availability_from_link, menu_publish_from_link, menu_unpublish_from_link
 from .orders.lifecycle import order_event_from_link
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,9 @@ HANDLERS: dict[str, Handler] = {
     "store.disconnected": stores.store_disconnect_from_link,
     "store.paused": stores.store_pause_from_link,
     "store.resumed": stores.store_resume_from_link,
-    "menu.published": menus.menu_publish_from_link,
-    "menu.unpublished": menus.menu_unpublish_from_link,
-    "menu.availability_changed": menus.menu_availability_from_link,
+    "menu.published": menu_publish_from_link,
+    "menu.unpublished": menu_unpublish_from_link,
+    "menu.availability_changed": menu_availability_from_link,
     "order.confirmed": order_event_from_link,
     "order.rejected": order_event_from_link,
     "order.preparing": order_event_from_link,

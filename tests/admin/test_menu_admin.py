@@ -138,7 +138,7 @@ def test_menu_page_lists_each_group_once_whatever_the_fan_out(admin_client):
             doc["modifiers"] += [{"id": m, "name": m, "price": 10, "modifier_group_ids": opens} for m in mids]
     for item in doc["items"]:
         item["modifier_group_ids"] = [f"mg_0_{n}" for n in range(4)]
-    from integration.services.menus import menu_ingest
+    from integration.services.menus.ingest import menu_ingest
 
     store = StoreFactory(venue_id="ven_1")
     assert menu_ingest(store, doc).outcome == "ingested"

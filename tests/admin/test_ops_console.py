@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from dev.demo import demo_setup
 from integration.models import Order, OutboundCall, Store, WebhookEvent
-from integration.selectors import ATTENTION, attention_counts
+from integration.selectors.attention import ATTENTION, attention_counts
 from integration.services.roles import ACTIONS, OPS, ROLES, SUPPORT, roles_setup
 from tests.ops_data import ops_world
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from integration.models import Menu, Store
-from integration.selectors import hours_closing_at, hours_open_at
+from integration.selectors.hours import hours_closing_at, hours_open_at
 from tests.admin.test_ops_actions import act
 from tests.factories import StoreFactory
 from tests.menus import every_day

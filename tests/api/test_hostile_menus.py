@@ -10,7 +10,7 @@ import pytest
 import responses as responses_lib
 
 from integration.models import CallAttempt, Menu, OutboundCall
-from integration.services.menus import INVALID, menu_ingest
+from integration.services.menus.ingest import INVALID, menu_ingest
 from integration.services.outbound import call_deliver
 from tests.api.test_menu_events import MENU_URL, fetches, published, store  # noqa: F401 (fixture)
 from tests.menus import build_menu, publish_menu

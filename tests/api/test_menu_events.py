@@ -160,11 +160,11 @@ def test_same_event_twice_fetches_once(store, post_event, mocked_link):
 
 
 def test_two_events_announcing_the_same_version_fetch_and_ingest_once(store, post_event, mocked_link, monkeypatch):
-    from integration.services import menus
+    from integration.services.menus import rows
 
     ingests = []
-    original = menus._replace_rows
-    monkeypatch.setattr(menus, "_replace_rows", lambda menu, parsed: ingests.append(1) or original(menu, parsed))
+    original = rows.replace_rows
+    monkeypatch.setattr(rows, "replace_rows", lambda menu, parsed: ingests.append(1) or original(menu, parsed))
     mocked_link.add(responses_lib.GET, MENU_URL.format(3), json=build_menu(version=3))
     first = post_event(published(3)).json()
     second = post_event(published(3)).json()
@@ -305,7 +305,7 @@ def test_unchanged_refetch_keeps_availability_set_by_events(store, post_event, m
     publish_menu(store, items=3, version=1)
     post_event(availability([("itm_2", False)]))
     mocked_link.add(responses_lib.GET, "http://link.test/v2/venues/ven_1/menu", json=with_changes(doc))
-    from integration.services.menus import menu_refresh
+    from integration.services.menus.fetching import menu_refresh
 
     assert menu_refresh(store).outcome == "unchanged"
     assert MenuItem.objects.get(link_id="itm_2").available is False

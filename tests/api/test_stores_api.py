@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integration.models import Menu, MenuItem, Store
-from integration.selectors import store_accepting
+from integration.selectors.stores import store_accepting
 from tests.conftest import envelope
 from tests.factories import StoreFactory
 from tests.menus import every_day, publish_menu

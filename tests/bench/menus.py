@@ -83,7 +83,7 @@ def bench_menus(*, setup: bool = True, verbose: bool = False) -> list[str]:
     from rest_framework.authtoken.models import Token
 
     from integration.models import Menu
-    from integration.services.menus import INGESTED, UNCHANGED, menu_ingest
+    from integration.services.menus.ingest import INGESTED, UNCHANGED, menu_ingest
     from tests.factories import StoreFactory
     from tests.menus import build_menu
 

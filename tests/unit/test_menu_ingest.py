@@ -18,8 +18,8 @@ from integration.models import (
     ModifierNestedGroup,
     Store,
 )
-from integration.services import menus
-from integration.services.menus import INGESTED, INVALID, STALE, UNCHANGED, menu_ingest
+from integration.services.menus import rows
+from integration.services.menus.ingest import INGESTED, INVALID, STALE, UNCHANGED, menu_ingest
 from tests.factories import StoreFactory
 from tests.menus import build_menu, find, publish_menu, with_changes
 from tests.waiting import wait_until_blocked
@@ -213,7 +213,7 @@ def test_the_bulk_create_path_for_other_databases_writes_the_same_rows(store, mo
     doc = build_menu(items=20, groups=4, modifiers=12, depth=2)
     other = StoreFactory(venue_id="ven_2")
     menu_ingest(store, doc)
-    monkeypatch.setattr(menus, "_unnest_supported", lambda: False)
+    monkeypatch.setattr(rows, "_unnest_supported", lambda: False)
     menu_ingest(other, with_changes(doc, venue_id="ven_2"))
 
     def shape(s: Store):
@@ -254,7 +254,7 @@ def test_concurrent_v7_and_v8_ingests_end_at_v8(monkeypatch, first):
         8: build_menu(items=8, groups=3, modifiers=6, version=8),
     }
     holding = threading.Event()
-    original = menus._replace_rows
+    original = rows.replace_rows
 
     def slow_replace(menu, parsed):
         if not holding.is_set():  # the first ingest holds the Menu row lock now
@@ -262,7 +262,7 @@ def test_concurrent_v7_and_v8_ingests_end_at_v8(monkeypatch, first):
             wait_until_blocked()  # until the other ingest really waits for that lock
         return original(menu, parsed)
 
-    monkeypatch.setattr(menus, "_replace_rows", slow_replace)
+    monkeypatch.setattr(rows, "replace_rows", slow_replace)
     outcomes = {}
 
     def ingest(version):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integration.link.client import LinkError
 from integration.models import Order
-from integration.selectors import orders_to_reconcile
+from integration.selectors.orders import orders_to_reconcile
 from integration.services.orders.recovery import order_reconcile
 
 from ._options import parse_since, progress

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integration.link.client import LinkError
 from integration.models import Menu, Store
-from integration.services.menus import INGESTED, INVALID, NOT_ON_LINK, STALE, UNCHANGED, menu_refresh
+from integration.services.menus.fetching import menu_refresh
+from integration.services.menus.ingest import INGESTED, INVALID, NOT_ON_LINK, STALE, UNCHANGED
 
 from ._options import progress, stores_for_venues
 

@@ -11,9 +11,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integration import selectors
 from integration.logcontext import bind
 from integration.models import Order, OrderLine
+from integration.selectors.stores import store_accepting, store_by_public_id, store_menu
 
 from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
 from .pricing import MAX_LINES, MAX_TIP, MenuIndex, Pricer
@@ -63,16 +63,16 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
         first = _order_for_key(user, idempotency_key)
         if first is not None:
             return _replayed(first, request_hash)
-    store = selectors.store_by_public_id(request.store)
+    store = store_by_public_id(request.store)
     if store is None:
         raise OrderInvalid(
             "The order names an unknown store.",
             [{"field": "store", "code": "unknown", "message": f"No store with id {request.store!r}."}],
         )
-    accepting, why = selectors.store_accepting(store)  # includes a PUBLISHED menu
+    accepting, why = store_accepting(store)  # includes a PUBLISHED menu
     if not accepting:
         raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
-    menu = selectors.store_menu(store)
+    menu = store_menu(store)
 
     if len(request.items) > MAX_LINES:
         raise OrderInvalid(

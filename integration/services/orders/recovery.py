@@ -8,11 +8,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integration import selectors
 from integration.link import routes
 from integration.link.client import get_client
 from integration.link.orders import LinkOrderReport
 from integration.models import Order
+from integration.selectors.orders import orders_unconfirmed
+from integration.selectors.stores import store_accepting
 
 from .cancellation import order_cancel
 from .errors import OrderActionRefused
@@ -34,7 +35,7 @@ def order_retry_submission(order: Order, *, user: Actor = None) -> Order:
                 {"state": order.state},
                 code="retry_not_allowed",
             )
-        accepting, why = selectors.store_accepting(order.store)
+        accepting, why = store_accepting(order.store)
         if not accepting:
             raise OrderActionRefused(
                 f"{order.store} does not take orders now: {why}.", {"reason": why}, code="store_not_accepting"
@@ -51,7 +52,7 @@ def order_retry_submission(order: Order, *, user: Actor = None) -> Order:
 def orders_cancel_unconfirmed(*, dry_run: bool = False) -> list[Order]:
     """Orders still PENDING past ``LINK_CONFIRM_DEADLINE`` are cancelled toward Link (UNACCEPTED)."""
     deadline = settings.LINK_CONFIRM_DEADLINE
-    overdue = selectors.orders_unconfirmed(timezone.now() - timedelta(seconds=deadline))
+    overdue = orders_unconfirmed(timezone.now() - timedelta(seconds=deadline))
     if dry_run:
         return list(overdue)
     cancelled = []
