@@ -1,7 +1,5 @@
 """Generated menus (shape, size, speed, validity) and how the sandbox publishes and serves them."""
 
-import time
-
 from integration.sandbox.menus import generate_menu
 
 MENU_KEYS = {
@@ -111,15 +109,12 @@ def test_same_arguments_same_menu_and_hours_override():
     assert generate_menu("ven_1", "men_1", 2, seed=9) != make()
 
 
-def test_big_nested_menu_is_valid_and_fast():
-    started = time.perf_counter()
+def test_big_nested_menu_is_valid():
+    # How fast it is generated is a figure of `make bench` (tests/bench/menus.py), not a timed test.
     menu = generate_menu("ven_1", "men_1", 1, items=5000, groups=1000, modifiers=10000, depth=2)
-    elapsed = time.perf_counter() - started
-    print(f"\n5,000 items / 1,000 groups / 10,000 modifiers / depth 2 generated in {elapsed:.3f}s")
     assert (len(menu["items"]), len(menu["modifier_groups"]), len(menu["modifiers"])) == (5000, 1000, 10000)
     assert menu_problems(menu) == []
     assert nesting_depth(menu) == 2
-    assert elapsed < 2.0
 
 
 def test_deeper_and_odd_sizes_stay_valid():
