@@ -4,7 +4,7 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
-from integration.services import drain, health, outbound, retention, stores
+from integration.services import drain, health, outbound, retention, stores, trends
 from integration.services.orders.recovery import orders_cancel_unconfirmed
 
 # Stay well inside django-q2's task timeout; what is left is pruned by a follow-up task.
@@ -36,3 +36,9 @@ def prune() -> dict:
     if not all(p.done for p in results):
         async_task("integration.tasks.prune", task_name="linkbridge-prune-more")
     return {p.table: p.rows for p in results}
+
+
+def trends_rollup() -> dict:
+    """Every minute: roll up the hours whose orders changed and the hours whose calls to Link are all in."""
+    run = trends.trends_rollup()
+    return {"order_hours": run.order_hours, "call_hours": run.call_hours, "behind": run.behind}

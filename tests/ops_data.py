@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 
 from integration.models import CallAttempt, Menu, Order, OutboundCall, Store, WebhookEvent
@@ -199,3 +200,66 @@ def trend_world(n: int, *, prefix: str = "t") -> dict:
             )
     CallAttempt.objects.bulk_create(attempts)
     return {"store": store, "orders": n, "tries": 2 * n}
+
+
+WEEK_OUTCOMES = [S.READY, S.READY, S.READY, S.REJECTED, S.CANCELLED, S.FAILED, S.CONFIRMED, S.IN_PREP, S.PENDING]
+
+
+def week_world(n: int, now, *, prefix: str = "w", days: float = 8) -> list[Store]:
+    """``n`` orders over the last ``days`` across three stores, every outcome, confirm and prep times and
+    latencies that vary, a submit call with one or two tries each."""
+    stores = [
+        Store.objects.create(venue_id=f"ven_{prefix}{i}", external_store_id=f"sf_{prefix}{i}", name=f"{prefix}{i}")
+        for i in range(3)
+    ]
+    span = timedelta(days=days) / n
+    orders = []
+    for i in range(n):
+        placed = now - span * (i + 1)
+        state = WEEK_OUTCOMES[i % len(WEEK_OUTCOMES)]
+        taken = state != S.FAILED
+        confirmed = placed + timedelta(seconds=3 + (i * 7) % 41) if state not in (S.FAILED, S.PENDING) else None
+        cooked = state in (S.READY, S.REJECTED) and i % 4 != 0
+        orders.append(
+            Order(
+                store=stores[i % 3],
+                state=state,
+                placed_at=placed,
+                link_order_id=f"ord_{prefix}{i}" if taken else None,
+                submitted_at=placed + timedelta(seconds=1) if taken else None,
+                confirmed_at=confirmed,
+                ready_at=confirmed + timedelta(minutes=5 + (i * 13) % 23) if confirmed and cooked else None,
+            )
+        )
+    orders = Order.objects.bulk_create(orders)
+    Order.objects.filter(pk__in=[order.pk for order in orders]).update(updated_at=F("placed_at"))  # long settled
+    calls = OutboundCall.objects.bulk_create(
+        OutboundCall(
+            kind=OutboundCall.Kind.SUBMIT_ORDER,
+            path="/v2/orders",
+            order=order,
+            store=order.store,
+            status=OutboundCall.Status.SUCCEEDED,
+            next_attempt_at=now,
+            deadline=now,
+        )
+        for order in orders
+    )
+    tries = []
+    for i, (call, order) in enumerate(zip(calls, orders, strict=True)):
+        outcomes = [("retriable", 503), ("success", 201)] if i % 3 == 0 else [("success", 201)]
+        for number, (outcome, code) in enumerate(outcomes, start=1):
+            tries.append(
+                CallAttempt(
+                    call=call,
+                    number=number,
+                    started_at=order.placed_at + timedelta(seconds=number),
+                    duration_ms=20 + (i * 37 + number * 11) % 400,
+                    request_method="POST",
+                    request_url="/v2/orders",
+                    status_code=code,
+                    outcome=outcome,
+                )
+            )
+    CallAttempt.objects.bulk_create(tries)
+    return stores

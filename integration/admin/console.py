@@ -81,6 +81,9 @@ def trends_view(site, request):
         "store": store,
         "stores": stores_for_picker(),
         "total_orders": sum(sum(values) for values in data.orders.values()),
+        "rollup": data.rollup,
+        "live_hours": data.live_hours,
+        "hours": len(data.hours),
     }
     return TemplateResponse(request, "admin/integration/trends.html", context)
 

@@ -1,17 +1,26 @@
 """Trends per hour for the charts: orders by outcome, reject and cancel rates, confirm and prep times, and
-how our calls to Link fared. A fixed number of grouped queries per page, whatever the number of orders."""
+how our calls to Link fared.
 
-import statistics
-from collections import defaultdict
+Every store's chart reads the hourly rollup (``services.trends``) for the hours it holds and computes the
+rest live from the orders and tries: the first hour (cut by the range's start), the current one, any hour
+whose orders changed since the rollup last ran, and hours before it started; so it is exact and immediate.
+One store's chart is computed live from that store's orders. Five queries for every store's chart, two for
+one store's, whatever the number of orders."""
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q, QuerySet
-from django.db.models.functions import Cast, TruncHour
 from django.utils import timezone
 
-from integration.models import CallAttempt, Order, Store
+from integration.models import CallAttempt, Order, Store, TrendRollup
+from integration.services.trends import (
+    CallHour,
+    OrderHour,
+    call_hour_stats,
+    order_hour_stats,
+    rolled_up,
+    within,
+)
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 OUTCOMES = [  # stacked bottom to top
@@ -21,16 +30,6 @@ OUTCOMES = [  # stacked bottom to top
     ("CANCELLED", "cancelled"),
     ("FAILED", "failed (Link never took it)"),
 ]
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's ``percentile_cont(f) WITHIN GROUP (ORDER BY expr)``."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 @dataclass
@@ -47,6 +46,8 @@ class Trends:
     call_tries: list[int] = field(default_factory=list)
     latency_p50: list[float | None] = field(default_factory=list)  # ms
     latency_p90: list[float | None] = field(default_factory=list)
+    live_hours: int = 0  # hours computed from the raw rows (the rest came from the rollup)
+    rollup: TrendRollup | None = None
 
 
 def _hours(since: datetime, until: datetime) -> list[datetime]:
@@ -54,84 +55,44 @@ def _hours(since: datetime, until: datetime) -> list[datetime]:
     return [start + timedelta(hours=n) for n in range(int((until - start) / timedelta(hours=1)) + 1)]
 
 
-def _percentiles(rows: QuerySet, value, fractions=(0.5, 0.9)) -> dict[datetime, list[float | None]]:
-    """Per hour, the percentiles of ``value`` (seconds, a number): in SQL on PostgreSQL, else in Python."""
-    if connection.vendor == "postgresql":
-        grouped = (
-            rows.order_by()
-            .values("hour")
-            .annotate(**{f"p{i}": Percentile(value, fraction) for i, fraction in enumerate(fractions)})
-        )
-        return {row["hour"]: [row[f"p{i}"] for i in range(len(fractions))] for row in grouped}
-    values = defaultdict(list)
-    for hour, number in rows.order_by().annotate(v=value).values_list("hour", "v"):
-        values[hour].append(number.total_seconds() if isinstance(number, timedelta) else number)
-    cuts = {  # quantiles() needs two values; one value is every percentile of itself
-        hour: statistics.quantiles(numbers if len(numbers) > 1 else numbers * 2, n=100, method="inclusive")
-        for hour, numbers in values.items()
-    }
-    return {hour: [cuts[hour][round(f * 100) - 1] for f in fractions] for hour in values}
-
-
-def _seconds(value) -> float | None:
-    if value is None:
-        return None
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 60
 
 
 def trends(range_key: str = "24h", store: Store | None = None, now: datetime | None = None) -> Trends:
-    """Four queries: orders by hour and outcome, confirm time, prep time, Link call tries."""
     now = now or timezone.now()
     since = now - RANGES[range_key]
     hours = _hours(since, now)
-    result = Trends(hours=hours)
-    orders = Order.objects.filter(placed_at__gte=since)
-    tries = CallAttempt.objects.filter(started_at__gte=since)
+    if store is None:
+        rolled = rolled_up(hours, since, now)
+        rows, order_hours, call_hours = rolled.rows, rolled.order_hours, rolled.call_hours
+    else:
+        rolled, rows, order_hours, call_hours = None, {}, set(), set()
+    live_order_hours = [hour for hour in hours if hour not in order_hours]
+    live_call_hours = [hour for hour in hours if hour not in call_hours]
+    orders = Order.objects.filter(within("placed_at", live_order_hours), placed_at__gte=since)
+    tries = CallAttempt.objects.filter(within("started_at", live_call_hours), started_at__gte=since)
     if store is not None:
         orders = orders.filter(store=store)
         tries = tries.filter(call__store=store)
-    orders = orders.annotate(hour=TruncHour("placed_at"))
+    live_orders, live_calls = order_hour_stats(orders), call_hour_stats(tries)
 
-    counts: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in orders.values("hour", "state").annotate(n=Count("pk")).order_by():
-        outcome = "OPEN" if row["state"] in Order.OPEN_STATES else row["state"]
-        counts[row["hour"]][outcome] += row["n"]
-    result.orders = {key: [counts[hour][key] for hour in hours] for key, _ in OUTCOMES}
+    result = Trends(hours=hours, live_hours=len(hours) - len(order_hours), rollup=rolled and rolled.state)
+    result.orders = {key: [] for key, _ in OUTCOMES}
     for hour in hours:
-        done = sum(n for key, n in counts[hour].items() if key not in ("OPEN", "FAILED"))
-        result.reject_rate.append(100 * counts[hour]["REJECTED"] / done if done else None)
-        result.cancel_rate.append(100 * counts[hour]["CANCELLED"] / done if done else None)
-
-    duration = DurationField()
-    confirm = _percentiles(
-        orders.filter(confirmed_at__isnull=False, submitted_at__isnull=False),
-        ExpressionWrapper(F("confirmed_at") - F("submitted_at"), output_field=duration),
-    )
-    prep = _percentiles(
-        orders.filter(ready_at__isnull=False, confirmed_at__isnull=False),
-        ExpressionWrapper(F("ready_at") - F("confirmed_at"), output_field=duration),
-    )
-    for hour in hours:
-        p50, p90 = confirm.get(hour, (None, None))
-        result.confirm_p50.append(_seconds(p50))
-        result.confirm_p90.append(_seconds(p90))
-        p50, p90 = prep.get(hour, (None, None))
-        result.prep_p50.append(None if p50 is None else _seconds(p50) / 60)
-        result.prep_p90.append(None if p90 is None else _seconds(p90) / 60)
-
-    tries = tries.annotate(hour=TruncHour("started_at"))
-    by_hour = {
-        row["hour"]: row
-        for row in tries.values("hour")
-        .annotate(n=Count("pk"), ok=Count("pk", filter=Q(outcome=CallAttempt.Outcome.SUCCESS)))
-        .order_by()
-    }
-    latency = _percentiles(tries, Cast("duration_ms", FloatField()))
-    for hour in hours:
-        row = by_hour.get(hour)
-        result.call_tries.append(row["n"] if row else 0)
-        result.call_success.append(100 * row["ok"] / row["n"] if row else None)
-        p50, p90 = latency.get(hour, (None, None))
-        result.latency_p50.append(p50)
-        result.latency_p90.append(p90)
+        o = rows[hour] if hour in order_hours and hour in rows else live_orders.get(hour, OrderHour())
+        c = rows[hour] if hour in call_hours and hour in rows else live_calls.get(hour, CallHour())
+        for key, _ in OUTCOMES:
+            result.orders[key].append(getattr(o, key.lower()))
+        done = o.ready + o.rejected + o.cancelled
+        result.reject_rate.append(100 * o.rejected / done if done else None)
+        result.cancel_rate.append(100 * o.cancelled / done if done else None)
+        result.confirm_p50.append(o.confirm_p50)
+        result.confirm_p90.append(o.confirm_p90)
+        result.prep_p50.append(_minutes(o.prep_p50))
+        result.prep_p90.append(_minutes(o.prep_p90))
+        result.call_tries.append(c.call_tries)
+        result.call_success.append(100 * c.call_ok / c.call_tries if c.call_tries else None)
+        result.latency_p50.append(c.latency_p50)
+        result.latency_p90.append(c.latency_p90)
     return result

@@ -13,6 +13,7 @@ from .menu import (
 from .order import Order, OrderLine
 from .outbound import CallAttempt, LinkCircuit, LinkToken, OutboundCall
 from .store import Store
+from .trends import TrendHour, TrendRollup
 from .webhook import WebhookEvent
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "OrderLine",
     "OutboundCall",
     "Store",
+    "TrendHour",
+    "TrendRollup",
     "WebhookEvent",
     "WorkerHeartbeat",
 ]

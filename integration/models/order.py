@@ -151,6 +151,8 @@ class Order(models.Model):
                 name="order_cancel_refused",
             ),
             models.Index(fields=["cancel_reason_code"], name="order_cancel_reason_code"),
+            # The trends rollup finds the hours whose orders changed since it last ran (services.trends).
+            models.Index(fields=["updated_at"], name="order_updated"),
         ]
 
     def __str__(self):

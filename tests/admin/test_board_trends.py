@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from integration.console.board import order_board
 from integration.console.trends import trends
-from integration.models import Order
+from integration.models import Order, Store
+from integration.services.trends import trends_backfill
 from tests.factories import StoreFactory
-from tests.ops_data import ops_world, trend_world
+from tests.ops_data import ops_world, trend_world, week_world
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,27 @@ def test_board_and_trends_take_the_same_number_of_queries_at_two_sizes(client, o
     with CaptureQueriesContext(connection) as large:
         assert client.get(url).status_code == 200
     assert len(small) == len(large), [q["sql"][:150] for q in large.captured_queries]
+
+
+@pytest.mark.parametrize("query", ["", "?range=7d", "?range=7d&store=first"])
+def test_rolled_up_charts_take_the_same_queries_at_two_sizes(client, ops, query):
+    now = timezone.now()
+
+    def measure(n: int, prefix: str) -> int:
+        week_world(n, now, prefix=prefix)
+        trends_backfill(now - timedelta(days=8))
+        url = f"/admin/trends/{query}".replace("first", str(Store.objects.order_by("pk")[0].pk))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    assert measure(30, "a") == measure(300, "b")
+
+
+def test_trends_page_says_which_hours_came_from_the_rollup(client, ops):
+    store = week_world(60, timezone.now())[0]
+    html = client.get(TRENDS).content.decode()
+    assert "Computed now from every order and call." in html
+    trends_backfill(timezone.now() - timedelta(days=2))
+    assert "2 of 25 hours computed now" in client.get(TRENDS).content.decode()
+    assert f"Computed from {store.name}" in client.get(f"{TRENDS}?store={store.pk}").content.decode()

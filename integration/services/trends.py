@@ -1,0 +1,332 @@
+"""The trends charts' numbers per hour, and their hourly rollup.
+
+``order_hour_stats`` and ``call_hour_stats`` compute an hour's figures from the raw orders and tries;
+the charts use them for the hours not rolled up, and ``trends_rollup`` (a django-q2 schedule, every
+minute) and ``trends_backfill`` (``link_trends_backfill``) store them per hour in ``TrendHour``:
+- an hour's order columns are recomputed whenever one of its orders changes (``Order.updated_at``,
+  indexed: the orders changed since ``TrendRollup.orders_seen`` name the hours to redo);
+- an hour's call columns are computed once the hour is over and its tries are all recorded
+  (``CALLS_SETTLE`` after it ends; a try is never changed, and later pruning keeps the figures).
+Only every store's hour is stored: percentiles cannot be added up across stores, and a row per store
+and hour would outnumber the orders (a store places about 2 orders an hour); one store's chart is
+computed from its own orders, which its index reaches directly.
+"""
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+
+from django.db import connection, transaction
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models.functions import Cast, TruncHour
+from django.utils import timezone
+
+from integration.models import CallAttempt, Order, TrendHour, TrendRollup
+
+HOUR = timedelta(hours=1)
+LAG = timedelta(seconds=60)  # an order's change commits within this of its updated_at
+CALLS_SETTLE = timedelta(minutes=5)  # every try of an hour is recorded this long after the hour ends
+STALE = timedelta(minutes=15)  # a rollup that has not run for this long is not read (the charts go live)
+MAX_HOURS_PER_RUN = 200  # more changed hours than this: the run leaves them to link_trends_backfill
+OUTCOMES = ("ready", "open", "rejected", "cancelled", "failed")
+ORDER_COLUMNS = [*OUTCOMES, "confirm_p50", "confirm_p90", "prep_p50", "prep_p90", "orders_at"]
+CALL_COLUMNS = ["call_tries", "call_ok", "latency_p50", "latency_p90", "calls_at"]
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's ``percentile_cont(f) WITHIN GROUP (ORDER BY expr)``."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass
+class OrderHour:
+    ready: int = 0
+    open: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    confirm_p50: float | None = None  # seconds, submitted -> confirmed
+    confirm_p90: float | None = None
+    prep_p50: float | None = None  # seconds, confirmed -> ready
+    prep_p90: float | None = None
+
+
+@dataclass
+class CallHour:
+    call_tries: int = 0
+    call_ok: int = 0
+    latency_p50: float | None = None  # ms
+    latency_p90: float | None = None
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def spans(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Whole hours merged into [start, end) spans."""
+    merged: list[list[datetime]] = []
+    for hour in sorted(set(hours)):
+        if merged and merged[-1][1] == hour:
+            merged[-1][1] = hour + HOUR
+        else:
+            merged.append([hour, hour + HOUR])
+    return [(start, end) for start, end in merged]
+
+
+def within(field: str, hours: Iterable[datetime]) -> Q:
+    """``field`` in one of ``hours`` (an OR of ranges, each served by the field's index)."""
+    ranges = [Q(**{f"{field}__gte": start, f"{field}__lt": end}) for start, end in spans(hours)]
+    return reduce(or_, ranges) if ranges else Q(pk__in=[])
+
+
+def _seconds(value) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _quantiles(values: list[float], fractions=(0.5, 0.9)) -> list[float | None]:
+    """percentile_cont's answer (linear interpolation between the closest ranks), in Python."""
+    if not values:
+        return [None] * len(fractions)
+    cuts = statistics.quantiles(values if len(values) > 1 else values * 2, n=100, method="inclusive")
+    return [cuts[round(f * 100) - 1] for f in fractions]
+
+
+def _outcome(state: str) -> str:
+    return "open" if state in Order.OPEN_STATES else state.lower()
+
+
+def order_hour_stats(orders: QuerySet) -> dict[datetime, OrderHour]:
+    """Per hour placed: orders by outcome, confirm and prep time p50/p90. One query."""
+    orders = orders.annotate(hour=TruncHour("placed_at")).order_by()
+    if connection.vendor != "postgresql":
+        return _order_hour_stats_python(orders)
+    duration = DurationField()
+    confirm = ExpressionWrapper(F("confirmed_at") - F("submitted_at"), output_field=duration)
+    prep = ExpressionWrapper(F("ready_at") - F("confirmed_at"), output_field=duration)
+    confirmed = Q(confirmed_at__isnull=False, submitted_at__isnull=False)
+    readied = Q(ready_at__isnull=False, confirmed_at__isnull=False)
+    S = Order.State
+    rows = orders.values("hour").annotate(
+        ready=Count("pk", filter=Q(state=S.READY)),
+        open=Count("pk", filter=Q(state__in=Order.OPEN_STATES)),
+        rejected=Count("pk", filter=Q(state=S.REJECTED)),
+        cancelled=Count("pk", filter=Q(state=S.CANCELLED)),
+        failed=Count("pk", filter=Q(state=S.FAILED)),
+        confirm_p50=Percentile(confirm, 0.5, filter=confirmed),
+        confirm_p90=Percentile(confirm, 0.9, filter=confirmed),
+        prep_p50=Percentile(prep, 0.5, filter=readied),
+        prep_p90=Percentile(prep, 0.9, filter=readied),
+    )
+    stats = {}
+    for row in rows:
+        hour = row.pop("hour")
+        stats[hour] = OrderHour(**{k: _seconds(v) if k.startswith(("confirm", "prep")) else v for k, v in row.items()})
+    return stats
+
+
+def _order_hour_stats_python(orders: QuerySet) -> dict[datetime, OrderHour]:
+    stats: dict[datetime, OrderHour] = defaultdict(OrderHour)
+    confirm, prep = defaultdict(list), defaultdict(list)
+    for hour, state, submitted, confirmed, ready in orders.values_list(
+        "hour", "state", "submitted_at", "confirmed_at", "ready_at"
+    ):
+        key = _outcome(state)
+        setattr(stats[hour], key, getattr(stats[hour], key) + 1)
+        if confirmed and submitted:
+            confirm[hour].append((confirmed - submitted).total_seconds())
+        if ready and confirmed:
+            prep[hour].append((ready - confirmed).total_seconds())
+    for hour, row in stats.items():
+        row.confirm_p50, row.confirm_p90 = _quantiles(confirm[hour])
+        row.prep_p50, row.prep_p90 = _quantiles(prep[hour])
+    return dict(stats)
+
+
+def call_hour_stats(tries: QuerySet) -> dict[datetime, CallHour]:
+    """Per hour started: our tries to Link, how many succeeded, latency p50/p90. One query."""
+    tries = tries.annotate(hour=TruncHour("started_at")).order_by()
+    ok = Q(outcome=CallAttempt.Outcome.SUCCESS)
+    if connection.vendor != "postgresql":
+        stats: dict[datetime, CallHour] = defaultdict(CallHour)
+        latency = defaultdict(list)
+        for hour, outcome, duration_ms in tries.values_list("hour", "outcome", "duration_ms"):
+            stats[hour].call_tries += 1
+            stats[hour].call_ok += outcome == CallAttempt.Outcome.SUCCESS
+            latency[hour].append(float(duration_ms))
+        for hour, row in stats.items():
+            row.latency_p50, row.latency_p90 = _quantiles(latency[hour])
+        return dict(stats)
+    ms = Cast("duration_ms", FloatField())
+    rows = tries.values("hour").annotate(
+        call_tries=Count("pk"),
+        call_ok=Count("pk", filter=ok),
+        latency_p50=Percentile(ms, 0.5),
+        latency_p90=Percentile(ms, 0.9),
+    )
+    return {row.pop("hour"): CallHour(**row) for row in rows}
+
+
+def changed_hours(seen: datetime, since: datetime, store=None) -> set[datetime]:
+    """The hours (placed from ``since`` on) of the orders changed after ``seen``: one query on
+    ``updated_at``'s index, as long as what changed since ``seen`` is little."""
+    orders = Order.objects.filter(updated_at__gt=seen, placed_at__gte=since)
+    if store is not None:
+        orders = orders.filter(store=store)
+    return set(orders.annotate(hour=TruncHour("placed_at")).order_by().values_list("hour", flat=True).distinct())
+
+
+@dataclass
+class Rolled:
+    """What the charts may read from the rollup: rows by hour, and which hours' order and call columns hold."""
+
+    rows: dict[datetime, TrendHour]
+    order_hours: set[datetime]
+    call_hours: set[datetime]
+    state: TrendRollup | None
+
+
+def rolled_up(hours: list[datetime], since: datetime, now: datetime) -> Rolled:
+    """Three queries: the watermarks, the hours changed since the last run (computed live instead), the rows.
+    A rollup that has not run for ``STALE`` is not read at all."""
+    state = TrendRollup.objects.filter(pk=1).first()
+    fresh = state is not None and state.ran_at is not None and now - state.ran_at <= STALE
+    changed = changed_hours(state.orders_seen if fresh else now, since)
+    rows = {row.hour: row for row in TrendHour.objects.filter(hour__gte=min(hours), hour__lte=max(hours))}
+    if not fresh:
+        return Rolled(rows={}, order_hours=set(), call_hours=set(), state=state)
+    # The first hour is cut by the range's start and the last one is still filling: both always live.
+    covered = {hour for hour in hours[1:-1] if hour >= state.covered_from}
+    return Rolled(
+        rows=rows,
+        order_hours={hour for hour in covered if hour not in changed},
+        call_hours={hour for hour in covered if hour < state.calls_until},
+        state=state,
+    )
+
+
+def _locked_state(now: datetime) -> TrendRollup:
+    """The watermark row, locked for the rest of the transaction: rollup runs and backfill chunks take turns."""
+    start = floor_hour(now)
+    defaults = {"covered_from": start, "orders_seen": start, "calls_until": start}
+    TrendRollup.objects.get_or_create(pk=1, defaults=defaults)
+    return TrendRollup.objects.select_for_update().get(pk=1)
+
+
+def _upsert(hours: Iterable[datetime], stats: dict, columns: list[str], now: datetime) -> int:
+    stamp = columns[-1]  # orders_at / calls_at
+    rows = [TrendHour(hour=hour, **vars(stats[hour]), **{stamp: now}) for hour in hours if hour in stats]
+    TrendHour.objects.bulk_create(rows, update_conflicts=True, unique_fields=["hour"], update_fields=columns)
+    return len(rows)
+
+
+def _roll_orders(hours: set[datetime], now: datetime) -> int:
+    if not hours:
+        return 0
+    return _upsert(hours, order_hour_stats(Order.objects.filter(within("placed_at", hours))), ORDER_COLUMNS, now)
+
+
+def _roll_calls(hours: list[datetime], now: datetime) -> int:
+    if not hours:
+        return 0
+    return _upsert(hours, call_hour_stats(CallAttempt.objects.filter(within("started_at", hours))), CALL_COLUMNS, now)
+
+
+def _hours_between(start: datetime, end: datetime) -> list[datetime]:
+    return [start + n * HOUR for n in range(max(0, int((end - start) / HOUR)))]
+
+
+@dataclass
+class RollupRun:
+    order_hours: int  # hours whose order columns were recomputed
+    call_hours: int  # hours whose call columns were computed
+    behind: int = 0  # changed hours left for link_trends_backfill (more than one run takes)
+
+
+def trends_rollup(now: datetime | None = None) -> RollupRun:
+    """Roll up the hours whose orders changed since the last run and the hours whose tries are all in.
+    Runs under the watermark row's lock; a first run starts the rollup at the current hour (older hours:
+    ``trends_backfill``)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = _locked_state(now)
+        changed = changed_hours(state.orders_seen, state.covered_from)
+        behind = len(changed) if len(changed) > MAX_HOURS_PER_RUN else 0
+        order_hours = 0 if behind else _roll_orders(changed, now)
+        call_hours = _hours_between(state.calls_until, floor_hour(now - CALLS_SETTLE))[:MAX_HOURS_PER_RUN]
+        _roll_calls(call_hours, now)
+        if call_hours:
+            state.calls_until = call_hours[-1] + HOUR
+        if not behind:  # else the charts stop reading the rollup once it is STALE
+            state.orders_seen = max(state.orders_seen, now - LAG)
+            state.ran_at = now
+        state.save()
+    return RollupRun(order_hours=order_hours, call_hours=len(call_hours), behind=behind)
+
+
+@dataclass
+class Backfill:
+    since: datetime
+    until: datetime
+    hours: int
+    orders: int = 0  # dry run: orders and tries the hours hold
+    tries: int = 0
+
+
+def trends_backfill(
+    since: datetime,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    chunk_hours: int = 24,
+    progress: Callable[[int, int], None] | None = None,
+) -> Backfill:
+    """Roll up every hour from ``since`` to now, ``chunk_hours`` at a time (each chunk one short transaction
+    under the watermark lock), then extend the rollup's coverage back to ``since``. Changes made while it
+    runs are picked up by the next ``trends_rollup``."""
+    now = now or timezone.now()
+    start, end, calls_end = floor_hour(since), floor_hour(now) + HOUR, floor_hour(now - CALLS_SETTLE)
+    hours = _hours_between(start, end)
+    result = Backfill(since=start, until=end, hours=len(hours))
+    if dry_run:
+        result.orders = Order.objects.filter(placed_at__gte=start, placed_at__lt=end).count()
+        result.tries = CallAttempt.objects.filter(started_at__gte=start, started_at__lt=calls_end).count()
+        return result
+    for first in range(0, len(hours), chunk_hours):
+        chunk = hours[first : first + chunk_hours]
+        with transaction.atomic():
+            _locked_state(now)
+            _roll_orders(set(chunk), now)
+            _roll_calls([hour for hour in chunk if hour < calls_end], now)
+        if progress:
+            progress(len(chunk), len(hours))
+    with transaction.atomic():
+        state = _locked_state(now)
+        state.calls_until = _calls_until(state.covered_from, state.calls_until, start, calls_end)
+        # Every covered hour was just computed from what had changed by ``now`` (each chunk's statements
+        # see at least that): later changes are redone by the next run.
+        everything = start <= state.covered_from
+        state.orders_seen = now - LAG if everything else min(state.orders_seen, now - LAG)
+        state.covered_from = min(state.covered_from, start)
+        state.ran_at = state.ran_at or now
+        state.save()
+    return result
+
+
+def _calls_until(covered_from: datetime, calls_until: datetime, start: datetime, calls_end: datetime) -> datetime:
+    """The end of the call hours done without a gap from the new coverage's start, when the runs did
+    [covered_from, calls_until) and the backfill [start, calls_end)."""
+    if start <= covered_from:
+        return max(calls_until, calls_end) if covered_from <= calls_end else calls_end
+    return max(calls_until, calls_end) if calls_until >= start else calls_until
