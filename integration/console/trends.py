@@ -70,8 +70,8 @@ def trends(range_key: str = "24h", store: Store | None = None, now: datetime | N
         rolled, rows, order_hours, call_hours = None, {}, set(), set()
     live_order_hours = [hour for hour in hours if hour not in order_hours]
     live_call_hours = [hour for hour in hours if hour not in call_hours]
-    orders = Order.objects.filter(within("placed_at", live_order_hours), placed_at__gte=since)
-    tries = CallAttempt.objects.filter(within("started_at", live_call_hours), started_at__gte=since)
+    orders = Order.objects.filter(within("placed_at", live_order_hours, since))
+    tries = CallAttempt.objects.filter(within("started_at", live_call_hours, since))
     if store is not None:
         orders = orders.filter(store=store)
         tries = tries.filter(call__store=store)
