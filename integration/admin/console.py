@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.console.board import order_board, stores_for_picker
+from integration.console.board import order_board, store_for_picker, stores_for_picker
 from integration.console.health import RETRY_BATCH, calls_to_retry_since, orders_to_retry_since
 from integration.console.trends import OUTCOMES, RANGES, trends
 from integration.models import Order, OutboundCall, Store
@@ -25,8 +25,7 @@ def _may_read_orders(site, request) -> None:
 
 
 def _store(request) -> Store | None:
-    value = request.GET.get("store", "")
-    return Store.objects.filter(pk=value).first() if value.isdigit() else None
+    return store_for_picker(request.GET.get("store", ""))
 
 
 def board_view(site, request):
@@ -37,6 +36,7 @@ def board_view(site, request):
         "title": "Order board",
         "columns": order_board(store),
         "store": store,
+        "store_asked": request.GET.get("store", ""),
         "stores": stores_for_picker(),
     }
     partial = request.headers.get("HX-Request") == "true"
@@ -79,6 +79,7 @@ def trends_view(site, request):
         "range_key": range_key,
         "ranges": list(RANGES),
         "store": store,
+        "store_asked": request.GET.get("store", ""),
         "stores": stores_for_picker(),
         "total_orders": sum(sum(values) for values in data.orders.values()),
         "rollup": data.rollup,

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from integration.counting import capped_counts
 from integration.models import Order, Store
 
 PER_COLUMN = 30
@@ -65,18 +66,33 @@ def order_timers(order: Order, now: datetime | None = None) -> BoardOrder:
 
 
 def order_board(store: Store | None = None, now: datetime | None = None) -> list[BoardColumn]:
-    """One count query and one query per column, whatever the number of orders."""
+    """One count query (each column counted up to ``counting.CAP``) and one query per column, whatever the
+    number of orders: each column walks the open orders' partial index (state, placed_at, id) in order."""
     now = now or timezone.now()
-    open_orders = Order.objects.filter(state__in=Order.OPEN_STATES)
-    if store is not None:
-        open_orders = open_orders.filter(store=store)
-    counts = open_orders.aggregate(**{key: Count("pk", filter=q) for key, _, _, q in COLUMNS})
+    orders = Order.objects.all() if store is None else Order.objects.filter(store=store)
+    counts = capped_counts({key: orders.filter(q) for key, _, _, q in COLUMNS})
     columns = []
     for key, title, meaning, q in COLUMNS:
-        rows = open_orders.filter(q).select_related("store").order_by("placed_at", "pk")[:PER_COLUMN]
+        rows = orders.filter(q).select_related("store").order_by("placed_at", "pk")[:PER_COLUMN]
         columns.append(BoardColumn(key, title, meaning, counts[key], [order_timers(order, now) for order in rows]))
     return columns
 
 
-def stores_for_picker() -> list[tuple[int, str]]:
-    return list(Store.objects.order_by("name", "pk").values_list("pk", "name"))
+PICKER_MAX = 300  # more stores than this: the picker is a box to type a store in, not a list
+
+
+def stores_for_picker() -> list[tuple[int, str]] | None:
+    """Every store, by name, for the picker's list; None when there are more than ``PICKER_MAX``."""
+    stores = list(Store.objects.order_by("name", "pk").values_list("pk", "name")[: PICKER_MAX + 1])
+    return None if len(stores) > PICKER_MAX else stores
+
+
+def store_for_picker(value: str) -> Store | None:
+    """The store a picker names: its id (from the list), else its venue id, storefront id or exact name."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return Store.objects.filter(pk=value).first()
+    named = Q(venue_id=value) | Q(external_store_id=value) | Q(name__iexact=value)
+    return Store.objects.filter(named).order_by("pk").first()

@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integration.counting import capped, capped_counts
 from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
 from integration.selectors.calls import calls_failed_unsettled
 from integration.services.circuit import circuits_status
@@ -80,7 +81,7 @@ def _describe(level: str, failed: int, tried: int, health: LinkHealth) -> tuple[
         return "No call to Link in the last 15 minutes.", "No action needed."
     if health.retrying or health.not_at_link:
         return (
-            f"Link answers; {health.retrying} calls still wait for their next try.",
+            f"Link answers; {capped(health.retrying)} calls still wait for their next try.",
             "They go by themselves; to send them now, use Retry everything since ... below.",
         )
     return f"Link answers: our last {tried} calls to it succeeded.", "No action needed."
@@ -101,7 +102,8 @@ def link_health(now: datetime | None = None) -> LinkHealth:
         tries_5m=Count("pk", filter=five),
         failed_5m=Count("pk", filter=five & failed),
     )
-    retrying = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING, attempts__gt=0).count()
+    retrying = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING, attempts__gt=0)
+    retrying = capped_counts({"retrying": retrying})["retrying"]  # a long outage holds many: "1,000+"
     not_at_link = Q(link_order_id__isnull=True)
     orders = Order.objects.filter(state=Order.State.PENDING).aggregate(
         unconfirmed=Count("pk"),

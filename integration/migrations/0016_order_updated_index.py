@@ -4,20 +4,9 @@ Built with CREATE INDEX CONCURRENTLY on PostgreSQL: the order table is the big o
 year at 250,000 orders a day) and a plain CREATE INDEX would block every write to it while it builds.
 Elsewhere (the SQLite of ``make run``) a plain index."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
-
-class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+from ._operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):

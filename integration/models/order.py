@@ -153,6 +153,12 @@ class Order(models.Model):
             models.Index(fields=["cancel_reason_code"], name="order_cancel_reason_code"),
             # The trends rollup finds the hours whose orders changed since it last ran (services.trends).
             models.Index(fields=["updated_at"], name="order_updated"),
+            # The order board: each column's oldest open orders, read in order (a small index: open orders only).
+            models.Index(
+                fields=["state", "placed_at", "id"],
+                condition=models.Q(state__in=["PENDING", "CONFIRMED", "IN_PREP"]),
+                name="order_open_placed",
+            ),
         ]
 
     def __str__(self):

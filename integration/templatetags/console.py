@@ -6,6 +6,8 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
+from integration import counting
+
 register = template.Library()
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
@@ -53,3 +55,9 @@ def store_time(at: datetime | None, tz_name: str = "UTC") -> str:
     local = at.astimezone(tz)
     day = "" if local.date() == timezone.now().astimezone(tz).date() else local.strftime("%a %d %b ")
     return f"{day}{local:%H:%M} {local.tzname()}"
+
+
+@register.filter
+def capped(count: int) -> str:
+    """A bounded count (``integration.counting``): "1,000+" once it reached the cap."""
+    return counting.capped(count)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from integration import counting
 from integration.console.board import order_board
 from integration.console.trends import trends
 from integration.models import Order, Store
@@ -131,3 +132,53 @@ def test_trends_page_says_which_hours_came_from_the_rollup(client, ops):
     trends_backfill(timezone.now() - timedelta(days=2))
     assert "2 of 25 hours computed now" in client.get(TRENDS).content.decode()
     assert f"Computed from {store.name}" in client.get(f"{TRENDS}?store={store.pk}").content.decode()
+
+
+def test_board_counts_stop_at_the_cap_and_say_so(client, ops, monkeypatch):
+    monkeypatch.setattr(counting, "CAP", 3)
+    store = StoreFactory()
+    Order.objects.bulk_create(
+        Order(store=store, placed_at=timezone.now(), state="CONFIRMED", link_order_id=f"ord_cap{i}") for i in range(5)
+    )
+    columns = {column.key: column.count for column in order_board()}
+    assert columns == {"not_at_link": 0, "waiting": 0, "confirmed": 3, "in_prep": 0}
+    html = client.get(BOARD).content.decode()
+    assert '<span class="n">3+</span>' in html and '<span class="n">0</span>' in html
+
+
+def test_capped_counts_count_each_queryset_in_one_statement():
+    store = StoreFactory()
+    Order.objects.bulk_create(Order(store=store, placed_at=timezone.now()) for _ in range(4))
+    querysets = {"all": Order.objects.all(), "none": Order.objects.none(), "ready": Order.objects.filter(state="READY")}
+    with CaptureQueriesContext(connection) as queries:
+        counts = counting.capped_counts(querysets, cap=3)
+    assert counts == {"all": 3, "none": 0, "ready": 0} and len(queries) == 1
+    assert (counting.capped(3, cap=3), counting.capped(2, cap=3)) == ("3+", "2")
+
+
+@pytest.mark.postgres_only
+def test_board_columns_read_the_open_orders_index_in_order():
+    """On a table of mostly closed orders, each column walks order_open_placed and stops at 30 (no sort)."""
+    store = StoreFactory()
+    now = timezone.now()
+    Order.objects.bulk_create(
+        Order(store=store, placed_at=now - timedelta(minutes=i), state="READY" if i % 5 else "CONFIRMED")
+        for i in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE integration_order")
+    column = Order.objects.filter(state="CONFIRMED").order_by("placed_at", "pk")[:30]
+    plan = column.explain()
+    assert "order_open_placed" in plan and "Sort" not in plan, plan
+
+
+def test_picker_is_a_box_to_type_a_store_in_when_there_are_many(client, ops, monkeypatch):
+    monkeypatch.setattr("integration.console.board.PICKER_MAX", 2)
+    stores = [StoreFactory(name=f"Picker {i}") for i in range(3)]
+    Order.objects.create(store=stores[1], placed_at=timezone.now(), customer_name="Pat")
+    html = client.get(TRENDS).content.decode()
+    assert '<input type="search" name="store"' in html and "<option" not in html
+    html = client.get(f"{BOARD}?store={stores[1].venue_id}").content.decode()
+    assert "Pat" in html and f"{stores[1].name} &middot;" in html
+    assert "Pat" in client.get(f"{BOARD}?store=picker%201").content.decode()  # an exact name, any case
+    assert "No store is nowhere: showing all stores." in client.get(f"{TRENDS}?store=nowhere").content.decode()
