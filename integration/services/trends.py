@@ -30,7 +30,7 @@ from integration.models import CallAttempt, Order, TrendHour, TrendRollup
 HOUR = timedelta(hours=1)
 LAG = timedelta(seconds=60)  # an order's change commits within this of its updated_at
 CALLS_SETTLE = timedelta(minutes=5)  # every try of an hour is recorded this long after the hour ends
-STALE = timedelta(minutes=15)  # a rollup that has not run for this long is not read (the charts go live)
+STALE = timedelta(minutes=15)  # a rollup that has not caught up for this long is not read (the charts go live)
 MAX_HOURS_PER_RUN = 200  # more changed hours than this: the run leaves them to link_trends_backfill
 OUTCOMES = ("ready", "open", "rejected", "cancelled", "failed")
 ORDER_COLUMNS = [*OUTCOMES, "confirm_p50", "confirm_p90", "prep_p50", "prep_p90", "orders_at"]
@@ -205,9 +205,10 @@ class Rolled:
 
 def rolled_up(hours: list[datetime], since: datetime, now: datetime) -> Rolled:
     """Three queries: the watermarks, the hours changed since the last run (computed live instead), the rows.
-    A rollup that has not run for ``STALE`` is not read at all."""
+    A rollup whose changes watermark is older than ``STALE`` is not read at all (the changed hours' query
+    would read every change since)."""
     state = TrendRollup.objects.filter(pk=1).first()
-    fresh = state is not None and state.ran_at is not None and now - state.ran_at <= STALE
+    fresh = state is not None and now - state.orders_seen <= STALE
     changed = changed_hours(state.orders_seen if fresh else now, since)
     rows = {row.hour: row for row in TrendHour.objects.filter(hour__gte=min(hours), hour__lte=max(hours))}
     if not fresh:
@@ -325,7 +326,7 @@ def trends_backfill(
         everything = start <= state.covered_from
         state.orders_seen = now - LAG if everything else min(state.orders_seen, now - LAG)
         state.covered_from = min(state.covered_from, start)
-        state.ran_at = state.ran_at or now
+        state.ran_at = now if everything else state.ran_at or now
         state.save()
     return result
 
