@@ -6,6 +6,7 @@ from django_q.tasks import async_task
 from integration.logcontext import call_log_ids, log_context
 from integration.services import drain, health, outbound, retention, stores, trends
 from integration.services.orders.recovery import orders_cancel_unconfirmed
+from integration.services.sweep import calls_sweep
 
 # Stay well inside django-q2's task timeout; what is left is pruned by a follow-up task.
 PRUNE_BUDGET = settings.Q_CLUSTER["timeout"] * 0.6
@@ -24,7 +25,7 @@ def sweep() -> dict:
     """The periodic sweep: due and abandoned calls, expired deadlines, ended pause windows, unconfirmed orders."""
     health.worker_heartbeat_record()
     return {
-        "enqueued": outbound.calls_sweep(),
+        "enqueued": calls_sweep(),
         "resumed": stores.store_resume_expired_pauses(),
         "unconfirmed_cancelled": len(orders_cancel_unconfirmed()),
     }

@@ -1,12 +1,11 @@
 """The outbox: calls to Link are rows committed with the change that caused them.
 
 A worker claims a due call with a short lease (row lock, skip locked), sends it outside any
-transaction through its kind's sender, commits the attempt, then applies the result through the
-kind's handlers (``call_kinds``). A sweep re-enqueues due calls and calls whose lease ran out (a
-killed worker loses nothing).
+transaction through its kind's sender, commits the attempt (``attempts``), then applies the result
+through the kind's handlers (``call_kinds``). The sweep (``sweep``) re-enqueues due calls and calls
+whose lease ran out (a killed worker loses nothing).
 """
 
-import json
 import logging
 import random
 import time
@@ -21,14 +20,11 @@ from integration import metrics
 from integration.link.client import LinkError, LinkResponse
 from integration.models import CallAttempt, OutboundCall
 
-from . import backlog, circuit
+from . import attempts, backlog, circuit
 from .call_kinds import CALL_KINDS, CallKind, OrderingKey, call_kind, ordered_kinds
 from .errors import ActionRefused
 
 logger = logging.getLogger(__name__)
-
-RESPONSE_BODY_LIMIT = 4000
-STORED_RESPONSE_LIMIT = 8000
 
 
 def calls_in_order(key: OrderingKey, value):
@@ -40,7 +36,7 @@ def _ordering_keys() -> set[OrderingKey]:
     return {kind.ordering_key for kind in CALL_KINDS.values() if kind.ordering_key}
 
 
-def _unheld(now) -> Q:
+def calls_unheld(now) -> Q:
     """Pending and not leased to a live worker (never claimed, or its lease ran out)."""
     return Q(status=OutboundCall.Status.PENDING) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
 
@@ -116,7 +112,9 @@ def call_claim(call_id: int | None = None, *, released: bool = False) -> Outboun
     ``released``: only a call released when its circuit closed (the drain's)."""
     now = timezone.now()
     with transaction.atomic():
-        due = OutboundCall.objects.select_for_update(skip_locked=True).filter(_unheld(now), next_attempt_at__lte=now)
+        due = OutboundCall.objects.select_for_update(skip_locked=True).filter(
+            calls_unheld(now), next_attempt_at__lte=now
+        )
         for key in _ordering_keys():
             earlier_pending = calls_in_order(key, OuterRef(key.field)).filter(
                 status=OutboundCall.Status.PENDING, pk__lt=OuterRef("pk")
@@ -133,18 +131,6 @@ def call_claim(call_id: int | None = None, *, released: bool = False) -> Outboun
         call.attempts += 1
         call.save(update_fields=["claimed_until", "attempts", "updated_at"])
     return call
-
-
-def _truncate(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more characters]"
-
-
-def _stored_response(response: LinkResponse):
-    return (
-        response.data
-        if len(response.text) <= STORED_RESPONSE_LIMIT
-        else {"truncated": True, "bytes": len(response.text)}
-    )
 
 
 def _answer(response: LinkResponse | None, error: LinkError | None) -> str:
@@ -171,7 +157,7 @@ def call_send(call: OutboundCall, *, probe: bool = False) -> str:
         response = kind.send(call, kind)
     except LinkError as exc:
         error = exc
-    attempt = _attempt_record(call, response, error, started_at, int((time.monotonic() - t0) * 1000))
+    attempt = attempts.attempt_record(call, response, error, started_at, int((time.monotonic() - t0) * 1000))
     channel = kind.channel(call)
     pause = call_backoff(call.attempts, error.retry_after) if error is not None else 0.0
     change = circuit.circuit_record(channel, _answer(response, error), probe=probe, pause=pause)
@@ -184,47 +170,10 @@ def call_send(call: OutboundCall, *, probe: bool = False) -> str:
                 metrics.on_commit(metrics.link_call_observed, locked.kind, locked.status, attempt.duration_ms / 1000)
     except Exception as exc:
         logger.exception("outbound call %s: applying the answer of attempt %s failed", call.pk, attempt.number)
-        _apply_failed(call, attempt, exc)
+        attempts.attempt_apply_failed(call, attempt, exc, retry_in=call_backoff(call.attempts))
     if change == circuit.CLOSED_NOW:
         calls_release(channel)
     return attempt.outcome
-
-
-def _attempt_record(call, response: LinkResponse | None, error: LinkError | None, started_at, duration_ms: int):
-    if response is not None:
-        outcome = CallAttempt.Outcome.SUCCESS
-    else:
-        outcome = CallAttempt.Outcome.RETRIABLE if error.retriable else CallAttempt.Outcome.PERMANENT
-    request_info = response.request if response is not None else error.request
-    return CallAttempt.objects.create(
-        call=call,
-        number=call.attempts,
-        started_at=started_at,
-        duration_ms=duration_ms,
-        request_method=call.method,
-        request_url=request_info.get("url", call.path)[:2000],
-        request_headers=request_info.get("headers", {}),
-        request_body=_truncate(json.dumps(call.payload)) if call.payload is not None else "",
-        status_code=response.status_code if response is not None else error.status_code,
-        response_body=_truncate(response.text if response is not None else error.body),
-        outcome=outcome,
-        error="" if error is None else str(error),
-    )
-
-
-def _apply_failed(call: OutboundCall, attempt: CallAttempt, exc: Exception) -> None:
-    """A handler raised: say so on the attempt and the call, which stays pending for a later try."""
-    reason = _truncate(f"applying the answer failed: {exc!r}")
-    attempt.error = f"{attempt.error}; {reason}" if attempt.error else reason
-    attempt.save(update_fields=["error"])
-    now = timezone.now()
-    OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(
-        last_status_code=attempt.status_code,
-        last_error=reason,
-        claimed_until=None,
-        next_attempt_at=now + timedelta(seconds=call_backoff(call.attempts)),
-        updated_at=now,
-    )
 
 
 def _enqueue_next_in_order(call: OutboundCall, key: OrderingKey) -> None:
@@ -251,7 +200,7 @@ def _settle(
 ):
     if response is not None:
         call.last_status_code = response.status_code
-        call.response = _stored_response(response)
+        call.response = attempts.stored_response(response)
         rejection = kind.on_success(call, response) if kind.on_success else None
         if rejection:
             _finish(call, OutboundCall.Status.FAILED, rejection)
@@ -354,44 +303,6 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
             call_enqueue(call.pk)  # a fresh task, with a fresh budget, waits for the next try
             return tries
         time.sleep(max(0.0, wait))
-
-
-def calls_due(limit: int = 500) -> list[int]:
-    """Due calls, except those an open circuit holds (``backlog_sweep`` sends their probe)."""
-    now = timezone.now()
-    return list(
-        OutboundCall.objects.filter(_unheld(now), next_attempt_at__lte=now, waiting_on="")
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def calls_expire() -> int:
-    """Fail pending calls whose deadline passed while nobody held them (e.g. the broker was down)."""
-    now = timezone.now()
-    expired = 0
-    ids = OutboundCall.objects.filter(_unheld(now), deadline__lt=now).values_list("pk", flat=True)
-    for pk in ids:
-        with transaction.atomic():
-            call = (
-                OutboundCall.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=OutboundCall.Status.PENDING)
-                .first()
-            )
-            reason = backlog.call_expired(call) if call is not None else None
-            if reason is not None:
-                call_fail(call, reason)
-                expired += 1
-    return expired
-
-
-def calls_sweep() -> int:
-    """Enqueue every due or abandoned call; the schedule runs this every minute."""
-    calls_expire()
-    due = list(dict.fromkeys([*backlog.backlog_sweep(), *calls_due()]))
-    for pk in due:
-        call_enqueue(pk)
-    return len(due)
 
 
 class CallRetryRefused(ActionRefused):

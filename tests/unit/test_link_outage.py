@@ -11,7 +11,8 @@ from integration.services import circuit
 from integration.services.backlog import backlog_status
 from integration.services.drain import calls_drain
 from integration.services.orders.recovery import order_retry_submission, orders_cancel_unconfirmed
-from integration.services.outbound import call_deliver, calls_expire, calls_sweep
+from integration.services.outbound import call_deliver
+from integration.services.sweep import calls_expire, calls_sweep
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory
 from tests.order_fixtures import link_takes, make_store, place, submit_call

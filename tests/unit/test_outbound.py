@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from integration.models import CallAttempt, OutboundCall
 from integration.services import outbound
-from integration.services.outbound import call_backoff, call_create, call_deliver, calls_sweep
+from integration.services.outbound import call_backoff, call_create, call_deliver
+from integration.services.sweep import calls_sweep
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory
 

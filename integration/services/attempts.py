@@ -1,0 +1,63 @@
+"""One try of an outbound call as it is recorded: a ``CallAttempt`` with the request (redacted
+headers), the answer (truncated) and its duration, committed before the answer is applied; and what
+a try whose answer could not be applied leaves on the attempt and the call."""
+
+import json
+from datetime import timedelta
+
+from django.utils import timezone
+
+from integration.link.client import LinkError, LinkResponse
+from integration.models import CallAttempt, OutboundCall
+
+RESPONSE_BODY_LIMIT = 4000
+STORED_RESPONSE_LIMIT = 8000
+
+
+def truncate(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+def stored_response(response: LinkResponse):
+    return (
+        response.data
+        if len(response.text) <= STORED_RESPONSE_LIMIT
+        else {"truncated": True, "bytes": len(response.text)}
+    )
+
+
+def attempt_record(call, response: LinkResponse | None, error: LinkError | None, started_at, duration_ms: int):
+    if response is not None:
+        outcome = CallAttempt.Outcome.SUCCESS
+    else:
+        outcome = CallAttempt.Outcome.RETRIABLE if error.retriable else CallAttempt.Outcome.PERMANENT
+    request_info = response.request if response is not None else error.request
+    return CallAttempt.objects.create(
+        call=call,
+        number=call.attempts,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        request_method=call.method,
+        request_url=request_info.get("url", call.path)[:2000],
+        request_headers=request_info.get("headers", {}),
+        request_body=truncate(json.dumps(call.payload)) if call.payload is not None else "",
+        status_code=response.status_code if response is not None else error.status_code,
+        response_body=truncate(response.text if response is not None else error.body),
+        outcome=outcome,
+        error="" if error is None else str(error),
+    )
+
+
+def attempt_apply_failed(call: OutboundCall, attempt: CallAttempt, exc: Exception, *, retry_in: float) -> None:
+    """A handler raised: say so on the attempt and the call, which stays pending for a later try."""
+    reason = truncate(f"applying the answer failed: {exc!r}")
+    attempt.error = f"{attempt.error}; {reason}" if attempt.error else reason
+    attempt.save(update_fields=["error"])
+    now = timezone.now()
+    OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(
+        last_status_code=attempt.status_code,
+        last_error=reason,
+        claimed_until=None,
+        next_attempt_at=now + timedelta(seconds=retry_in),
+        updated_at=now,
+    )
