@@ -11,6 +11,7 @@ and come out aware in UTC, and unknown keys are ignored.
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from django.utils.dateparse import parse_datetime
@@ -321,22 +322,39 @@ def parse_data(event_type: str, data):
         ) from None
 
 
-def parse_envelope(body: dict) -> dict:
+@dataclass(frozen=True)
+class LinkEvent:
+    """A webhook as validated: the envelope's fields, and ``data`` as its type's model (an unknown
+    type's data as it came)."""
+
+    id: str
+    type: str
+    created_at: dt.datetime
+    venue_id: str
+    data: BaseModel | dict
+
+
+def parse_envelope(body: dict) -> LinkEvent:
     """Validated envelope; raises PayloadError for a malformed envelope or known event's data."""
     if not isinstance(body, dict):
         raise PayloadError("invalid_envelope", "The body must be a JSON object.")
     try:
-        parsed = dict(Envelope.model_validate(body))
+        envelope = Envelope.model_validate(body)
     except ValidationError as exc:
         raise PayloadError("invalid_envelope", "The event envelope is malformed.", _details(exc)) from None
-    if parsed["type"] in VENUE_EVENTS and not parsed["venue_id"]:
+    if envelope.type in VENUE_EVENTS and not envelope.venue_id:
         raise PayloadError(
             "invalid_envelope",
-            f"A {parsed['type']} event names its venue.",
+            f"A {envelope.type} event names its venue.",
             {"venue_id": ["This field may not be blank."]},
         )
-    parsed["data"] = parse_data(parsed["type"], parsed["data"])
-    return parsed
+    return LinkEvent(
+        id=envelope.id,
+        type=envelope.type,
+        created_at=envelope.created_at,
+        venue_id=envelope.venue_id,
+        data=parse_data(envelope.type, envelope.data),
+    )
 
 
 def external_order_id_of(event_type: str, data) -> str:

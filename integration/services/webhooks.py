@@ -56,13 +56,13 @@ class Outcome:
         return self.event.status == WebhookEvent.Status.FAILED
 
 
-def event_from(envelope: dict, raw_body: bytes, headers: dict) -> WebhookEvent:
+def event_from(envelope: payloads.LinkEvent, raw_body: bytes, headers: dict) -> WebhookEvent:
     return WebhookEvent(
-        event_id=envelope["id"],
-        type=envelope["type"],
-        venue_id=envelope.get("venue_id") or "",
-        external_order_id=payloads.external_order_id_of(envelope["type"], envelope["data"]),
-        created_at=envelope["created_at"],
+        event_id=envelope.id,
+        type=envelope.type,
+        venue_id=envelope.venue_id,
+        external_order_id=payloads.external_order_id_of(envelope.type, envelope.data),
+        created_at=envelope.created_at,
         received_at=timezone.now(),
         headers={k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
         body=raw_body.decode("utf-8"),
@@ -127,7 +127,7 @@ def _record_failure(event: WebhookEvent, exc: Exception) -> Outcome:
         return Outcome(WebhookEvent.objects.get(event_id=event.event_id))
 
 
-def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
+def webhook_receive(envelope: payloads.LinkEvent, raw_body: bytes, headers: dict) -> Outcome:
     """Store, then apply, in one transaction: the 2xx goes out only after both are durable.
 
     A new event is inserted already PROCESSED and its handler runs in the same transaction, with no
@@ -136,7 +136,7 @@ def webhook_receive(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
     """
     event = event_from(envelope, raw_body, headers)
     with log_context(**_log_ids(event)):
-        return _receive(event, envelope["data"])
+        return _receive(event, envelope.data)
 
 
 def _log_ids(event: WebhookEvent) -> dict:

@@ -7,12 +7,13 @@ same validation, one INSERT in autocommit, no handler.
 from django.urls import path
 
 from integration.api.webhooks import LinkWebhookView
+from integration.link.payloads import LinkEvent
 from integration.models import WebhookEvent
 from integration.services.webhooks import Outcome, event_from
 from linkbridge.urls import urlpatterns as project_urls
 
 
-def store_only(envelope: dict, raw_body: bytes, headers: dict) -> Outcome:
+def store_only(envelope: LinkEvent, raw_body: bytes, headers: dict) -> Outcome:
     event = event_from(envelope, raw_body, headers)
     created = WebhookEvent.objects.insert_if_new(event)
     return Outcome(event, duplicate=not created)

@@ -1,6 +1,7 @@
 """Link's inbound bodies: envelope and event data validation (no database)."""
 
 import datetime as dt
+from dataclasses import asdict
 
 import pytest
 
@@ -108,14 +109,14 @@ HAPPY = [
 @pytest.mark.parametrize(("event_type", "data", "expected"), HAPPY, ids=[case[0] for case in HAPPY])
 def test_every_event_type_validates_to_its_model_with_defaults(event_type, data, expected):
     parsed = parse_envelope(body(event_type, data))
-    assert {**parsed, "data": parsed["data"].model_dump()} == {
+    assert {**asdict(parsed), "data": parsed.data.model_dump()} == {
         "id": "evt_1",
         "type": event_type,
         "created_at": NOON,
         "venue_id": "ven_1",
         "data": expected,
     }
-    assert type(parsed["data"]) is payloads.EVENT_DATA_MODELS[event_type]
+    assert type(parsed.data) is payloads.EVENT_DATA_MODELS[event_type]
     assert parse_data(event_type, data).model_dump() == expected
 
 
@@ -129,7 +130,7 @@ def test_envelope_defaults_trims_and_ignores_unknown_keys():
     parsed = parse_envelope(
         {"id": " evt_2 ", "type": "link.ping", "created_at": "2026-11-27T12:00:00Z", "data": {}, "extra": [1]}
     )
-    assert parsed == {"id": "evt_2", "type": "link.ping", "created_at": NOON, "venue_id": "", "data": {}}
+    assert asdict(parsed) == {"id": "evt_2", "type": "link.ping", "created_at": NOON, "venue_id": "", "data": {}}
 
 
 def test_event_data_is_trimmed_and_unknown_keys_dropped():
@@ -157,7 +158,7 @@ def test_numbers_are_taken_as_strings_like_drf():
 )
 def test_datetimes_come_out_aware_in_utc(raw, expected):
     parsed = parse_envelope(body("order.ready", ORDER | {"ready_at": raw}, created_at=raw))
-    for value in (parsed["created_at"], parsed["data"].ready_at):
+    for value in (parsed.created_at, parsed.data.ready_at):
         assert value == expected
         assert value.utcoffset() == dt.timedelta(0) and value.tzinfo is not None
 
@@ -245,7 +246,7 @@ def test_blank_is_allowed_where_drf_allowed_it_and_comes_out_empty(blank):
         "reason": "",
         "cancelled_by": "",
     }
-    assert parse_envelope(body("link.ping", {}, venue_id=blank))["venue_id"] == ""  # store and menu events need one
+    assert parse_envelope(body("link.ping", {}, venue_id=blank)).venue_id == ""  # store and menu events need one
 
 
 def test_null_is_refused_unless_the_field_allows_it():
@@ -312,7 +313,7 @@ def test_integers_are_at_least_zero_and_converted_like_drf(event_type, field, ba
 
 def test_unknown_event_types_pass_with_their_data_untouched():
     data = {"points": 3, "nested": {"x": [1, " y "]}, "blank": ""}
-    assert parse_envelope(body("loyalty.points_changed", data))["data"] == data
+    assert parse_envelope(body("loyalty.points_changed", data)).data == data
     assert parse_data("loyalty.points_changed", data) is data
 
 
