@@ -1,4 +1,4 @@
-"""Option parsing shared by the link_* commands."""
+"""Option parsing and the read-from-Link loop shared by the link_* commands."""
 
 from datetime import timedelta
 
@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from integration.link.client import LinkError
 from integration.models import Store
 
 
@@ -39,3 +40,16 @@ def stores_for_venues(venues: list[str] | None) -> QuerySet[Store]:
 def progress(iterable, verbosity: int, *, disable: bool = False, **kwargs) -> tqdm:
     """A progress bar on stderr; none at ``--verbosity 0``."""
     return tqdm(iterable, disable=disable or verbosity == 0, **kwargs)
+
+
+def link_reads(command, rows, read, name, counts: dict, verbosity: int, *, errors: str = "errors", **bar):
+    """``(row, read(row))`` for each row, under a progress bar; a row Link could not answer is written
+    to stderr as ``<name(row)>: <error>``, counted in ``counts[errors]`` and skipped."""
+    for row in progress(rows.iterator(chunk_size=200), verbosity, **bar):
+        try:
+            result = read(row)
+        except LinkError as exc:
+            counts[errors] += 1
+            command.stderr.write(f"{name(row)}: {exc}")
+            continue
+        yield row, result

@@ -1,11 +1,13 @@
+from functools import partial
+from operator import attrgetter
+
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.link.client import LinkError
 from integration.models import Order
 from integration.selectors.orders import orders_to_reconcile
 from integration.services.orders.recovery import order_reconcile
 
-from ._options import parse_since, progress
+from ._options import link_reads, parse_since
 
 
 class Command(BaseCommand):
@@ -28,15 +30,9 @@ class Command(BaseCommand):
         orders = orders_to_reconcile(since=parse_since(since) if since else None, states=state)
         total = orders.count()
         counts = {"changed": 0, "in step": 0, "left as is": 0, "errors": 0}
-        for order in progress(
-            orders.iterator(chunk_size=200), verbosity, total=total, desc="reconciling", unit="order"
-        ):
-            try:
-                result = order_reconcile(order, dry_run=dry_run)
-            except LinkError as exc:
-                counts["errors"] += 1
-                self.stderr.write(f"{order.external_order_id}: {exc}")
-                continue
+        reconcile = partial(order_reconcile, dry_run=dry_run)
+        name, bar = attrgetter("external_order_id"), {"total": total, "desc": "reconciling", "unit": "order"}
+        for order, result in link_reads(self, orders, reconcile, name, counts, verbosity, **bar):
             if result.change:
                 counts["changed"] += 1
                 verb = "would change" if dry_run else "changed"

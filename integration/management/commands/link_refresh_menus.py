@@ -1,11 +1,12 @@
+from functools import partial
+
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.link.client import LinkError
 from integration.models import Menu, Store
 from integration.services.menus.fetching import menu_refresh
 from integration.services.menus.ingest import INGESTED, INVALID, NOT_ON_LINK, STALE, UNCHANGED
 
-from ._options import progress, stores_for_venues
+from ._options import link_reads, stores_for_venues
 
 
 class Command(BaseCommand):
@@ -31,15 +32,10 @@ class Command(BaseCommand):
             stores = stores.exclude(state=Store.State.DISCONNECTED).exclude(menu__state=Menu.State.UNPUBLISHED)
         counts = {INGESTED: 0, UNCHANGED: 0, STALE: 0, NOT_ON_LINK: 0, "failed": 0}
         total = stores.count()
-        for store in progress(
-            stores.iterator(chunk_size=200), verbosity, total=total, desc="refreshing menus", unit="store"
-        ):
-            try:
-                result = menu_refresh(store, force=force, dry_run=dry_run)
-            except LinkError as exc:
-                counts["failed"] += 1
-                self.stderr.write(f"{store.venue_id}: fetch failed: {exc}")
-                continue
+        refresh = partial(menu_refresh, force=force, dry_run=dry_run)
+        failed = "{0.venue_id}: fetch failed".format
+        bar = {"total": total, "desc": "refreshing menus", "unit": "store"}
+        for store, result in link_reads(self, stores, refresh, failed, counts, verbosity, errors="failed", **bar):
             if result.outcome == INVALID:
                 counts["failed"] += 1
                 self.stderr.write(f"{store.venue_id}: {result.message}")

@@ -1,9 +1,11 @@
+from functools import partial
+from operator import attrgetter
+
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.link.client import LinkError
 from integration.services.stores import store_sync
 
-from ._options import progress, stores_for_venues
+from ._options import link_reads, stores_for_venues
 
 
 class Command(BaseCommand):
@@ -17,13 +19,9 @@ class Command(BaseCommand):
         stores = stores_for_venues(venue)
         counts = {"changed": 0, "in step": 0, "skipped": 0, "errors": 0}
         total = stores.count()
-        for store in progress(stores.iterator(chunk_size=200), verbosity, total=total, desc="syncing", unit="store"):
-            try:
-                result = store_sync(store, dry_run=dry_run)
-            except LinkError as exc:
-                counts["errors"] += 1
-                self.stderr.write(f"{store.venue_id}: {exc}")
-                continue
+        sync = partial(store_sync, dry_run=dry_run)
+        bar = {"total": total, "desc": "syncing", "unit": "store"}
+        for store, result in link_reads(self, stores, sync, attrgetter("venue_id"), counts, verbosity, **bar):
             if result.skipped:
                 counts["skipped"] += 1
                 self.stdout.write(f"{store.venue_id}: skipped, {result.skipped}")
