@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_datetime
 
+from .menu_nesting import nesting_check
+
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() order
 # Fields that change with every publication; the content hash leaves them out so that a new
 # version with the same content is recognised as unchanged.
@@ -274,71 +276,6 @@ def _references(check: _Checker, owner_key: str, owners: dict, attr: str, target
             check.add(f"{owner_key} {link_id!r}", f"refers to {target_key} {shown}, not defined in the menu")
 
 
-def _cycles(check: _Checker, groups: dict, modifiers: dict) -> None:
-    """Report each nesting cycle as group -> modifier -> group ... (iterative DFS, no recursion limit)."""
-    edges = {
-        gid: [(nested, mid) for mid in g.modifier_ids if mid in modifiers for nested in modifiers[mid].group_ids]
-        for gid, g in groups.items()
-    }
-    state: dict[str, int] = {}  # 1 on the current path, 2 finished
-    found = 0
-    for start in groups:
-        if start in state:
-            continue
-        path, via, stack = [start], [], [iter(edges[start])]
-        state[start] = 1
-        while stack:
-            nxt = next(stack[-1], None)
-            if nxt is None:
-                state[path.pop()] = 2
-                stack.pop()
-                if via:
-                    via.pop()
-                continue
-            target, mid = nxt
-            if target not in groups:
-                continue  # reported as an undefined reference
-            if state.get(target) == 1:
-                at = path.index(target)
-                steps = [part for g, m in zip(path[at:], [*via[at:], mid], strict=True) for part in (g, m)]
-                check.add("modifier nesting", "cycle " + " -> ".join([*steps, target]))
-                found += 1
-                if found >= 5:
-                    return
-            elif target not in state:
-                state[target] = 1
-                path.append(target)
-                via.append(mid)
-                stack.append(iter(edges[target]))
-
-
-def _depth(check: _Checker, groups: dict, modifiers: dict) -> None:
-    """Report a chain of more than MAX_NESTING groups (group -> modifier -> group ...), one level at a time."""
-    opens = {
-        gid: [(nested, mid) for mid in g.modifier_ids if mid in modifiers for nested in modifiers[mid].group_ids]
-        for gid, g in groups.items()
-    }
-    levels: list[dict] = [dict.fromkeys(groups)]  # group -> (the group, modifier) that opened it one level up
-    while len(levels) <= MAX_NESTING and levels[-1]:
-        deeper: dict = {}
-        for gid in levels[-1]:
-            for nested, mid in opens[gid]:
-                if nested in groups:
-                    deeper.setdefault(nested, (gid, mid))
-        levels.append(deeper)
-    if len(levels) <= MAX_NESTING or not levels[-1]:
-        return
-    gid = next(iter(levels[-1]))
-    chain = [gid]
-    for level in reversed(levels[1:]):
-        gid, mid = level[gid]
-        chain[:0] = [gid, mid]
-    check.add(
-        f"modifier_groups {chain[-1]!r}",
-        f"nests more than {MAX_NESTING} levels deep (an order may nest {MAX_NESTING}): " + " -> ".join(chain),
-    )
-
-
 def parse_menu(doc) -> ParsedMenu:
     """Validate a Menu document; raise MenuInvalid listing every problem found."""
     header = menu_header(doc)
@@ -396,8 +333,7 @@ def parse_menu(doc) -> ParsedMenu:
     _references(check, "items", items, "group_ids", "modifier_groups", groups)
     _references(check, "modifier_groups", groups, "modifier_ids", "modifiers", modifiers)
     _references(check, "modifiers", modifiers, "group_ids", "modifier_groups", groups)
-    _cycles(check, groups, modifiers)
-    _depth(check, groups, modifiers)
+    nesting_check(check.add, groups, modifiers, max_depth=MAX_NESTING)
 
     if check.problems:
         raise MenuInvalid(check.problems)
