@@ -2,8 +2,6 @@
 
 import dataclasses
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses as responses_lib
@@ -14,6 +12,7 @@ from integration.models import Menu, MenuItem, Modifier, OutboundCall, WebhookEv
 from integration.services import call_kinds
 from integration.services.outbound import call_deliver
 from tests.conftest import envelope, store_connected
+from tests.fake_http import JsonHandler, serving
 from tests.menus import build_menu, find, publish_menu, with_changes
 
 pytestmark = pytest.mark.django_db
@@ -314,43 +313,26 @@ def test_unchanged_refetch_keeps_availability_set_by_events(store, post_event, m
 # --- against a real HTTP server ----------------------------------------------------------------
 
 
-class _FakeLink(BaseHTTPRequestHandler):
+class _FakeLink(JsonHandler):
     menu: bytes = b""
     seen: list = []
 
     def do_POST(self):
-        self._send({"access_token": "tok-real", "token_type": "Bearer", "expires_in": 3600})
+        self.send_json(200, {"access_token": "tok-real", "token_type": "Bearer", "expires_in": 3600})
 
     def do_GET(self):
         type(self).seen.append((self.path, self.headers.get("Authorization")))
-        self._send(None, raw=self.menu)
-
-    def _send(self, body, raw=None):
-        raw = raw if raw is not None else json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(200, raw=self.menu)
 
 
 def test_fetch_menu_through_call_deliver_against_a_real_http_server(store, post_event, settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLink)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
+    with serving(_FakeLink) as base:
         settings.LINK_BASE_URL = base
-        settings.LINK_MENU_HOSTS = [f"127.0.0.1:{server.server_port}"]
+        settings.LINK_MENU_HOSTS = [base.removeprefix("http://")]
         _FakeLink.menu = json.dumps(build_menu(items=120, groups=12, modifiers=60, depth=2, version=3)).encode()
         _FakeLink.seen = []
         post_event(published(3, url=f"{base}/menus/men_1/v3.json"))
         deliver_all()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert _FakeLink.seen == [("/menus/men_1/v3.json", "Bearer tok-real")]
     menu = Menu.objects.get(store=store)
     assert (menu.state, menu.version, menu.item_count, menu.modifier_count) == ("PUBLISHED", 3, 120, 60)

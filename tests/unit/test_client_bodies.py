@@ -1,46 +1,28 @@
 """The client streams bodies (size cap); parsing must not touch requests' consumed content."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from integration.link.client import LinkClient, PermanentError
+from tests.fake_http import JsonHandler, serving
 
 pytestmark = pytest.mark.django_db
 
 
-class _Link(BaseHTTPRequestHandler):
+class _Link(JsonHandler):
     routes: dict = {}
 
     def do_POST(self):
-        self._answer(200, {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600})
+        self.send_json(200, {"access_token": "tok", "token_type": "Bearer", "expires_in": 3600})
 
     def do_GET(self):
         status, body = self.routes[self.path]
-        self._answer(status, body)
-
-    def _answer(self, status, body):
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(status, body)
 
 
 @pytest.fixture
 def real_link():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Link)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Link) as url:
+        yield url
 
 
 def test_json_body_of_a_2xx_is_parsed(real_link):
