@@ -58,6 +58,16 @@ def link_answers_cancel(rsps, link_order_id="ord_1", status=200, body=None):
     )
 
 
+def link_refuses_cancel(rsps, link_order_id="ord_1", *, message=None, status=None):
+    """Link answers the cancel 409 ``cancel_not_allowed``, with a message and ``details.status`` when given."""
+    error = {"code": "cancel_not_allowed"}
+    if message is not None:
+        error["message"] = message
+    if status is not None:
+        error["details"] = {"status": status}
+    link_answers_cancel(rsps, link_order_id, status=409, body={"error": error})
+
+
 def test_cancel_before_the_submission_left_is_never_sent(store, mocked_link):
     order = place()
     user = api_user("ops")
@@ -94,13 +104,7 @@ def test_cancel_of_a_submitted_order_waits_for_links_200(submitted, mocked_link)
 def test_cancel_refused_by_link_409_stays_with_the_refusal_shown(submitted, mocked_link):
     order_event("order.confirmed", submitted)
     order = cancel(submitted)
-    link_answers_cancel(
-        mocked_link,
-        status=409,
-        body={
-            "error": {"code": "cancel_not_allowed", "message": "The order is READY.", "details": {"status": "READY"}}
-        },
-    )
+    link_refuses_cancel(mocked_link, message="The order is READY.", status="READY")
     call_deliver(cancel_calls(order).get().pk, inline_wait=0)
     order.refresh_from_db()
     assert order.state == S.CONFIRMED and order.cancel_status == "refused"
@@ -110,13 +114,7 @@ def test_cancel_refused_by_link_409_stays_with_the_refusal_shown(submitted, mock
 def test_cancel_409_saying_already_cancelled_means_cancelled(submitted, mocked_link):
     """A retried cancel whose first try got through: Link answers 409 with details.status CANCELLED."""
     order = cancel(submitted)
-    link_answers_cancel(
-        mocked_link,
-        status=409,
-        body={
-            "error": {"code": "cancel_not_allowed", "message": "Already cancelled.", "details": {"status": "CANCELLED"}}
-        },
-    )
+    link_refuses_cancel(mocked_link, message="Already cancelled.", status="CANCELLED")
     call_deliver(cancel_calls(order).get().pk, inline_wait=0)
     order.refresh_from_db()
     assert order.state == S.CANCELLED and order.cancel_refused_at is None
@@ -130,7 +128,7 @@ def test_asking_again_while_a_cancel_is_on_its_way_changes_nothing(submitted):
 
 def test_after_a_refusal_the_mp_may_ask_again(submitted, mocked_link):
     order = cancel(submitted)
-    link_answers_cancel(mocked_link, status=409, body={"error": {"code": "cancel_not_allowed", "message": "busy"}})
+    link_refuses_cancel(mocked_link, message="busy")
     call_deliver(cancel_calls(order).get().pk, inline_wait=0)
     order = cancel(order, reason="please")
     assert order.cancel_status == "requested" and order.cancel_refused_at is None and cancel_calls(order).count() == 2
@@ -292,12 +290,7 @@ def test_disconnect_with_in_flight_cancel(store, mocked_link, post_event):
     assert elsewhere.state == S.PENDING and other_store.state == Store.State.ACTIVE
 
     # Link answers 409 (it cancelled them itself): the orders stay CANCELLED, nothing is "refused".
-    link_answers_cancel(
-        mocked_link,
-        "ord_2",
-        status=409,
-        body={"error": {"code": "cancel_not_allowed", "details": {"status": "CANCELLED"}}},
-    )
+    link_refuses_cancel(mocked_link, "ord_2", status="CANCELLED")
     call_deliver(cancel_calls(submitted).get().pk, inline_wait=0)
     submitted.refresh_from_db()
     assert submitted.state == S.CANCELLED and submitted.cancel_refused_at is None
