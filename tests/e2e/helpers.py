@@ -15,7 +15,7 @@ def api_client(stack, name: str = "checkout", url: str | None = None) -> Marketp
     return MarketplaceClient(url or stack.web_url, api_client_create(name).token)
 
 
-def open_stores(stack, mp, count: int, prefix: str) -> dict[str, dict]:
+def open_stores(stack, mp, count: int, prefix: str, *, timeout: float = 60) -> dict[str, dict]:
     """Connect ``count`` venues with generated menus and wait until all take orders; their catalogs by storefront."""
     for n in range(count):
         venue = f"ven_{prefix}{n}"
@@ -23,7 +23,7 @@ def open_stores(stack, mp, count: int, prefix: str) -> dict[str, dict]:
         stack.sandbox.publish_menu(venue, items=30, groups=6, modifiers=20, depth=2, seed=n)
     wait_for(
         lambda: sum(s["accepting_orders"] for s in mp.get("/stores/").json()["results"]) == count,
-        timeout=60,
+        timeout=timeout,
         what=f"{count} stores to accept orders",
     )
     return {f"sf_{prefix}{n}": mp.get(f"/stores/sf_{prefix}{n}/menu/").json() for n in range(count)}

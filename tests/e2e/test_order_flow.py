@@ -1,16 +1,11 @@
 """Issue 4 end to end: 50 orders through the API against the sandbox, every one ends where Link says."""
 
-import random
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
-from dev.demo import order_request_from_catalog
 from integration.models import Order, OutboundCall
 from tests.waiting import wait_for
 
-from .helpers import LINK_TO_STATE, api_client
+from .helpers import LINK_TO_STATE, api_client, open_stores, order_bodies, place_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
 
@@ -33,26 +28,8 @@ def test_fifty_orders_end_in_the_sandbox_state_each_seen_once(stack_factory):
         )
     )
     sandbox = stack.sandbox
-    for n in range(2):
-        sandbox.connect_venue(f"ven_o{n}", name=f"Order Shop {n}", timezone="UTC", external_store_id=f"sf_o{n}")
-        sandbox.publish_menu(f"ven_o{n}", items=30, groups=6, modifiers=20, depth=2, seed=n)
     mp = api_client(stack)
-    wait_for(
-        lambda: sum(s["accepting_orders"] for s in mp.get("/stores/").json()["results"]) == 2,
-        timeout=40,
-        what="both stores to accept orders",
-    )
-    catalogs = {f"sf_o{n}": mp.get(f"/stores/sf_o{n}/menu/").json() for n in range(2)}
-    rng = random.Random(4)
-    bodies = [order_request_from_catalog(catalogs[f"sf_o{i % 2}"], f"sf_o{i % 2}", rng) for i in range(50)]
-
-    def place(body):
-        resp = mp.place(body, key=uuid.uuid4().hex)
-        assert resp.status_code == 201, resp.text
-        return resp.json()["external_order_id"]
-
-    with ThreadPoolExecutor(8) as pool:
-        placed = list(pool.map(place, bodies))
+    placed = place_all(mp, order_bodies(open_stores(stack, mp, 2, "o", timeout=40), 50, seed=4))
     assert len(set(placed)) == 50
 
     def settled():
