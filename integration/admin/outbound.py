@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.db.models import Q
 
-from integration.models import CallAttempt, OutboundCall
+from integration.models import CallAttempt, Order, OutboundCall, Store
 from integration.services.outbound import call_retry_now
 
 from .base import ReadOnlyAdmin, ReadOnlyInline, action_apply, attention_filter, shortened
+from .paging import KeysetPagingMixin
 
 
 class CallAttemptInline(ReadOnlyInline):
@@ -39,7 +41,7 @@ class WaitingFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboundCall)
-class OutboundCallAdmin(ReadOnlyAdmin):
+class OutboundCallAdmin(KeysetPagingMixin, ReadOnlyAdmin):
     list_display = (
         "id",
         "kind",
@@ -55,9 +57,10 @@ class OutboundCallAdmin(ReadOnlyAdmin):
     )
     list_filter = (attention_filter(OutboundCall), WaitingFilter, "status", "kind")
     change_list_template = "admin/integration/outboundcall/change_list.html"
-    search_fields = ("idempotency_key", "path", "store__venue_id")
+    search_fields = ("order__external_order_id", "store__venue_id", "store__external_store_id")
+    search_help_text = "Exact call id, order's external id, venue id or storefront id."
     list_select_related = ("store",)
-    show_full_result_count = False
+    keyset_field = "created_at"
     show_facets = admin.ShowFacets.NEVER  # per-choice counts scan the whole table (1 s at 100k orders)
     readonly_fields = [f.name for f in OutboundCall._meta.fields]
     inlines = [CallAttemptInline]
@@ -66,6 +69,19 @@ class OutboundCallAdmin(ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), **self.admin_site.link_circuits(request)}
         return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact values: the order and stores are looked up first, so each part of the OR has its index
+        (Django's default, ``icontains`` over a join, scanned 10 M calls)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        orders = list(Order.objects.filter(external_order_id=term).values_list("pk", flat=True))
+        stores = list(Store.objects.filter(Q(venue_id=term) | Q(external_store_id=term)).values_list("pk", flat=True))
+        match = Q(order_id__in=orders) | Q(store_id__in=stores)
+        if term.isdigit() and len(term) < 19:  # a bigint
+            match |= Q(pk=int(term))
+        return queryset.filter(match), False
 
     @admin.display(description="Last error")
     def short_error(self, obj):

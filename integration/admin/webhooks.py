@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.db.models import Q
 
 from integration.models import WebhookEvent
 from integration.services.errors import ActionRefused
 from integration.services.webhooks import HANDLERS, webhook_replay
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter
+from .paging import KeysetPagingMixin
 
 
 class TypeFilter(admin.SimpleListFilter):
@@ -23,15 +25,23 @@ class TypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(KeysetPagingMixin, ReadOnlyAdmin):
     list_display = ("event_id", "type", "venue_id", "status", "status_reason", "attempts", "received_at")
     # A received-date filter, not date_hierarchy: that scans the whole table for its year/month links.
     list_filter = (attention_filter(WebhookEvent), "status", TypeFilter, ("received_at", admin.DateFieldListFilter))
     search_fields = ("event_id", "venue_id", "external_order_id")
-    show_full_result_count = False
+    search_help_text = "Exact event id, venue id or order's external id."
+    keyset_field = "received_at"
     show_facets = admin.ShowFacets.NEVER  # per-choice counts scan the whole table (1 s at 100k orders)
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
     actions = ["replay"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact values, each with its index (Django's default, ``icontains`` on each, scanned 20 M rows)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(event_id=term) | Q(venue_id=term) | Q(external_order_id=term)), False
 
     def has_replay_permission(self, request):
         return request.user.has_perm("integration.replay_webhookevent")

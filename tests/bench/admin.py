@@ -52,15 +52,16 @@ def migrated_scratch(name: str):
         yield
 
 
-def _insert_series(model, n: int, sql: dict[str, str], params: dict | None = None) -> None:
+def _insert_series(model, n: int, sql: dict[str, str], params: dict | None = None, rows: str | None = None) -> None:
     """INSERT ``n`` rows of ``model`` in one statement: ``sql`` gives a field's (or column's)
-    expression over ``i`` (1..n); every other column takes the field's default (or NULL), so new fields with a
-    default need no change here."""
+    expression over ``i`` (1..n), or over the columns of ``rows`` (a FROM clause, instead of the series);
+    every other column takes the field's default (or NULL), so new fields with a default need no change
+    here. The primary key is left to its sequence unless ``sql`` names it."""
     from django.db import connection
 
     columns, values, args = [], [], dict(params or {})
     for field in model._meta.concrete_fields:
-        if field.primary_key:
+        if field.primary_key and field.name not in sql:
             continue
         columns.append(connection.ops.quote_name(field.column))
         if field.name in sql or field.column in sql:
@@ -73,9 +74,8 @@ def _insert_series(model, n: int, sql: dict[str, str], params: dict | None = Non
         else:
             values.append("NULL")
     table = connection.ops.quote_name(model._meta.db_table)
-    statement = (
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM generate_series(1, {n}) AS i"
-    )
+    rows = rows or f"generate_series(1, {n}) AS i"
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {rows}"
     with connection.cursor() as cursor:
         cursor.execute(statement, args)
 
@@ -206,7 +206,7 @@ def load(orders: int = ORDERS, stores: int = STORES) -> None:
         cursor.execute("ANALYZE")
 
 
-def _measure(client, url: str) -> dict:
+def _measure(client, url: str, runs: int = RUNS) -> dict:
     from django.db import connection
 
     counter = {"n": 0, "sql_s": 0.0}
@@ -221,7 +221,7 @@ def _measure(client, url: str) -> dict:
 
     assert client.get(url).status_code == 200, url  # warm: templates, plans, caches
     times, queries, sql = [], set(), []
-    for _ in range(RUNS):
+    for _ in range(runs):
         counter.update(n=0, sql_s=0.0)
         with connection.execute_wrapper(wrapper):
             started = time.perf_counter()
@@ -230,8 +230,10 @@ def _measure(client, url: str) -> dict:
         assert response.status_code == 200, (url, response.status_code)
         queries.add(counter["n"])
         sql.append(counter["sql_s"])
+    ordered = sorted(times)
     return {
         "p50_ms": statistics.median(times) * 1000,
+        "p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000,
         "max_ms": max(times) * 1000,
         "sql_ms": statistics.median(sql) * 1000,
         "queries": sorted(queries),

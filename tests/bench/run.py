@@ -1,4 +1,7 @@
-"""``make bench``: prints speed and memory figures. Run sections alone with ``BENCH=webhooks,menus``."""
+"""``make bench``: prints speed and memory figures. Run sections alone with ``BENCH=webhooks,menus``.
+
+``BENCH=scale`` (a year of a large marketplace, see tests/bench/scale.py) takes long: it is never in the
+default list, nor in CI."""
 
 import os
 import sys
@@ -11,7 +14,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     os.environ.setdefault("LINKBRIDGE_DEMO", "1")  # dev secrets; the bench sets Link's values itself
     django.setup()
-    from . import admin, menus, orders, outage, retention, webhooks
+    from . import admin, menus, orders, outage, retention, scale, webhooks
 
     sections = {
         "webhooks": webhooks.bench_webhooks,
@@ -21,7 +24,9 @@ def main() -> int:
         "retention": retention.bench_retention,
         "outage": outage.bench_outage,
     }
-    wanted = [s for s in os.environ.get("BENCH", ",".join(sections)).split(",") if s]
+    default = ",".join(sections)
+    sections["scale"] = scale.bench_scale
+    wanted = [s for s in os.environ.get("BENCH", default).split(",") if s]
     for name in wanted:
         started = time.perf_counter()
         print(f"== {name}", flush=True)
