@@ -100,3 +100,14 @@ def test_event_list_pages_and_searches_use_their_indexes(seeded):
     assert "Index" in plan(WebhookEvent.objects.filter(status="IGNORED")[:101])
     exact = Q(event_id="evt_plan_5") | Q(venue_id="evt_plan_5") | Q(external_order_id="evt_plan_5")
     assert "Index" in plan(WebhookEvent.objects.filter(exact)[:101])
+
+
+def test_no_prefix_search_copies_of_the_big_tables_indexes():
+    """0018: nothing searches these tables by prefix, so no varchar_pattern_ops index slows their writes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN "
+            "('integration_order', 'integration_webhookevent', 'integration_outboundcall') AND indexdef LIKE %s",
+            ["%varchar_pattern_ops%"],
+        )
+        assert cursor.fetchall() == []

@@ -217,7 +217,7 @@ def bench_scale() -> list[str]:
             f"p95 < {TARGET_MS} ms with a fixed query count: "
             + (f"NOT met by {', '.join(misses)}" if misses else "met by every page")
         )
-        lines += flows(url, api)
+        lines += flows(url)
     if os.environ.get("BENCH_SCALE_WEBHOOKS", "1") == "1":
         lines.append(f"webhook ingest at this size ({DB_NAME}; updates the seeded stores ven_000..ven_199):")
         lines += webhook_figures(url, migrate=False)

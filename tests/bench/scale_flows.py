@@ -5,6 +5,7 @@ Both writes go through Django's test client in this process, as the admin pages 
 (ORM broker: the submit call is queued in the database, nobody takes it) for the bench's own store with a
 published menu, then a signed ``order.confirmed`` for that order to ``/link/webhooks/``, which applies it
 (the order gains Link's id and is CONFIRMED). Each run places new orders, so the seeded rows stay as they are.
+The two databases take turns, ``PLACED / ROUNDS`` orders at a time.
 """
 
 import json
@@ -16,6 +17,7 @@ import uuid
 from .scale import EMPTY_NAME
 
 PLACED = int(os.environ.get("BENCH_SCALE_PLACED", "60"))
+ROUNDS = 6
 SECRET = "whsec-bench-scale"
 WITHIN = 0.2  # at size, at most 20% slower than on an empty database
 
@@ -78,13 +80,24 @@ def _p50_ms(seconds: list[float]) -> float:
     return statistics.median(seconds) * 1000
 
 
-def flows(scale_url: str, api_client=None) -> list[str]:
-    """Placement and webhook apply p50 at size (the current database) against an empty one."""
-    from .admin import migrated_scratch
+def flows(scale_url: str) -> list[str]:
+    """Placement and webhook apply p50 at size against an empty database, in alternating rounds, so both
+    meet the same load of a shared machine."""
+    from django.core.management import call_command
 
-    at_size = _place_and_confirm(api_client or _api_client(), PLACED)
-    with migrated_scratch(EMPTY_NAME):
-        empty = _place_and_confirm(_api_client(), PLACED)
+    from .admin import _database
+    from .common import scratch_database
+
+    empty_url = scratch_database(EMPTY_NAME)
+    with _database(empty_url):
+        call_command("migrate", verbosity=0)
+    at_size, empty = ([], []), ([], [])
+    for _ in range(ROUNDS):
+        for url, into in ((scale_url, at_size), (empty_url, empty)):
+            with _database(url):
+                placed, applied = _place_and_confirm(_api_client(), PLACED // ROUNDS)
+            into[0].extend(placed)
+            into[1].extend(applied)
     lines = []
     for name, size, base in (
         ("POST /api/v1/orders/", at_size[0], empty[0]),
