@@ -149,15 +149,19 @@ def cancel_calls(order: Order):
     return OutboundCall.objects.filter(order=order, kind=OutboundCall.Kind.CANCEL_ORDER).order_by("pk")
 
 
-def link_takes(rsps, order: Order, link_order_id: str | None = None) -> Order:
-    """Deliver the order's submit call against a mocked Link that answers 201."""
-    link_order_id = link_order_id or f"ord_{order.external_order_id}"
+def link_answers_submit(rsps, order: Order, link_order_id: str) -> None:
+    """The mocked Link answers the order's submission 201 with ``link_order_id``."""
     rsps.add(
         responses_lib.POST,
         f"{LINK}/v2/orders",
         json={"order_id": link_order_id, "external_order_id": order.external_order_id, "status": "INIT"},
         status=201,
     )
+
+
+def link_takes(rsps, order: Order, link_order_id: str | None = None) -> Order:
+    """Deliver the order's submit call against a mocked Link that answers 201."""
+    link_answers_submit(rsps, order, link_order_id or f"ord_{order.external_order_id}")
     call_deliver(submit_call(order).pk, inline_wait=0)
     order.refresh_from_db()
     return order

@@ -7,14 +7,13 @@ import subprocess
 import sys
 
 import pytest
-import responses as responses_lib
 
 from dev.processes import ROOT
 from integration import tasks
 from integration.logcontext import ContextFilter, log_context
 from integration.services import webhooks
-from tests.conftest import LINK, envelope
-from tests.order_fixtures import make_store, place, submit_call
+from tests.conftest import envelope
+from tests.order_fixtures import link_answers_submit, make_store, place, submit_call
 
 pytestmark = pytest.mark.django_db
 
@@ -92,12 +91,7 @@ def test_a_delivered_call_logs_its_call_order_and_venue(mocked_link, ids_in):
     make_store()
     order = place()
     call = submit_call(order)
-    mocked_link.add(
-        responses_lib.POST,
-        f"{LINK}/v2/orders",
-        json={"order_id": "ord_1", "external_order_id": order.external_order_id, "status": "INIT"},
-        status=201,
-    )
+    link_answers_submit(mocked_link, order, "ord_1")
     with log_context(request_id="outer"):
         tasks.deliver_call(call.pk)
     record = next(r for r in ids_in.records if "/v2/orders" in r.getMessage())

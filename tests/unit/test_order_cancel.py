@@ -20,6 +20,7 @@ from tests.conftest import LINK, envelope
 from tests.order_fixtures import (
     api_user,
     cancel_calls,
+    link_answers_submit,
     link_takes,
     make_store,
     order_event,
@@ -152,12 +153,7 @@ def test_cancel_while_the_submission_is_in_flight_follows_links_201(store, mocke
     assert submit_call(order).status == OutboundCall.Status.PENDING  # not skipped: it may have left
 
     # The worker's POST gets Link's 201: now that Link's id is known, the cancel call follows.
-    mocked_link.add(
-        responses_lib.POST,
-        f"{LINK}/v2/orders",
-        json={"order_id": "ord_9", "external_order_id": order.external_order_id, "status": "INIT"},
-        status=201,
-    )
+    link_answers_submit(mocked_link, order, "ord_9")
     call_send(claimed)
     order.refresh_from_db()
     assert order.link_order_id == "ord_9"
@@ -320,12 +316,7 @@ def test_disconnect_cancels_an_order_in_flight_and_the_cancel_follows_its_201(st
     post_event(envelope("store.disconnected", {"reason": "", "in_flight": "cancel"}, venue_id="ven_1"))
     order.refresh_from_db()
     assert order.state == S.CANCELLED and not cancel_calls(order).exists()
-    mocked_link.add(
-        responses_lib.POST,
-        f"{LINK}/v2/orders",
-        json={"order_id": "ord_late", "external_order_id": order.external_order_id, "status": "INIT"},
-        status=201,
-    )
+    link_answers_submit(mocked_link, order, "ord_late")
     call_send(claimed)
     assert [c.path for c in cancel_calls(order)] == ["/v2/orders/ord_late/cancel"]
 

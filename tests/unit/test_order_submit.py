@@ -11,7 +11,7 @@ from integration.models import Order, OutboundCall
 from integration.services.outbound import call_deliver
 from integration.services.sweep import calls_expire
 from tests.conftest import LINK
-from tests.order_fixtures import link_takes, make_store, place, submit_call
+from tests.order_fixtures import link_answers_submit, link_takes, make_store, place, submit_call
 
 pytestmark = pytest.mark.django_db
 
@@ -96,12 +96,7 @@ def test_409_and_422_fail_the_order_with_links_reason(order, mocked_link, status
 def test_5xx_is_retried_then_201_succeeds(order, mocked_link):
     mocked_link.add(responses_lib.POST, f"{LINK}/v2/orders", json={"error": {"code": "oops"}}, status=503)
     mocked_link.add(responses_lib.POST, f"{LINK}/v2/orders", json={"error": {"code": "oops"}}, status=500)
-    mocked_link.add(
-        responses_lib.POST,
-        f"{LINK}/v2/orders",
-        json={"order_id": "ord_1", "external_order_id": order.external_order_id, "status": "INIT"},
-        status=201,
-    )
+    link_answers_submit(mocked_link, order, "ord_1")
     assert call_deliver(submit_call(order).pk, inline_wait=1) == 3
     order.refresh_from_db()
     assert order.link_order_id == "ord_1" and order.state == Order.State.PENDING
