@@ -6,6 +6,8 @@ from django.db.models import Q
 from django_fsm import FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
+from integration.link.routes import UNACCEPTED
+
 
 def new_external_order_id() -> str:
     return f"mp_{secrets.token_hex(8)}"
@@ -61,9 +63,11 @@ class Order(models.Model):
     external_order_id = models.CharField(max_length=64, unique=True, default=new_external_order_id)
     link_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     display_code = models.CharField(max_length=8, default=new_display_code, db_index=True)
-    store = models.ForeignKey("integration.Store", on_delete=models.PROTECT, related_name="orders")
+    store = models.ForeignKey(  # no index of its own: order_store_state leads with it
+        "integration.Store", on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     menu_version = models.PositiveIntegerField(null=True, blank=True)
-    state = FSMField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    state = FSMField(max_length=16, choices=State.choices, default=State.PENDING)  # indexed by order_state_placed
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -150,7 +154,11 @@ class Order(models.Model):
                 condition=models.Q(cancel_refused_at__isnull=False),
                 name="order_cancel_refused",
             ),
-            models.Index(fields=["cancel_reason_code"], name="order_cancel_reason_code"),
+            models.Index(
+                fields=["placed_at", "id"],
+                condition=models.Q(cancel_reason_code=UNACCEPTED),
+                name="order_cancel_unaccepted",
+            ),
             # The trends rollup finds the hours whose orders changed since it last ran (services.trends).
             models.Index(fields=["updated_at"], name="order_updated"),
             # The order board: each column's oldest open orders, read in order (a small index: open orders only).

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration.console.board import COLUMNS
+from integration.link.routes import UNACCEPTED
 from integration.models import Order, WebhookEvent
 from tests.bench.admin import _insert_series
 from tests.factories import StoreFactory
@@ -33,6 +34,7 @@ def seeded():
             "display_code": "upper(substr(md5(i::text), 1, 6))",
             "store_id": "%(store)s",
             "state": "CASE WHEN i < 300 THEN 'PENDING' WHEN mod(i, 10) = 0 THEN 'FAILED' ELSE 'READY' END",
+            "cancel_reason_code": "CASE WHEN mod(i, 97) = 0 THEN 'UNACCEPTED' ELSE '' END",
             "customer_name": "'Customer ' || md5(i::text)",
             "customer_phone": "'+1555' || lpad(i::text, 7, '0')",
             "placed_at": placed,
@@ -78,6 +80,12 @@ def test_the_order_list_pages_walk_the_time_index(seeded):
     older = Order.objects.filter(placed_at__lte=at).exclude(placed_at=at, pk__gte=pk)
     assert "Index Scan Backward using order_placed_id" in plan(older[:101])
     assert "order_state_placed" in plan(older.filter(state="FAILED")[:101])
+
+
+def test_a_store_and_the_unaccepted_filter_use_an_index_without_one_of_their_own(seeded):
+    another_store = StoreFactory()  # one of thousands: few of the orders are its own
+    assert "order_store_state" in plan(Order.objects.filter(store=another_store)[:101])
+    assert "order_cancel_unaccepted" in plan(Order.objects.filter(cancel_reason_code=UNACCEPTED)[:101])
 
 
 def test_order_searches_use_an_index(seeded):
