@@ -9,8 +9,10 @@ import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from dev.receiver import WebhookReceiver, describe
 from integration.sandbox.control import SandboxControl
 from integration.services.api_clients import DEFAULT_CLIENT_PERMISSIONS, api_client_create
+from integration.services.notifications import EVENT_TYPES
 from integration.services.roles import OPS, SUPPORT, roles_setup
 
 logger = logging.getLogger("integration.demo")
@@ -172,3 +174,36 @@ def demo_traffic(
                 echo(f"traffic: customer cancels {victim}: {mp.cancel(victim, reason='changed my mind').status_code}")
         except requests.RequestException as exc:
             echo(f"traffic: {type(exc).__name__}: {exc}")
+
+
+def demo_receiver_register(api: str, token: str, url: str) -> dict:
+    """Register ``url`` for every event type as the traffic's client (replacing its own earlier one); the answer."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    endpoints = f"{api}/api/v1/webhook-endpoints/"
+    for endpoint in session.get(endpoints, timeout=10).json():
+        if endpoint["url"] == url:
+            session.delete(f"{endpoints}{endpoint['id']}/", timeout=10)
+    answer = session.post(
+        endpoints, json={"url": url, "event_types": list(EVENT_TYPES), "description": "demo"}, timeout=10
+    )
+    if answer.status_code != 201:
+        raise RuntimeError(f"registering {url} failed: {answer.status_code} {answer.text[:300]}")
+    return answer.json()
+
+
+def demo_receiver(api: str, token: str, *, port: int = 8200, echo=print) -> None:
+    """The demo MP service: registers its endpoint through the API, then verifies every delivery with
+    ``standardwebhooks`` and prints one line each, until interrupted."""
+    receiver = WebhookReceiver(port=port, on_delivery=lambda d, a: echo(f"{a.status} {describe(d)}"))
+    try:
+        endpoint = demo_receiver_register(api, token, receiver.url)
+        receiver.secrets = [endpoint["secret"]]
+        echo(f"receiver: endpoint #{endpoint['id']} at {receiver.url}, {len(endpoint['event_types'])} event types")
+        receiver.start()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()

@@ -72,6 +72,14 @@ def free_ports(n: int) -> int:
             continue
 
 
+def webhook_worker_env(env: dict | None = None) -> dict:
+    """The MP webhook deliveries' own django-q2 cluster (same argv as a worker): settings.MP_WEBHOOK_CLUSTER,
+    named from ``Q_NAME`` as the Procfile's ``webhooks`` process names it (no settings import here: this
+    runs before the processes' environment is complete)."""
+    name = (env if env is not None else os.environ).get("Q_NAME") or "linkbridge"
+    return {"Q_CLUSTER_NAME": f"{name}-webhooks", "Q_SCHEDULER": "0"}
+
+
 def sandbox_argv(port: int, target: str, *extra: str) -> list[str]:
     return [PYTHON, "manage.py", "link_sandbox", "--port", str(port), "--target", target, *extra]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
@@ -90,16 +90,42 @@ ORDER_SUBMIT = histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
 )
 
+MP_DELIVERIES = counter(
+    "linkbridge_mp_deliveries_total",
+    "Tries of deliveries to MP webhook endpoints by outcome (succeeded, retried, failed for good)",
+    ["outcome"],
+)
+MP_DELIVERY_DURATION = histogram("linkbridge_mp_delivery_duration_seconds", "Duration of one try of a delivery")
+MP_EVENT_DELIVERED = histogram(
+    "linkbridge_mp_event_delivered_seconds",
+    "From an event (the change that made it) to its delivery at an MP webhook endpoint",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+)
+
 CALL_OUTCOMES = {"SUCCEEDED": "succeeded", "PENDING": "retried", "FAILED": "failed"}
 
 
 def link_call_observed(kind: str, status: str, seconds: float) -> None:
-    """One try of a call settled into ``status`` (an OutboundCall.Status); counted once its transaction commits."""
+    """One try of a call to Link settled into ``status`` (an OutboundCall.Status); counted once its transaction
+    commits. Deliveries to MP webhook endpoints are not calls to Link: ``mp_delivery_observed`` counts them."""
     outcome = CALL_OUTCOMES.get(status)
     if outcome is None:
         return
     LINK_CALLS.labels(kind, outcome).inc()
     LINK_CALL_DURATION.labels(kind).observe(seconds)
+
+
+def mp_delivery_observed(kind: str, status: str, seconds: float) -> None:
+    """One try of a delivery to an MP webhook endpoint (``link_call_observed``'s signature)."""
+    outcome = CALL_OUTCOMES.get(status)
+    if outcome is None:
+        return
+    MP_DELIVERIES.labels(outcome).inc()
+    MP_DELIVERY_DURATION.observe(seconds)
+
+
+def mp_event_delivered(event_at) -> None:
+    MP_EVENT_DELIVERED.observe(max(0.0, (timezone.now() - event_at).total_seconds()))
 
 
 def on_commit(observe: Callable, *args) -> None:
@@ -114,23 +140,47 @@ def order_submitted(placed_at) -> None:
 # --- gauges read from the database at scrape time (cheap, indexed queries) ------------------------
 
 
+def _pending_calls(*, to_link: bool):
+    """Pending outbox rows: calls to Link, or deliveries to MP webhook endpoints (never mixed in one gauge)."""
+    from integration.models import OutboundCall
+    from integration.services.call_kinds import link_kinds
+
+    pending = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING).order_by()
+    return pending.filter(kind__in=link_kinds()) if to_link else pending.exclude(kind__in=link_kinds())
+
+
 @scrape_gauge("linkbridge_outbox_pending", "Outbound calls waiting to reach Link, by kind", ["kind"])
 def _outbox_pending() -> dict:
-    from integration.models import OutboundCall
+    from integration.services.call_kinds import link_kinds
 
-    counts = dict.fromkeys(OutboundCall.Kind.values, 0.0)
-    pending = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING).order_by()
-    counts.update(pending.values_list("kind").annotate(n=Count("pk")))
+    counts = dict.fromkeys(link_kinds(), 0.0)
+    counts.update(_pending_calls(to_link=True).values_list("kind").annotate(n=Count("pk")))
     return {(kind,): float(n) for kind, n in counts.items()}
 
 
-@scrape_gauge("linkbridge_outbox_oldest_pending_seconds", "Age of the oldest outbound call still pending (0: none)")
+@scrape_gauge(
+    "linkbridge_outbox_oldest_pending_seconds", "Age of the oldest outbound call to Link still pending (0: none)"
+)
 def _outbox_oldest() -> dict:
-    from integration.models import OutboundCall
-
-    pending = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING)
-    oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
+    oldest = _pending_calls(to_link=True).aggregate(oldest=Min("created_at"))["oldest"]
     return {(): (timezone.now() - oldest).total_seconds() if oldest else 0.0}
+
+
+@scrape_gauge("linkbridge_mp_deliveries_pending", "Deliveries to MP webhook endpoints not yet settled")
+def _mp_deliveries_pending() -> dict:
+    return {(): float(_pending_calls(to_link=False).count())}
+
+
+@scrape_gauge("linkbridge_mp_webhook_endpoints", "MP webhook endpoints by state (ok, failing, disabled)", ["state"])
+def _mp_endpoints() -> dict:
+    from integration.models import WebhookEndpoint
+
+    row = WebhookEndpoint.objects.aggregate(
+        ok=Count("pk", filter=Q(enabled=True, failing_since__isnull=True)),
+        failing=Count("pk", filter=Q(enabled=True, failing_since__isnull=False)),
+        disabled=Count("pk", filter=Q(enabled=False)),
+    )
+    return {(state,): float(n) for state, n in row.items()}
 
 
 @scrape_gauge("linkbridge_orders", "Open orders now, by state", ["state"])

@@ -4,7 +4,7 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
-from integration.services import drain, health, outbound, retention, stores, trends
+from integration.services import deliveries, drain, health, outbound, retention, stores, trends, webhook_endpoints
 from integration.services.orders.recovery import orders_cancel_unconfirmed
 from integration.services.sweep import calls_sweep
 
@@ -21,13 +21,22 @@ def drain_calls() -> int:
     return drain.calls_drain()
 
 
+def deliver_event(call_id: int) -> int:
+    """Runs on the webhook deliveries' own cluster (``MP_WEBHOOK_CLUSTER``)."""
+    with log_context(**call_log_ids(call_id)):
+        return deliveries.delivery_deliver(call_id)
+
+
 def sweep() -> dict:
-    """The periodic sweep: due and abandoned calls, expired deadlines, ended pause windows, unconfirmed orders."""
+    """The periodic sweep: due and abandoned calls, expired deadlines, ended pause windows, unconfirmed
+    orders; due deliveries to MP webhook endpoints, endpoints failing for days (events go with link_prune)."""
     health.worker_heartbeat_record()
     return {
         "enqueued": calls_sweep(),
         "resumed": stores.store_resume_expired_pauses(),
         "unconfirmed_cancelled": len(orders_cancel_unconfirmed()),
+        "deliveries_enqueued": deliveries.deliveries_sweep(),
+        "endpoints_disabled": webhook_endpoints.endpoints_disable_failing(),
     }
 
 

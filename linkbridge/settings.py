@@ -6,6 +6,7 @@ defaults: importing these settings fails, naming every missing one, so no proces
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -251,6 +252,21 @@ LINK_RATE_BURST = int(os.environ.get("LINK_RATE_BURST", "1"))
 # The largest order total accepted (minor units); never above what an integer column holds.
 ORDER_TOTAL_MAX = min(int(os.environ.get("ORDER_TOTAL_MAX", "1000000")), 2**31 - 1)
 
+# Events for MP services (issue 14: webhooks out, event feed). Endpoint URLs must be on these hosts (the
+# demo's receiver is on 8200); deliveries never use Link's client, circuit, budget or workers.
+MP_WEBHOOK_HOSTS = env_list("MP_WEBHOOK_HOSTS", "127.0.0.1:8200,localhost:8200" if LINKBRIDGE_DEMO else "")
+_BAD_HOSTS = [h for h in MP_WEBHOOK_HOSTS if not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?", h)]
+if _BAD_HOSTS:  # a URL or a path here would silently refuse every endpoint: say so at start-up instead
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_HOSTS takes hosts (host or host:port, comma-separated), not {', '.join(map(repr, _BAD_HOSTS))}."
+    )
+MP_WEBHOOK_DEADLINE = int(os.environ.get("MP_WEBHOOK_DEADLINE", str(24 * 3600)))
+MP_WEBHOOK_SECRET_OVERLAP_HOURS = float(os.environ.get("MP_WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
+MP_WEBHOOK_DISABLE_AFTER_HOURS = float(os.environ.get("MP_WEBHOOK_DISABLE_AFTER_HOURS", "72"))
+MP_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("MP_WEBHOOK_CONNECT_TIMEOUT", "3"))
+MP_WEBHOOK_READ_TIMEOUT = float(os.environ.get("MP_WEBHOOK_READ_TIMEOUT", "5"))
+MP_WEBHOOK_CONCURRENCY = int(os.environ.get("MP_WEBHOOK_CONCURRENCY", "2"))
+
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = int(os.environ.get("OPS_ATTENTION_HOURS", "24"))
 
@@ -292,8 +308,13 @@ RETAIN_WEBHOOK_DAYS = env_days("RETAIN_WEBHOOK_DAYS", "30")  # applied webhook e
 RETAIN_CALL_ATTEMPT_DAYS = env_days("RETAIN_CALL_ATTEMPT_DAYS", "30")  # attempts of calls settled this long ago
 RETAIN_TASK_DAYS = env_days("RETAIN_TASK_DAYS", "7")  # django-q2 task results
 RETAIN_ORDER_DAYS = env_days("RETAIN_ORDER_DAYS", "")  # closed orders (kept by default: accounting)
+RETAIN_MP_EVENT_DAYS = env_days("RETAIN_MP_EVENT_DAYS", "7")  # events for MP services (feed, delivery log)
 RETAIN_BATCH_SIZE = int(os.environ.get("RETAIN_BATCH_SIZE", "2000"))
 # Several hosts share one broker: one name for the whole site (it is also the Redis queue's key); Q_SCHEDULER=0
 # for a worker that must not create scheduled tasks (the Procfile's scheduler process does).
 Q_CLUSTER["name"] = os.environ.get("Q_NAME", "linkbridge")
 Q_CLUSTER["scheduler"] = env_bool("Q_SCHEDULER", True)
+# Deliveries to MP webhook endpoints have a cluster (queue and workers) of their own: a slow endpoint
+# never holds a worker that calls to Link need. Run it with Q_CLUSTER_NAME=<this name> manage.py qcluster.
+MP_WEBHOOK_CLUSTER = f"{Q_CLUSTER['name']}-webhooks"
+Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": int(os.environ.get("MP_WEBHOOK_WORKERS", "4"))}}

@@ -17,10 +17,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dev.processes import ProcessGroup, sandbox_argv, wait_http, web_argv, worker_argv  # noqa: E402
+from dev.processes import (  # noqa: E402
+    ProcessGroup,
+    sandbox_argv,
+    wait_http,
+    web_argv,
+    webhook_worker_env,
+    worker_argv,
+)
 
 WEB_PORT = int(os.environ.get("PORT", "8000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8100"))
+RECEIVER_PORT = int(os.environ.get("RECEIVER_PORT", "8200"))
 
 
 def manage(*args: str, env: dict) -> None:
@@ -39,6 +47,7 @@ def run_env(environ) -> tuple[dict, bool]:
         env["LINK_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
         env.setdefault("LINK_MENU_HOSTS", f"127.0.0.1:{SANDBOX_PORT},localhost:{SANDBOX_PORT}")
         env.setdefault("DEBUG", "1")
+        env.setdefault("MP_WEBHOOK_HOSTS", f"127.0.0.1:{RECEIVER_PORT}")
     return env, demo
 
 
@@ -54,6 +63,7 @@ def main() -> int:
         group.start("sandbox", sandbox_argv(SANDBOX_PORT, f"http://127.0.0.1:{WEB_PORT}/link/webhooks/", "--seed", "1"))
     group.start("web", web_argv(WEB_PORT, workers=2, threads=4))
     group.start("worker", worker_argv())
+    group.start("webhooks", worker_argv(), env=webhook_worker_env(env))
     stopping = False
 
     def stop(*_):
@@ -66,6 +76,19 @@ def main() -> int:
         wait_http(f"http://127.0.0.1:{WEB_PORT}/healthz/", timeout=60, group=group)
         if demo:
             wait_http(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", timeout=30, group=group)
+            group.start(
+                "receiver",
+                [
+                    sys.executable,
+                    "manage.py",
+                    "link_demo",
+                    "receiver",
+                    "--port",
+                    str(RECEIVER_PORT),
+                    "--api",
+                    f"http://127.0.0.1:{WEB_PORT}",
+                ],
+            )
             group.start(
                 "traffic",
                 [

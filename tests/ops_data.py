@@ -3,10 +3,11 @@
 from collections import Counter
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
-from integration.models import CallAttempt, Menu, Order, OutboundCall, Store, WebhookEvent
+from integration.models import CallAttempt, Menu, Order, OutboundCall, Store, WebhookEndpoint, WebhookEvent
 
 S = Order.State
 
@@ -143,7 +144,26 @@ def ops_world(n: int, *, paused_by=None, prefix: str = "w") -> Counter:
     ]
     OutboundCall.objects.bulk_create(calls + retries)
     WebhookEvent.objects.bulk_create(events)
+    _endpoints(n, prefix, now, expected)
     return expected
+
+
+def _endpoints(n: int, prefix: str, now, expected: Counter) -> None:
+    client = get_user_model().objects.create(username=f"mp-service-{prefix}")
+    kinds = [
+        {},
+        {"failing_since": now - timedelta(hours=2)},  # failing for over an hour
+        {"failing_since": now - timedelta(minutes=5)},
+        {"enabled": False, "auto_disabled": True, "disabled_reason": "answered 410 Gone"},
+        {"enabled": False, "disabled_reason": "disabled by its client"},
+    ]
+    endpoints = []
+    for i in range(n):
+        fields = kinds[i % len(kinds)]
+        endpoints.append(WebhookEndpoint(client=client, url=f"https://hooks.mp.test/{prefix}{i}", **fields))
+        expected["webhookendpoint-failing"] += i % len(kinds) == 1
+        expected["webhookendpoint-disabled"] += i % len(kinds) == 3
+    WebhookEndpoint.objects.bulk_create(endpoints)
 
 
 def trend_world(n: int, *, prefix: str = "t") -> dict:

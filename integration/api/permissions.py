@@ -2,7 +2,8 @@
 
 Two kinds of caller, two doors, one set of Django permissions:
 - **API clients** authenticate with a token (``create_api_token``) and hold explicit permissions:
-  ``place_order``, ``cancel_order``, ``see_all_orders``. Stores and menus are readable by every client.
+  ``place_order``, ``cancel_order``, ``see_all_orders``. Stores and menus are readable by every client;
+  every client manages its own webhook endpoints and reads its own event feed (issue 14).
   A client sees and cancels only what it created (anything else is a 404, as if absent) unless it holds
   ``see_all_orders`` (a back-office client).
 - **People** logged in to the admin (session) get on the API exactly what their admin role grants:
@@ -52,13 +53,16 @@ class ClientOrRole(BasePermission):
         return needed is not None and user.has_perms(needed)
 
 
-def sees_everything(request, see_all: str = SEE_ALL_ORDERS) -> bool:
-    """A back-office client (``see_all``), or a person whose role let them through (the admin shows all)."""
-    return not is_api_client(request) or request.user.has_perm(see_all)
+def sees_everything(request, see_all: str | None = SEE_ALL_ORDERS) -> bool:
+    """A back-office client (``see_all``; None: no client permission lifts it), or a person whose role let
+    them through (the admin shows all)."""
+    return not is_api_client(request) or (see_all is not None and request.user.has_perm(see_all))
 
 
-def owned_by_caller(request, queryset, *, owner: str = "created_by", see_all: str = SEE_ALL_ORDERS):
-    """The rows of ``queryset`` this caller may see and act on: its own, or all (see ``sees_everything``)."""
+def owned_by_caller(request, queryset, *, owner: str = "created_by", see_all: str | None = SEE_ALL_ORDERS):
+    """The rows of ``queryset`` this caller may see and act on: its own, or all (see ``sees_everything``).
+    Webhook endpoints and events pass ``see_all=None``: a client's endpoints (and their secrets) and its
+    orders' events are its own, whatever else it may see."""
     if sees_everything(request, see_all):
         return queryset
     return queryset.filter(**{owner: request.user})

@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from .notifications import EndpointDetailView, EndpointListView, EndpointRotateView, EventFeedView
 from .orders import OrderCancelView, OrderDetailView, OrderListView
 from .stores import StoreDetailApi, StoreListApi, StoreMenuApi
 
@@ -25,4 +26,12 @@ urlpatterns: list = [
     path("stores/", StoreListApi.as_view(), name="store-list"),
     path("stores/<id:store_id>/", StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<id:store_id>/menu/", StoreMenuApi.as_view(), name="store-menu"),
+    path("webhook-endpoints/", EndpointListView.as_view(), name="webhook-endpoints"),
+    path("webhook-endpoints/<int:endpoint_id>/", EndpointDetailView.as_view(), name="webhook-endpoint"),
+    path(
+        "webhook-endpoints/<int:endpoint_id>/rotate-secret/",
+        EndpointRotateView.as_view(),
+        name="webhook-endpoint-rotate",
+    ),
+    path("events/", EventFeedView.as_view(), name="events"),
 ]

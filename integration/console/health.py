@@ -11,6 +11,7 @@ from django.utils import timezone
 from integration.counting import capped, capped_counts
 from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
 from integration.selectors.calls import calls_failed_unsettled
+from integration.services.call_kinds import link_kinds
 from integration.services.circuit import circuits_status
 
 LATEST = 10  # Link's state is judged on this many of the latest tries (last 15 minutes)
@@ -92,7 +93,7 @@ def link_health(now: datetime | None = None) -> LinkHealth:
     and the circuits (one read of their table, or of Redis)."""
     now = now or timezone.now()
     since = now - timedelta(minutes=15)
-    recent = CallAttempt.objects.filter(started_at__gte=since)
+    recent = CallAttempt.objects.filter(started_at__gte=since, call__kind__in=link_kinds())  # not MP deliveries
     latest = list(recent.order_by("-started_at", "-pk").values_list("outcome", "status_code", "error")[:LATEST])
     five = Q(started_at__gte=now - timedelta(minutes=5))
     failed = ~Q(outcome=CallAttempt.Outcome.SUCCESS)
@@ -102,7 +103,7 @@ def link_health(now: datetime | None = None) -> LinkHealth:
         tries_5m=Count("pk", filter=five),
         failed_5m=Count("pk", filter=five & failed),
     )
-    retrying = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING, attempts__gt=0)
+    retrying = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING, attempts__gt=0, kind__in=link_kinds())
     retrying = capped_counts({"retrying": retrying})["retrying"]  # a long outage holds many: "1,000+"
     not_at_link = Q(link_order_id__isnull=True)
     orders = Order.objects.filter(state=Order.State.PENDING).aggregate(
@@ -152,5 +153,5 @@ def calls_to_retry_since(since: datetime):
     """Calls to send again now: the unsettled failures since ``since`` (submissions go through their
     order), and every call still waiting out a backoff after a failed try (Link may be back already)."""
     failed = calls_failed_unsettled() & Q(completed_at__gte=since) & ~Q(kind=OutboundCall.Kind.SUBMIT_ORDER)
-    waiting = Q(status=OutboundCall.Status.PENDING, attempts__gt=0)
+    waiting = Q(status=OutboundCall.Status.PENDING, attempts__gt=0, kind__in=link_kinds())
     return OutboundCall.objects.filter(failed | waiting).select_related("store").order_by("pk")

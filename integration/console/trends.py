@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from integration.models import CallAttempt, Order, Store, TrendRollup
+from integration.services.call_kinds import link_kinds
 from integration.services.trends import (
     CallHour,
     OrderHour,
@@ -71,7 +72,7 @@ def trends(range_key: str = "24h", store: Store | None = None, now: datetime | N
     live_order_hours = [hour for hour in hours if hour not in order_hours]
     live_call_hours = [hour for hour in hours if hour not in call_hours]
     orders = Order.objects.filter(within("placed_at", live_order_hours, since))
-    tries = CallAttempt.objects.filter(within("started_at", live_call_hours, since))
+    tries = CallAttempt.objects.filter(within("started_at", live_call_hours, since), call__kind__in=link_kinds())
     if store is not None:
         orders = orders.filter(store=store)
         tries = tries.filter(call__store=store)

@@ -80,7 +80,7 @@ def parse_venue(body: dict) -> dict:
     }
 
 
-def host_allowed(url: str, allowed_hosts: list[str]) -> tuple[bool, str]:
+def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_HOSTS") -> tuple[bool, str]:
     """Whether ``url`` may be fetched: an allow-listed host (or host:port), https unless loopback."""
     try:
         parts = urlsplit(url)
@@ -101,7 +101,7 @@ def host_allowed(url: str, allowed_hosts: list[str]) -> tuple[bool, str]:
         entry = entry.strip().lower()
         if entry in candidates and (":" in entry or port in (None, default_port)):
             return True, ""
-    return False, f"host {parts.netloc} is not in LINK_MENU_HOSTS"
+    return False, f"host {parts.netloc} is not in {setting}"
 
 
 # --- orders (contract sections 3 and 5) -------------------------------------------------------

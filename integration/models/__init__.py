@@ -10,6 +10,7 @@ from .menu import (
     ModifierGroup,
     ModifierNestedGroup,
 )
+from .notification import NotificationEvent, WebhookEndpoint
 from .order import Order, OrderLine
 from .outbound import CallAttempt, LinkCircuit, LinkToken, OutboundCall
 from .store import Store
@@ -29,12 +30,14 @@ __all__ = [
     "Modifier",
     "ModifierGroup",
     "ModifierNestedGroup",
+    "NotificationEvent",
     "Order",
     "OrderLine",
     "OutboundCall",
     "Store",
     "TrendHour",
     "TrendRollup",
+    "WebhookEndpoint",
     "WebhookEvent",
     "WorkerHeartbeat",
 ]

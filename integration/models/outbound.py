@@ -10,6 +10,7 @@ class OutboundCall(models.Model):
         PAUSE_STORE = "pause_store", "Pause store"
         RESUME_STORE = "resume_store", "Resume store"
         FETCH_MENU = "fetch_menu", "Fetch menu"
+        DELIVER_EVENT = "deliver_event", "Deliver event to an MP webhook"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
@@ -19,7 +20,9 @@ class OutboundCall(models.Model):
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
     method = models.CharField(max_length=8, default="POST")
-    path = models.CharField(max_length=2000, help_text="Path under LINK_BASE_URL, or an absolute menu URL.")
+    path = models.CharField(
+        max_length=2000, help_text="Path under LINK_BASE_URL, or an absolute menu or MP webhook URL."
+    )
     payload = models.JSONField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -33,6 +36,12 @@ class OutboundCall(models.Model):
     store = models.ForeignKey("integration.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     order = models.ForeignKey(
         "integration.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_calls"
+    )
+    endpoint = models.ForeignKey(
+        "integration.WebhookEndpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(
+        "integration.NotificationEvent", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

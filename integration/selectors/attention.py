@@ -10,7 +10,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from integration.counting import capped_counts
-from integration.models import Menu, Order, OutboundCall, Store, WebhookEvent
+from integration.models import Menu, Order, OutboundCall, Store, WebhookEndpoint, WebhookEvent
 from integration.selectors.calls import calls_failed_unsettled
 
 
@@ -92,6 +92,20 @@ ATTENTION = [
         "Failed webhook events",
         "Read the error and traceback on the event; Replay it once the cause is fixed.",
         lambda now: Q(status=WebhookEvent.Status.FAILED),
+    ),
+    Attention(
+        "failing",
+        WebhookEndpoint,
+        "MP webhook endpoints failing for over an hour",
+        "Their deliveries are being retried; tell the owner. After MP_WEBHOOK_DISABLE_AFTER_HOURS they are disabled.",
+        lambda now: Q(enabled=True, failing_since__lt=now - timedelta(hours=1)),
+    ),
+    Attention(
+        "disabled",
+        WebhookEndpoint,
+        "MP webhook endpoints disabled by failures",
+        "Tell the endpoint's owner (410 Gone, or days without one delivery); Re-enable once it answers again.",
+        lambda now: Q(enabled=False, auto_disabled=True),
     ),
     Attention(
         "failed",

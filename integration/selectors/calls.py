@@ -1,8 +1,10 @@
-"""Outbound calls to Link: which failures still stand."""
+"""Outbound calls to Link: which failures still stand (deliveries to MP webhook endpoints are not calls to
+Link: their endpoints' cards say what needs a person)."""
 
 from django.db.models import Exists, OuterRef, Q
 
 from integration.models import OutboundCall
+from integration.services.call_kinds import link_kinds
 
 
 def calls_failed_unsettled() -> Q:
@@ -14,4 +16,4 @@ def calls_failed_unsettled() -> Q:
         Q(order__isnull=True) & Exists(later.filter(order__isnull=True, store_id=OuterRef("store_id")))
     )
     taken = Q(kind=OutboundCall.Kind.SUBMIT_ORDER, order__link_order_id__isnull=False)
-    return Q(status=OutboundCall.Status.FAILED) & ~superseded & ~taken
+    return Q(status=OutboundCall.Status.FAILED, kind__in=link_kinds()) & ~superseded & ~taken

@@ -109,6 +109,8 @@ def _tried_while_up(call: OutboundCall, status: circuit.CircuitStatus) -> bool:
 
 
 def _deadline_verdict(call: OutboundCall, gave_up: str) -> str | None:
+    if not call_kind(call.kind).to_link:
+        return gave_up  # no circuit waits for it: its deadline is its deadline
     status = circuit.circuit_status(call_host(call))
     if _tried_while_up(call, status):
         return gave_up

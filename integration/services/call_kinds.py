@@ -51,7 +51,12 @@ class CallKind:
     ``retriable`` decides whether the outbox tries again). ``channel`` names the host or endpoint the
     call talks to (one budget per channel). ``retry_refusal`` returns why ops must not send a FAILED
     call again by itself (its subject moved on), or None. ``deadline_setting`` names the setting that
-    holds how many seconds a call stays worth sending.
+    holds how many seconds a call stays worth sending. ``enqueue`` hands a call to workers of the
+    kind's own (e.g. MP webhook deliveries, never in the way of calls to Link); such a kind sweeps
+    its own due calls, and the outbox's sweep and ``link_deliver_due`` leave them alone.
+    ``to_link``: a call to Link, so its host's circuit, rate budget and drain apply (issue 12) and
+    ``/metrics`` counts it as a Link call; False for a kind that talks to someone else (MP webhook
+    endpoints: an endpoint that fails never opens Link's circuit nor counts as a Link failure).
     """
 
     kind: str
@@ -63,6 +68,8 @@ class CallKind:
     send: Callable[[OutboundCall, "CallKind"], LinkResponse] = link_send
     channel: Callable[[OutboundCall], str] = link_channel
     max_bytes: int | None = None
+    enqueue: Callable[[int], None] | None = None
+    to_link: bool = True
 
     @property
     def deadline_seconds(self) -> int:
@@ -88,6 +95,15 @@ def call_kind(name: str) -> CallKind:
         raise UnregisteredCallKind(
             f"outbound call kind {name!r} is not registered (see integration/services/outbox_kinds.py)"
         ) from None
+
+
+def link_kinds() -> list[str]:
+    """The kinds that are calls to Link (``CallKind.to_link``)."""
+    return [k.kind for k in CALL_KINDS.values() if k.to_link]
+
+
+def own_queue_kinds() -> list[str]:
+    return [k.kind for k in CALL_KINDS.values() if k.enqueue]
 
 
 def ordered_kinds(group: str) -> list[str]:

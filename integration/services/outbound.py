@@ -21,7 +21,7 @@ from integration.link.client import LinkError, LinkResponse
 from integration.models import CallAttempt, OutboundCall
 
 from . import attempts, backlog, circuit
-from .call_kinds import CALL_KINDS, CallKind, OrderingKey, call_kind, ordered_kinds
+from .call_kinds import CALL_KINDS, CallKind, OrderingKey, call_kind, ordered_kinds, own_queue_kinds
 from .errors import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def call_create(
     idempotency_key: str = "",
     store=None,
     order=None,
+    **subjects,
 ) -> OutboundCall:
     """Insert a call in the caller's transaction; its first try is enqueued once that commits.
 
@@ -65,15 +66,21 @@ def call_create(
         idempotency_key=idempotency_key,
         store=store,
         order=order,
+        **subjects,
         next_attempt_at=now,
         deadline=now + timedelta(seconds=deadline_seconds),
     )
-    transaction.on_commit(lambda: call_enqueue(call.pk))
+    transaction.on_commit(lambda: call_enqueue(call.pk, kind))
     return call
 
 
-def call_enqueue(call_id: int) -> None:
-    """Hand "try call N now" to django-q2. A lost message is harmless: the sweep finds the row."""
+def call_enqueue(call_id: int, kind: str | None = None) -> None:
+    """Hand "try call N now" to django-q2 (a kind with workers of its own: to those). A lost message
+    is harmless: the sweep finds the row."""
+    own = kind and call_kind(kind).enqueue
+    if own:
+        own(call_id)
+        return
     _enqueue("integration.tasks.deliver_call", call_id, name=f"deliver-call-{call_id}")
 
 
@@ -115,6 +122,8 @@ def call_claim(call_id: int | None = None, *, released: bool = False) -> Outboun
         due = OutboundCall.objects.select_for_update(skip_locked=True).filter(
             calls_unheld(now), next_attempt_at__lte=now
         )
+        if call_id is None:
+            due = due.exclude(kind__in=own_queue_kinds())
         for key in _ordering_keys():
             earlier_pending = calls_in_order(key, OuterRef(key.field)).filter(
                 status=OutboundCall.Status.PENDING, pk__lt=OuterRef("pk")
@@ -160,14 +169,18 @@ def call_send(call: OutboundCall, *, probe: bool = False) -> str:
     attempt = attempts.attempt_record(call, response, error, started_at, int((time.monotonic() - t0) * 1000))
     channel = kind.channel(call)
     pause = call_backoff(call.attempts, error.retry_after) if error is not None else 0.0
-    change = circuit.circuit_record(channel, _answer(response, error), probe=probe, pause=pause)
+    # Only calls to Link tell Link's circuit (an MP webhook endpoint that fails says nothing about Link).
+    change = (
+        circuit.circuit_record(channel, _answer(response, error), probe=probe, pause=pause) if kind.to_link else None
+    )
+    observed = metrics.link_call_observed if kind.to_link else metrics.mp_delivery_observed
     try:
         with transaction.atomic():
             locked = OutboundCall.objects.select_for_update().get(pk=call.pk)
             if locked.status == OutboundCall.Status.PENDING:  # else settled meanwhile (e.g. a skipped submission)
                 backlog.call_sent(locked)
                 _settle(locked, kind, response, error, probe=probe, pause=pause)
-                metrics.on_commit(metrics.link_call_observed, locked.kind, locked.status, attempt.duration_ms / 1000)
+                metrics.on_commit(observed, locked.kind, locked.status, attempt.duration_ms / 1000)
     except Exception as exc:
         logger.exception("outbound call %s: applying the answer of attempt %s failed", call.pk, attempt.number)
         attempts.attempt_apply_failed(call, attempt, exc, retry_in=call_backoff(call.attempts))
@@ -333,4 +346,4 @@ def call_retry_now(call: OutboundCall) -> None:
         if locked.deadline <= now:
             locked.deadline = now + timedelta(seconds=kind.deadline_seconds)
         locked.save()
-        transaction.on_commit(lambda: call_enqueue(locked.pk))
+        transaction.on_commit(lambda: call_enqueue(locked.pk, locked.kind))

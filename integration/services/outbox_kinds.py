@@ -4,7 +4,7 @@ from django.conf import settings
 
 from integration.models import OutboundCall
 
-from . import stores
+from . import deliveries, stores
 from .call_kinds import CallKind, call_kinds_register
 from .menus import fetching
 from .orders import cancellation, submission
@@ -38,5 +38,16 @@ def register_call_kinds() -> None:
             on_success=fetching.menu_fetch_succeeded,
             on_failure=fetching.menu_fetch_failed,
             max_bytes=settings.LINK_MENU_MAX_BYTES,
+        ),
+        CallKind(
+            Kind.DELIVER_EVENT,
+            send=deliveries.delivery_send,
+            channel=deliveries.delivery_channel,
+            enqueue=deliveries.delivery_enqueue,
+            on_success=deliveries.delivery_succeeded,
+            on_failure=deliveries.delivery_failed,
+            retry_refusal=deliveries.delivery_retry_refusal,
+            deadline_setting="MP_WEBHOOK_DEADLINE",
+            to_link=False,
         ),
     )

@@ -14,12 +14,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 from django_q.models import Task
 
-from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
+from integration.models import CallAttempt, NotificationEvent, Order, OutboundCall, WebhookEvent
 
 APPLIED_EVENTS = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 SETTLED_CALLS = (OutboundCall.Status.SUCCEEDED, OutboundCall.Status.FAILED, OutboundCall.Status.SKIPPED)
@@ -53,6 +53,18 @@ def _closed_orders(cutoff) -> QuerySet:
     return Order.objects.filter(state__in=Order.FINAL_STATES, placed_at__lt=cutoff).exclude(Exists(unsettled))
 
 
+def _mp_events(cutoff) -> QuerySet:
+    """Events for MP services (the feed) with their delivery rows, once no delivery is still in play. An
+    order's newest event stays (it carries the order's last ``sequence``, which a later event continues)."""
+    in_play = OutboundCall.objects.filter(event=OuterRef("pk")).exclude(status__in=SETTLED_CALLS)
+    later = NotificationEvent.objects.filter(order=OuterRef("order"), sequence__gt=OuterRef("sequence"))
+    return (
+        NotificationEvent.objects.filter(timestamp__lt=cutoff)
+        .exclude(Exists(in_play))
+        .exclude(Q(order__isnull=False) & ~Exists(later))
+    )
+
+
 def _delete_orders(batch: QuerySet) -> int:
     """An order goes with its lines, calls and attempts (cascade) and its transition history."""
     ids = list(batch.values_list("pk", flat=True))
@@ -70,6 +82,7 @@ RULES: list[tuple[str, str, Callable, Callable]] = [
     ("call attempts (settled calls)", "RETAIN_CALL_ATTEMPT_DAYS", _call_attempts, _delete),
     ("task results (django-q2)", "RETAIN_TASK_DAYS", _task_results, _delete),
     ("orders (closed)", "RETAIN_ORDER_DAYS", _closed_orders, _delete_orders),
+    ("events for MP services (feed, deliveries)", "RETAIN_MP_EVENT_DAYS", _mp_events, _delete),
 ]
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from integration.models import OutboundCall
 
 from . import backlog, outbound
+from .call_kinds import own_queue_kinds
 
 
 def calls_due(limit: int = 500) -> list[int]:
@@ -16,6 +17,7 @@ def calls_due(limit: int = 500) -> list[int]:
     now = timezone.now()
     return list(
         OutboundCall.objects.filter(outbound.calls_unheld(now), next_attempt_at__lte=now, waiting_on="")
+        .exclude(kind__in=own_queue_kinds())  # deliveries to MP webhooks: their own workers and sweep
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -26,6 +26,7 @@ from django.db.models.functions import Cast, TruncHour
 from django.utils import timezone
 
 from integration.models import CallAttempt, Order, TrendHour, TrendRollup
+from integration.services.call_kinds import link_kinds
 
 HOUR = timedelta(hours=1)
 LAG = timedelta(seconds=60)  # an order's change commits within this of its updated_at
@@ -247,7 +248,8 @@ def _roll_orders(hours: set[datetime], now: datetime) -> int:
 def _roll_calls(hours: list[datetime], now: datetime) -> int:
     if not hours:
         return 0
-    return _upsert(hours, call_hour_stats(CallAttempt.objects.filter(within("started_at", hours))), CALL_COLUMNS, now)
+    tries = CallAttempt.objects.filter(within("started_at", hours), call__kind__in=link_kinds())  # not MP deliveries
+    return _upsert(hours, call_hour_stats(tries), CALL_COLUMNS, now)
 
 
 def _hours_between(start: datetime, end: datetime) -> list[datetime]:
@@ -308,7 +310,9 @@ def trends_backfill(
     result = Backfill(since=start, until=end, hours=len(hours))
     if dry_run:
         result.orders = Order.objects.filter(placed_at__gte=start, placed_at__lt=end).count()
-        result.tries = CallAttempt.objects.filter(started_at__gte=start, started_at__lt=calls_end).count()
+        result.tries = CallAttempt.objects.filter(
+            started_at__gte=start, started_at__lt=calls_end, call__kind__in=link_kinds()
+        ).count()
         return result
     for first in range(0, len(hours), chunk_hours):
         chunk = hours[first : first + chunk_hours]

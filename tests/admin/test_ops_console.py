@@ -47,6 +47,8 @@ def test_dashboard_counts_what_needs_a_person_and_each_card_lands_on_exactly_tho
         "order-cancel_refused",
         "outboundcall-failed",
         "webhookevent-failed",
+        "webhookendpoint-failing",
+        "webhookendpoint-disabled",
     ]
     if "menu-failed" in found:  # the menu admin comes with the menus work
         keys.append("menu-failed")

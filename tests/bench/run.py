@@ -14,7 +14,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     os.environ.setdefault("LINKBRIDGE_DEMO", "1")  # dev secrets; the bench sets Link's values itself
     django.setup()
-    from . import admin, menus, orders, outage, retention, scale, webhooks
+    from . import admin, menus, notifications, orders, outage, retention, scale, webhooks
 
     sections = {
         "webhooks": webhooks.bench_webhooks,
@@ -23,6 +23,7 @@ def main() -> int:
         "admin": admin.bench_admin,
         "retention": retention.bench_retention,
         "outage": outage.bench_outage,
+        "notifications": notifications.bench_notifications,
     }
     default = ",".join(sections)
     sections["scale"] = scale.bench_scale

@@ -16,6 +16,7 @@ from dev.processes import (
     sandbox_argv,
     wait_http,
     web_argv,
+    webhook_worker_env,
     worker_argv,
 )
 
@@ -45,6 +46,7 @@ class Stack:
         sandbox_args: tuple[str, ...] = (),
         env: dict | None = None,
         procfile: str | None = None,
+        webhooks: bool = False,
     ):
         """``procfile``: honcho's concurrency (``web=2,worker=2,scheduler=1``) to run the Procfile's processes
         instead of one gunicorn and ``worker_processes`` clusters."""
@@ -57,6 +59,7 @@ class Stack:
         self.web_workers = web_workers
         self.worker_processes = worker_processes
         self.sandbox_args = sandbox_args
+        self.webhooks = webhooks
         self.log_dir = ARTIFACTS / name
         metrics_dir = self.log_dir / "prometheus"  # one per stack: every process of it writes its counters here
         shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -109,6 +112,8 @@ class Stack:
             self.group.start("web", web_argv(self.web_port, workers=self.web_workers))
             for i in range(self.worker_processes):
                 self.group.start(f"worker{i}", worker_argv())
+            if self.webhooks:  # the MP webhook deliveries' own cluster
+                self.group.start("webhooks", worker_argv(), env=webhook_worker_env(self.group.env))
         wait_http(f"{self.sandbox_url}/_sandbox/health", group=self.group)
         for url in self.web_urls:
             wait_http(f"{url}/healthz/", timeout=60, group=self.group)

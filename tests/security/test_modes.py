@@ -54,6 +54,15 @@ def test_production_starts_with_every_setting_and_check_deploy_is_silent():
     assert "System check identified no issues (0 silenced)." in done.stdout
 
 
+def test_production_refuses_mp_webhook_hosts_that_are_not_hosts():
+    done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_HOSTS="hooks.mp.example,https://x.example/in")
+    assert done.returncode != 0
+    assert "MP_WEBHOOK_HOSTS takes hosts" in done.stderr and "'https://x.example/in'" in done.stderr
+    assert "hooks.mp.example'" not in done.stderr
+    done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_HOSTS="hooks.mp.example,127.0.0.1:8443,[::1]:9000")
+    assert done.returncode == 0, done.stderr
+
+
 def test_without_https_check_deploy_names_what_is_missing():
     done = run(["manage.py", "check", "--deploy"], **PRODUCTION, LINKBRIDGE_HTTPS="0")
     for warning in ("W004", "W008", "W012", "W016"):
@@ -71,6 +80,15 @@ def test_demo_users_and_token_exist_only_in_the_demo(settings):
     with pytest.raises(CommandError, match="LINKBRIDGE_DEMO=1"):
         call_command("link_demo", "setup")
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_receiver_exists_only_in_the_demo(settings):
+    settings.LINKBRIDGE_DEMO = False
+    with pytest.raises(CommandError, match="LINKBRIDGE_DEMO=1"):
+        call_command("link_demo", "receiver", "--port", "0")
+    assert not get_user_model().objects.exists()
+    assert "MP_WEBHOOK_HOSTS" not in _run_script().run_env({"PATH": "/bin", "LINK_BASE_URL": "https://l.example"})[0]
 
 
 def _run_script():

@@ -12,7 +12,7 @@ from django_fsm_log.models import StateLog
 from django_q.models import Schedule, Task
 
 from integration import tasks
-from integration.models import CallAttempt, Order, OrderLine, OutboundCall, WebhookEvent
+from integration.models import CallAttempt, NotificationEvent, Order, OrderLine, OutboundCall, WebhookEvent
 from integration.services.orders.transitions import move
 from integration.services.retention import retention_prune
 from tests.factories import OutboundCallFactory
@@ -83,6 +83,7 @@ def seeded():
     unsettled = closed_order("READY")
     OutboundCall.objects.filter(order=unsettled).update(status="PENDING", completed_at=None)
     rows["old_closed_with_pending_call"] = [unsettled]
+    rows["old_mp_event"] = [NotificationEvent.objects.create(type="store.accepting_changed", timestamp=OLD, data={})]
     return rows
 
 
@@ -98,6 +99,7 @@ def test_dry_run_counts_and_deletes_nothing(seeded):
         "call attempts (settled calls)": 4,
         "task results (django-q2)": 3,
         "orders (closed)": 2,
+        "events for MP services (feed, deliveries)": 1,  # more in tests/unit/test_notifications.py
     }
     after = (WebhookEvent.objects.count(), CallAttempt.objects.count(), Task.objects.count(), Order.objects.count())
     assert after == before
@@ -128,6 +130,7 @@ def test_prune_deletes_only_what_is_old_and_done(seeded):
     assert not OutboundCall.objects.filter(order_id__in=gone).exists()
     assert not StateLog.objects.filter(content_type__model="order", object_id__in=gone).exists()
     assert StateLog.objects.filter(content_type__model="order", object_id__in=ids(seeded["new_closed"])).exists()
+    assert not NotificationEvent.objects.filter(pk__in=ids(seeded["old_mp_event"])).exists()
     assert all(p.done and p.longest_batch > 0 for p in results.values())
     assert {p.rows for p in retention_prune()} == {0}  # a second run finds nothing
 
@@ -135,15 +138,17 @@ def test_prune_deletes_only_what_is_old_and_done(seeded):
 def test_unset_settings_keep_their_tables(seeded, settings):
     settings.RETAIN_ORDER_DAYS = None
     settings.RETAIN_TASK_DAYS = None
+    settings.RETAIN_MP_EVENT_DAYS = None
     tables = {p.table for p in retention_prune()}
     assert tables == {"webhook events (applied)", "call attempts (settled calls)"}
     assert Order.objects.count() == 5 and Task.objects.count() == 4
+    assert NotificationEvent.objects.filter(pk__in=ids(seeded["old_mp_event"])).exists()
 
 
 def test_a_spent_budget_stops_between_batches_and_the_next_run_carries_on(seeded):
     first = retention_prune(budget_seconds=0)
     assert not any(p.done for p in first) and sum(p.rows for p in first) == 0
-    assert sum(p.rows for p in retention_prune()) == 3 + 4 + 3 + 2
+    assert sum(p.rows for p in retention_prune()) == 3 + 4 + 3 + 2 + 1
 
 
 def test_the_daily_task_enqueues_a_follow_up_until_done(seeded, monkeypatch):
@@ -174,9 +179,10 @@ def test_link_prune_command_dry_run_then_real(seeded):
     text = out.getvalue()
     assert "webhook events (applied): 3 older than 30 days would be deleted" in text
     assert "orders (closed): 2 older than 30 days would be deleted" in text
+    assert "events for MP services (feed, deliveries): 1 older than 7 days would be deleted" in text
     assert WebhookEvent.objects.count() == 6
     out = StringIO()
     call_command("link_prune", stdout=out)
     assert "webhook events (applied): 3 older than 30 days deleted in 2 batches" in out.getvalue()
-    assert "12 rows deleted." in out.getvalue()
+    assert "13 rows deleted." in out.getvalue()
     assert WebhookEvent.objects.count() == 3

@@ -6,8 +6,8 @@ from integration.services.retention import Pruned, retention_prune
 class Command(BaseCommand):
     help = (
         "Delete, in short batches, what is older than its RETAIN_* setting: applied webhook events, attempts of "
-        "settled calls, django-q2 task results, closed orders (RETAIN_ORDER_DAYS, unset: kept). Never an unapplied "
-        "event, an unsettled call or an open order."
+        "settled calls, django-q2 task results, closed orders (RETAIN_ORDER_DAYS, unset: kept), events for MP "
+        "services (RETAIN_MP_EVENT_DAYS). Never an unapplied event, an unsettled call or an open order."
     )
 
     def add_arguments(self, parser):

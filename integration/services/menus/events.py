@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from integration.link import payloads, routes
 from integration.models import Menu, MenuItem, Modifier, OutboundCall, Store, WebhookEvent
+from integration.services.notifications import menu_updated_announce
 from integration.services.outbound import call_create, calls_skip
 
 from .fetching import pending_fetches
@@ -117,4 +118,10 @@ def menu_availability_from_link(event: WebhookEvent, data: payloads.MenuAvailabi
     if not changed:
         return f"none of the listed ids are on menu {menu} (ingested: {menu.version is not None})"
     Menu.objects.filter(pk=menu.pk).update(revision=F("revision") + 1, updated_at=timezone.now())
+    menu_updated_announce(
+        menu,
+        "availability",
+        items=[e.model_dump(mode="json") for e in data.items],
+        modifiers=[e.model_dump(mode="json") for e in data.modifiers],
+    )
     return None

@@ -1,0 +1,101 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
+from integration.services.errors import ActionRefused
+from integration.services.webhook_endpoints import endpoint_disable, endpoint_enable
+
+from .base import ReadOnlyAdmin, action_apply, attention_filter, shortened
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "client", "url", "enabled", "failing_since", "last_success_at", "short_reason", "created_at")
+    list_filter = (attention_filter(WebhookEndpoint), "enabled")
+    search_fields = ("url", "client__username", "description")
+    list_select_related = ("client",)
+    fields = (
+        "client",
+        "url",
+        "description",
+        "event_types",
+        "enabled",
+        "disabled_reason",
+        "disabled_at",
+        "failing_since",
+        "last_success_at",
+        "previous_secret_until",
+        "created_at",
+        "updated_at",
+        "delivery_log",
+    )
+    readonly_fields = fields  # the secret is never shown here
+    actions = ["disable", "enable"]
+
+    @admin.display(description="Deliveries (newest 50)")
+    def delivery_log(self, obj):
+        calls = OutboundCall.objects.filter(endpoint=obj).select_related("event").order_by("-id")[:50]
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:integration_outboundcall_change", args=[c.pk]),
+                    c.pk,
+                    f"{c.event.type} {c.event.event_id}" if c.event_id else "",
+                    c.get_status_display(),
+                    c.attempts,
+                    c.last_status_code or "",
+                    shortened(c.last_error),
+                    c.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                )
+                for c in calls
+            ),
+        )
+        every = reverse("admin:integration_outboundcall_changelist") + f"?endpoint={obj.pk}"
+        return format_html(
+            "<table><tr><th>Call</th><th>Event</th><th>Status</th><th>Tries</th><th>Last status</th>"
+            '<th>Last error</th><th>Created</th></tr>{}</table><p><a href="{}">Every delivery, with its tries</a></p>',
+            rows,
+            every,
+        )
+
+    @admin.display(description="Disabled because")
+    def short_reason(self, obj):
+        return shortened(obj.disabled_reason, 80)
+
+    def has_toggle_permission(self, request):
+        return request.user.has_perm("integration.toggle_webhookendpoint")
+
+    @admin.action(
+        description="Disable (pending deliveries are dropped; the event feed keeps every event)", permissions=["toggle"]
+    )
+    def disable(self, request, queryset):
+        def perform(endpoint):
+            if not endpoint.enabled:
+                raise ActionRefused("it is already disabled.")
+            endpoint_disable(endpoint, reason=f"disabled by ops ({request.user.get_username()})")
+            return "disabled"
+
+        action_apply(self, request, queryset, perform, "Disable")
+
+    @admin.action(description="Re-enable", permissions=["toggle"])
+    def enable(self, request, queryset):
+        def perform(endpoint):
+            if endpoint.enabled:
+                raise ActionRefused("it is enabled already.")
+            endpoint_enable(endpoint)
+            return "enabled: new events are delivered again (missed ones are in the event feed)"
+
+        action_apply(self, request, queryset, perform, "Re-enable")
+
+
+@admin.register(NotificationEvent)
+class NotificationEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "event_id", "type", "client", "order", "store", "sequence", "timestamp")
+    list_filter = ("type",)
+    search_fields = ("event_id", "order__external_order_id", "store__venue_id")
+    list_select_related = ("client", "order", "store")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in NotificationEvent._meta.fields]

@@ -1,0 +1,248 @@
+"""Delivering events to MP webhook endpoints (Standard Webhooks), as outbox rows of kind ``deliver_event``.
+
+The sender signs each try afresh with ``standardwebhooks`` (every secret still valid: the current
+one and, during a rotation's overlap, the previous), posts with its own HTTP session (own timeouts,
+no redirects, never Link's client nor its circuit) and maps the answer: 2xx delivered, 410 disables
+the endpoint, anything else or no answer is tried again until ``MP_WEBHOOK_DEADLINE``.
+
+Deliveries run on their own django-q2 cluster (``MP_WEBHOOK_CLUSTER``), so no endpoint ever holds a
+worker that calls to Link need; and each endpoint has a budget of ``MP_WEBHOOK_CONCURRENCY`` tries
+in flight (a worker waiting out a short backoff keeps its place), so one slow or dead endpoint
+holds at most that many of those workers and never delays the others.
+"""
+
+import json
+import logging
+import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from integration import metrics
+from integration.link import routes
+from integration.link.client import LinkResponse, PermanentError, RetriableError
+from integration.models import CallAttempt, NotificationEvent, OutboundCall, WebhookEndpoint
+
+from . import outbound
+from .notifications import event_body
+from .outbound import call_claim, call_send
+from .webhook_endpoints import endpoint_disable, endpoint_secrets
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_KEEP = 2000
+USER_AGENT = "linkbridge-webhooks/1"
+_session = requests.Session()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def delivery_request(endpoint: WebhookEndpoint, event: NotificationEvent, now=None) -> tuple[bytes, dict]:
+    """The body and Standard Webhooks headers of one try (signed afresh each try, as the spec wants)."""
+    now = now or timezone.now()
+    body = json.dumps(event_body(event), separators=(",", ":"))
+    signatures = " ".join(Webhook(s).sign(event.event_id, now, body) for s in endpoint_secrets(endpoint, now))
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event.event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+    }
+    return body.encode(), headers
+
+
+def _streak_start(endpoint: WebhookEndpoint) -> None:
+    """A failed try starts the endpoint's failure streak, unless one is running (a 2xx ends it)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=timezone.now())
+
+
+def delivery_send(call: OutboundCall, kind=None) -> LinkResponse:
+    """One try of a delivery: a ``LinkResponse`` for a 2xx, else a ``LinkError`` the outbox settles."""
+    endpoint = WebhookEndpoint.objects.get(pk=call.endpoint_id)
+    event = NotificationEvent.objects.get(pk=call.event_id)
+    body, headers = delivery_request(endpoint, event)
+    info = {"url": endpoint.url, "headers": {k: v for k, v in headers.items() if k != "webhook-signature"}}
+    allowed, why = routes.host_allowed(endpoint.url, settings.MP_WEBHOOK_HOSTS, "MP_WEBHOOK_HOSTS")
+    if not allowed:
+        raise PermanentError("url_not_allowed", why, request=info)
+    timeout = (settings.MP_WEBHOOK_CONNECT_TIMEOUT, settings.MP_WEBHOOK_READ_TIMEOUT)
+    try:
+        with _session.post(
+            endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+        ) as response:
+            text = response.raw.read(RESPONSE_KEEP, decode_content=True).decode(errors="replace")
+    except requests.Timeout as exc:
+        _streak_start(endpoint)
+        raise RetriableError("timeout", f"no answer in time: {exc}", request=info) from exc
+    except requests.RequestException as exc:
+        _streak_start(endpoint)
+        raise RetriableError("connection_error", str(exc), request=info) from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return LinkResponse(status, None, text, request=info)
+    _streak_start(endpoint)
+    if status == 410:
+        raise PermanentError("gone", "the endpoint answered 410 Gone", status_code=status, body=text, request=info)
+    raise RetriableError(
+        f"http_{status}",
+        f"the endpoint answered {status}",
+        status_code=status,
+        body=text,
+        retry_after=_retry_after(response.headers.get("Retry-After")),
+        request=info,
+    )
+
+
+def delivery_channel(call: OutboundCall) -> str:
+    return f"mp-webhook-endpoint-{call.endpoint_id}"
+
+
+def delivery_retry_refusal(call: OutboundCall) -> str | None:
+    enabled = WebhookEndpoint.objects.filter(pk=call.endpoint_id).values_list("enabled", flat=True).first()
+    return None if enabled else "its endpoint is disabled: re-enable the endpoint first (the event feed has it too)."
+
+
+def delivery_succeeded(call: OutboundCall, response: LinkResponse) -> None:
+    WebhookEndpoint.objects.filter(pk=call.endpoint_id).update(failing_since=None, last_success_at=timezone.now())
+    event_at = NotificationEvent.objects.filter(pk=call.event_id).values_list("timestamp", flat=True).first()
+    if event_at is not None:
+        metrics.on_commit(metrics.mp_event_delivered, event_at)
+
+
+def delivery_failed(call: OutboundCall, reason: str) -> None:
+    """Settled FAILED: 410 Gone disables the endpoint at once (other failures count in its streak)."""
+    if call.last_status_code == 410:
+        event_id = NotificationEvent.objects.filter(pk=call.event_id).values_list("event_id", flat=True).first()
+        endpoint_disable(
+            WebhookEndpoint.objects.get(pk=call.endpoint_id), reason=f"answered 410 Gone to {event_id}", auto=True
+        )
+
+
+# --- the endpoint's budget ---------------------------------------------------------------------
+
+
+def _held(endpoint_id: int, now):
+    return OutboundCall.objects.filter(
+        kind=OutboundCall.Kind.DELIVER_EVENT,
+        endpoint_id=endpoint_id,
+        status=OutboundCall.Status.PENDING,
+        claimed_until__gt=now,
+    )
+
+
+def delivery_claim(call_id: int) -> OutboundCall | None:
+    """Claim a delivery if its endpoint has a free place (the endpoint row lock counts places one at a time)."""
+    endpoint_id = OutboundCall.objects.filter(pk=call_id).values_list("endpoint_id", flat=True).first()
+    if endpoint_id is None:
+        return None
+    with transaction.atomic():
+        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).values_list("pk").first()
+        if _held(endpoint_id, timezone.now()).count() >= settings.MP_WEBHOOK_CONCURRENCY:
+            return None
+        return call_claim(call_id)
+
+
+def _due(now):
+    """Deliveries due now that no worker holds."""
+    return (
+        OutboundCall.objects.filter(
+            kind=OutboundCall.Kind.DELIVER_EVENT, status=OutboundCall.Status.PENDING, next_attempt_at__lte=now
+        )
+        .exclude(claimed_until__gt=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _enqueue_waiting(endpoint_id: int) -> None:
+    """A place came free: hand the endpoint's next due deliveries to the workers (after this commits)."""
+    for pk in _due(timezone.now()).filter(endpoint_id=endpoint_id)[: settings.MP_WEBHOOK_CONCURRENCY]:
+        transaction.on_commit(lambda pk=pk: outbound.call_enqueue(pk, OutboundCall.Kind.DELIVER_EVENT))
+
+
+def delivery_enqueue(call_id: int) -> None:
+    """To the deliveries' own cluster: a slow endpoint never holds a worker that calls to Link need."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task(
+            "integration.tasks.deliver_event",
+            call_id,
+            cluster=settings.MP_WEBHOOK_CLUSTER,
+            task_name=f"deliver-event-{call_id}",
+            save=False,
+        )
+    except Exception:  # the broker being down must never undo the caller's committed change
+        logger.exception("could not enqueue delivery %s; the sweep will send it", call_id)
+
+
+def _next_for(endpoint_id: int) -> OutboundCall | None:
+    """Claim the endpoint's next due delivery for this worker (it keeps its place)."""
+    for pk in _due(timezone.now()).filter(endpoint_id=endpoint_id)[:3]:
+        call = delivery_claim(pk)
+        if call is not None:
+            return call
+    return None
+
+
+def delivery_deliver(call_id: int) -> int:
+    """Send a delivery, then the endpoint's next due ones, while this task's time lasts.
+
+    A short backoff is waited out in the endpoint's place (a failing endpoint keeps to its budget);
+    a longer one is left to the sweep. Returns the number of tries made.
+    """
+    budget_end = time.monotonic() + settings.Q_CLUSTER["timeout"] * 0.6
+    worst_try = settings.MP_WEBHOOK_CONNECT_TIMEOUT + settings.MP_WEBHOOK_READ_TIMEOUT
+    tries = 0
+    call = delivery_claim(call_id)
+    while call is not None:
+        tries += 1
+        endpoint_id = call.endpoint_id
+        if call_send(call) == CallAttempt.Outcome.RETRIABLE:
+            call.refresh_from_db(fields=["status", "next_attempt_at"])
+            wait = max(0.0, (call.next_attempt_at - timezone.now()).total_seconds())
+            if call.status == OutboundCall.Status.PENDING and wait <= settings.LINK_RETRY_INLINE_MAX:
+                if time.monotonic() + wait + worst_try > budget_end:
+                    outbound.call_enqueue(call.pk, OutboundCall.Kind.DELIVER_EVENT)
+                    return tries
+                call = _wait_in_place(call, wait)
+                continue
+        if time.monotonic() + worst_try > budget_end:
+            _enqueue_waiting(endpoint_id)
+            return tries
+        call = _next_for(endpoint_id)
+    return tries
+
+
+def _wait_in_place(call: OutboundCall, wait: float) -> OutboundCall | None:
+    hold = timezone.now() + timedelta(seconds=wait + settings.LINK_CLAIM_LEASE)
+    OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(claimed_until=hold)
+    time.sleep(wait)
+    OutboundCall.objects.filter(pk=call.pk, claimed_until=hold).update(claimed_until=None)
+    return call_claim(call.pk)
+
+
+def deliveries_sweep(limit: int = 500) -> int:
+    """Due deliveries nobody holds go to the webhook workers (a lost message or a dead worker loses nothing)."""
+    due = list(_due(timezone.now())[:limit])
+    for pk in due:
+        outbound.call_enqueue(pk, OutboundCall.Kind.DELIVER_EVENT)
+    return len(due)

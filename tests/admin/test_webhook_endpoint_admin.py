@@ -1,0 +1,62 @@
+"""Ops see every MP webhook endpoint with its delivery log, and disable or re-enable it."""
+
+import pytest
+from django.utils import timezone
+
+from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
+from tests.admin.test_ops_actions import act, logged
+from tests.order_fixtures import api_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def endpoint():
+    ep = WebhookEndpoint.objects.create(
+        client=api_user("courier-dispatch"), url="https://hooks.mp.test/in", event_types=["order.ready"]
+    )
+    event = NotificationEvent.objects.create(type="order.ready", timestamp=timezone.now(), data={})
+    OutboundCall.objects.create(
+        kind=OutboundCall.Kind.DELIVER_EVENT,
+        path=ep.url,
+        endpoint=ep,
+        event=event,
+        status=OutboundCall.Status.PENDING,
+        last_status_code=503,
+        last_error="http_503: the endpoint answered 503",
+        next_attempt_at=timezone.now(),
+        deadline=timezone.now(),
+    )
+    return ep
+
+
+def test_the_page_shows_the_delivery_log_and_never_the_secret(client, ops, endpoint):
+    page = client.get(f"/admin/integration/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert "order.ready" in page and "the endpoint answered 503" in page
+    assert endpoint.secret not in page
+    every = client.get(f"/admin/integration/outboundcall/?endpoint={endpoint.pk}")
+    assert every.status_code == 200 and every.content.count(b'class="action-select"') == 1
+
+
+def test_ops_disable_and_re_enable_an_endpoint_and_the_log_says_who(client, ops, endpoint):
+    done = act(client, "webhookendpoint", "disable", [endpoint])
+    assert "disabled" in done
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and endpoint.disabled_reason == "disabled by ops (ops-1)"
+    assert OutboundCall.objects.get().status == OutboundCall.Status.SKIPPED
+    again = act(client, "webhookendpoint", "disable", [endpoint])
+    assert "it is already disabled" in again
+    act(client, "webhookendpoint", "enable", [endpoint])
+    endpoint.refresh_from_db()
+    assert endpoint.enabled and endpoint.disabled_reason == ""
+    assert [m.split(":")[0] for m in logged(ops, endpoint)] == ["Disable", "Disable", "Re-enable"]
+
+
+def test_support_sees_endpoints_but_may_not_disable_them(client, support, endpoint):
+    assert client.get("/admin/integration/webhookendpoint/").status_code == 200
+    answer = client.post(
+        "/admin/integration/webhookendpoint/", {"action": "disable", "_selected_action": [endpoint.pk]}
+    )
+    assert answer.status_code == 403
+    endpoint.refresh_from_db()
+    assert endpoint.enabled
