@@ -60,7 +60,10 @@ class EventSerializer(serializers.Serializer):
 
 class FeedQuerySerializer(serializers.Serializer):
     after = serializers.RegexField(
-        r"^[0-9]{0,18}$", required=False, allow_blank=True, help_text="A `next` from an earlier page; omit to start."
+        r"^(0|[0-9]{1,18}-[0-9]{1,18})$",
+        required=False,
+        allow_blank=True,
+        help_text="A `next` from an earlier page; omit to start.",
     )
     limit = serializers.IntegerField(min_value=1, max_value=FEED_LIMIT_MAX, required=False, default=100)
 
@@ -186,7 +189,8 @@ class EventFeedView(APIView):
                 raise ApiError(400, "invalid_cursor", "after must be a cursor from an earlier page's `next`.")
             raise ApiError(400, "invalid_limit", f"limit must be a number between 1 and {FEED_LIMIT_MAX}.")
         after, limit = query.validated_data.get("after") or "0", query.validated_data["limit"]
+        txid, _, pk = after.partition("-")
         visible = NotificationEvent.objects.filter(client__isnull=True) | _own(request, NotificationEvent.objects.all())
-        events = notifications.events_page(visible, after=int(after), limit=limit)
+        events = notifications.events_page(visible, after=(int(txid), int(pk or 0)), limit=limit)
         page = [{"id": e.event_id, **notifications.event_body(e)} for e in events]
-        return Response({"data": page, "next": str(events[-1].pk) if events else after})
+        return Response({"data": page, "next": notifications.feed_cursor(events[-1]) if events else after})

@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                 ('event_id', models.CharField(default=integration.models.notification.new_event_id, max_length=40, unique=True)),
                 ('type', models.CharField(db_index=True, max_length=40)),
                 ('sequence', models.PositiveIntegerField(blank=True, null=True)),
+                ('txid', models.BigIntegerField(default=0, help_text="The writing transaction's id: the feed's order.")),
                 ('timestamp', models.DateTimeField()),
                 ('data', models.JSONField()),
                 ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
@@ -78,7 +79,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='notificationevent',
-            index=models.Index(fields=['client', 'id'], name='event_client_id'),
+            index=models.Index(fields=['client', 'txid', 'id'], name='event_client_feed'),
         ),
         migrations.AddIndex(
             model_name='notificationevent',

@@ -60,6 +60,7 @@ class NotificationEvent(models.Model):
     order = models.ForeignKey("integration.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     store = models.ForeignKey("integration.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     sequence = models.PositiveIntegerField(null=True, blank=True)
+    txid = models.BigIntegerField(default=0, help_text="The writing transaction's id: the feed's order.")
     timestamp = models.DateTimeField()
     data = models.JSONField()
 
@@ -71,7 +72,7 @@ class NotificationEvent(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["client", "id"], name="event_client_id"),
+            models.Index(fields=["client", "txid", "id"], name="event_client_feed"),
             models.Index(fields=["store", "type", "id"], name="event_store_type"),
             models.Index(fields=["timestamp"], name="event_timestamp"),
         ]

@@ -8,7 +8,7 @@ announced by the menu service.
 """
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.db.models.signals import post_init, post_save
 from django.utils import timezone
 
@@ -52,8 +52,8 @@ _ON_ENTERING = {
     S.CANCELLED: ORDER_CANCELLED,
     S.FAILED: ORDER_FAILED,
 }
-# Any distinct 64-bit key: the one lock that orders event inserts (and so the feed's ids) by commit.
-_FEED_LOCK = 0x6C62_6576_656E_7473
+# Any distinct 32-bit key: with a store's pk, the lock that serialises that store's accepting announcements.
+_STORE_LOCK = 0x6C62_6576
 
 _UNKNOWN = object()
 _ORDER_TRACKED = ("state", "link_order_id", "estimated_ready_at", "cancel_refused_at")
@@ -71,23 +71,40 @@ def _changed(before: dict, after: dict, field: str) -> bool:
     return old is not _UNKNOWN and new is not _UNKNOWN and old != new
 
 
-def _feed_lock() -> None:
-    """Held to commit: ids of events become visible in id order, so a feed cursor never skips one."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FEED_LOCK])
+def _transaction_id() -> int:
+    """This transaction's id on PostgreSQL (the feed's order, see ``events_page``); 0 elsewhere, where writes
+    are serialised anyway (SQLite)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        return cursor.fetchone()[0]
+
+
+def _feed_horizon() -> tuple[int, int | None] | None:
+    """Every transaction with an id below the first number has ended, so no event below it can still appear;
+    the second is this transaction's own id if it wrote anything (its own events are visible to it). None:
+    no limit (SQLite)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,"
+            " pg_current_xact_id_if_assigned()::text::bigint"
+        )
+        return cursor.fetchone()
 
 
 def event_emit(type_: str, data: dict, *, client_id=None, order=None, store=None) -> NotificationEvent:
     """Record an event and its deliveries in the caller's transaction (order events get a sequence)."""
     with transaction.atomic(savepoint=False):
-        _feed_lock()
         sequence = None
         if order is not None:
             last = NotificationEvent.objects.filter(order=order).aggregate(last=Max("sequence"))["last"]
             sequence = (last or 0) + 1
             data = {**data, "sequence": sequence}
         event = NotificationEvent(type=type_, client_id=client_id, order=order, store=store, sequence=sequence)
+        event.txid = _transaction_id()
         event.timestamp, event.data = timezone.now(), data
         event.save(force_insert=True)
         deliveries_create(event)
@@ -182,7 +199,9 @@ def store_accepting_announce(store: Store) -> NotificationEvent | None:
     """``store.accepting_changed`` when the store starts or stops taking orders (compared with the
     last announcement; a store never announced counts as not accepting)."""
     with transaction.atomic(savepoint=False):
-        _feed_lock()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_STORE_LOCK, store.pk])
         store._state.fields_cache.pop("menu", None)  # it may have changed through another instance
         accepting, why = store_accepting(store)
         last = (
@@ -257,7 +276,21 @@ def signals_connect() -> None:
 # --- the feed -------------------------------------------------------------------------------------
 
 
-def events_page(visible, *, after: int = 0, limit: int = 100) -> list[NotificationEvent]:
+def events_page(visible, *, after: tuple[int, int] = (0, 0), limit: int = 100) -> list[NotificationEvent]:
     """The feed: ``visible`` events (the caller's order events and everyone's store and menu events, as
-    ``api.permissions`` decides), oldest first, after a cursor."""
-    return list(visible.filter(id__gt=after).order_by("id").only("id", "event_id", "type", "timestamp", "data")[:limit])
+    ``api.permissions`` decides), oldest first, after a cursor ``(txid, id)``.
+
+    Events are read in (transaction id, id) order, and only from transactions older than every one still
+    running: an event committed later always sorts after the cursor, so a consumer never skips one, and no
+    lock orders the writers (a global lock serialised every order change and slowed the outage drain)."""
+    txid, pk = after
+    events = visible.filter(Q(txid__gt=txid) | Q(txid=txid, id__gt=pk))
+    horizon = _feed_horizon()
+    if horizon is not None:
+        ended_before, own = horizon
+        events = events.filter(Q(txid__lt=ended_before) | Q(txid=own) if own else Q(txid__lt=ended_before))
+    return list(events.order_by("txid", "id").only("id", "txid", "event_id", "type", "timestamp", "data")[:limit])
+
+
+def feed_cursor(event: NotificationEvent) -> str:
+    return f"{event.txid}-{event.pk}"

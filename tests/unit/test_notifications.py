@@ -1,8 +1,10 @@
 """Events for MP services: what each change announces, to whom, with which order data and sequence."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integration.api.orders import OrderSerializer
@@ -187,7 +189,7 @@ def test_the_feed_lists_a_clients_events_oldest_first_and_never_anothers(store, 
     assert [e["type"] for e in alice_feed] == [n.ORDER_SUBMITTED, n.ORDER_READY, n.STORE_ACCEPTING_CHANGED]
     assert [e["type"] for e in feed(bob)] == [n.STORE_ACCEPTING_CHANGED, n.ORDER_SUBMITTED]
     assert all(e["data"].get("external_order_id") != bobs.external_order_id for e in alice_feed)
-    after = NotificationEvent.objects.get(event_id=alice_feed[0]["id"]).pk
+    after = api_client(alice).get("/api/v1/events/", {"limit": 1}).json()["next"]
     assert [e["id"] for e in feed(alice, after=after, limit=1)] == [alice_feed[1]["id"]]
 
 
@@ -215,3 +217,31 @@ def test_retention_prunes_old_events_with_their_deliveries_but_keeps_an_orders_l
     loaded.estimated_ready_at = timezone.now()
     loaded.save()
     assert [e.sequence for e in events_of(order)] == [2, 3]  # the sequence goes on from the kept event
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_one():
+    """A transaction that wrote an event and is still open holds the feed back: a consumer that read then would
+    otherwise have moved its cursor past that event before it was committed."""
+    wrote, commit = threading.Event(), threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                n.event_emit(n.MENU_UPDATED, {"n": 1})
+                wrote.set()
+                assert commit.wait(10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert wrote.wait(10)
+    n.event_emit(n.MENU_UPDATED, {"n": 2})  # a later transaction, committed first
+    assert n.events_page(NotificationEvent.objects.all()) == []
+    commit.set()
+    writer.join(10)
+    events = n.events_page(NotificationEvent.objects.all())
+    assert [e.data["n"] for e in events] == [1, 2]
+    assert n.events_page(NotificationEvent.objects.all(), after=(events[0].txid, events[0].pk)) == events[1:]
