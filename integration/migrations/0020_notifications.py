@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0018_drop_pattern_indexes'),
+        ('integration', '0019_order_redundant_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
