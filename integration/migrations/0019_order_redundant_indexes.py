@@ -6,10 +6,9 @@ built concurrently on PostgreSQL, so writes go on."""
 
 import django.db.models.deletion
 import django_fsm
-from django.contrib.postgres.operations import RemoveIndexConcurrently
 from django.db import migrations, models
 
-from ._operations import AddIndexConcurrentlyOnPostgres
+from ._operations import AddIndexConcurrentlyOnPostgres, RemoveIndexConcurrentlyOnPostgres
 
 TABLE = "integration_order"
 DROPPED = ["state", "store_id"]
@@ -31,18 +30,6 @@ def create(apps, schema_editor):
         schema_editor.execute(
             _statement(schema_editor, f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{TABLE}" ("{column}")')
         )
-
-
-class RemoveIndexConcurrentlyOnPostgres(RemoveIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return migrations.RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return migrations.RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
