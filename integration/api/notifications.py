@@ -190,7 +190,8 @@ class EventFeedView(APIView):
             raise ApiError(400, "invalid_limit", f"limit must be a number between 1 and {FEED_LIMIT_MAX}.")
         after, limit = query.validated_data.get("after") or "0", query.validated_data["limit"]
         txid, _, pk = after.partition("-")
-        visible = NotificationEvent.objects.filter(client__isnull=True) | _own(request, NotificationEvent.objects.all())
-        events = notifications.events_page(visible, after=(int(txid), int(pk or 0)), limit=limit)
+        everyones = NotificationEvent.objects.filter(client__isnull=True)
+        own = _own(request, NotificationEvent.objects.filter(client__isnull=False))
+        events = notifications.events_page(everyones, own, after=(int(txid), int(pk or 0)), limit=limit)
         page = [{"id": e.event_id, **notifications.event_body(e)} for e in events]
         return Response({"data": page, "next": notifications.feed_cursor(events[-1]) if events else after})

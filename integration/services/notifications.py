@@ -276,20 +276,29 @@ def signals_connect() -> None:
 # --- the feed -------------------------------------------------------------------------------------
 
 
-def events_page(visible, *, after: tuple[int, int] = (0, 0), limit: int = 100) -> list[NotificationEvent]:
-    """The feed: ``visible`` events (the caller's order events and everyone's store and menu events, as
-    ``api.permissions`` decides), oldest first, after a cursor ``(txid, id)``.
+def events_page(*visible, after: tuple[int, int] = (0, 0), limit: int = 100) -> list[NotificationEvent]:
+    """The feed: the events of the ``visible`` querysets (the caller's order events, everyone's store and
+    menu events, as ``api.permissions`` decides), oldest first, after a cursor ``(txid, id)``.
 
     Events are read in (transaction id, id) order, and only from transactions older than every one still
     running: an event committed later always sorts after the cursor, so a consumer never skips one, and no
-    lock orders the writers (a global lock serialised every order change and slowed the outage drain)."""
+    lock orders the writers (a global lock serialised every order change and slowed the outage drain).
+    Each queryset is read on its own, from the cursor along an index, and the pages merged (UNION ALL): an
+    OR of them sorted the whole week's feed for every page (100 ms at a week of 10 M orders a year)."""
     txid, pk = after
-    events = visible.filter(Q(txid__gt=txid) | Q(txid=txid, id__gt=pk))
+    window = Q(txid__gte=txid) & (Q(txid__gt=txid) | Q(txid=txid, id__gt=pk))
     horizon = _feed_horizon()
     if horizon is not None:
         ended_before, own = horizon
-        events = events.filter(Q(txid__lt=ended_before) | Q(txid=own) if own else Q(txid__lt=ended_before))
-    return list(events.order_by("txid", "id").only("id", "txid", "event_id", "type", "timestamp", "data")[:limit])
+        window &= Q(txid__lt=ended_before) | Q(txid=own) if own else Q(txid__lt=ended_before)
+    fields, order = ("id", "txid", "event_id", "type", "timestamp", "data"), ("txid", "id")
+    parts = [part.filter(window).order_by(*order).only(*fields)[:limit] for part in visible]
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:limit])
+    merged = visible[0]
+    for part in visible[1:]:
+        merged |= part  # SQLite: no ORDER BY or LIMIT inside a UNION
+    return list(merged.filter(window).order_by(*order).only(*fields)[:limit])
 
 
 def feed_cursor(event: NotificationEvent) -> str:

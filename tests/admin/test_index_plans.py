@@ -119,3 +119,37 @@ def test_no_prefix_search_copies_of_the_big_tables_indexes():
             ["%varchar_pattern_ops%"],
         )
         assert cursor.fetchall() == []
+
+
+def test_the_event_feed_reads_a_clients_events_from_the_cursor_by_index():
+    from django.contrib.auth import get_user_model
+    from django.test.utils import CaptureQueriesContext
+
+    from integration.models import NotificationEvent
+    from integration.services.notifications import events_page
+
+    alice = get_user_model().objects.create(username="alice")
+    _insert_series(
+        NotificationEvent,
+        N,
+        {
+            "event_id": "'evt_feed_' || i",
+            "type": "CASE WHEN mod(i, 100) = 0 THEN 'store.accepting_changed' ELSE 'order.ready' END",
+            "client": f"CASE WHEN mod(i, 100) = 0 THEN NULL ELSE {alice.pk} END",
+            "txid": "i",
+            "timestamp": "now()",
+            "data": "'{}'",
+        },
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE integration_notificationevent")
+    everyones = NotificationEvent.objects.filter(client__isnull=True)
+    own = NotificationEvent.objects.filter(client=alice)
+    with CaptureQueriesContext(connection) as queries:
+        page = events_page(everyones, own, after=(N // 2, 0), limit=100)
+    assert [e.txid for e in page] == list(range(N // 2, N // 2 + 100))  # (txid, 0): that transaction on
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + queries.captured_queries[-1]["sql"])
+        text = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on integration_notificationevent" not in text, text
+    assert "Merge Append" in text and "Scan using event_client_feed" in text, text
