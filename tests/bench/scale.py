@@ -59,7 +59,7 @@ def scale_database(lines: list[str]):
     from django.db import connection
     from django.utils import timezone
 
-    from integration.services.trends import trends_backfill
+    from integration.services.trends import trends_backfill, trends_rollup
 
     from .admin import _database
     from .common import scratch_database
@@ -96,6 +96,10 @@ def scale_database(lines: list[str]):
         started = time.perf_counter()  # the charts read the hourly rollup, which the every-minute job keeps
         rolled = trends_backfill(timezone.now() - timedelta(days=8))
         log(f"trends rollup: the last {rolled.hours} hours backfilled in {time.perf_counter() - started:.1f} s")
+        # The every-minute job's run: a backfill of a database the rollup already covered leaves its changes
+        # watermark where it was, and a watermark older than trends.STALE sends the charts live.
+        run = trends_rollup()
+        log(f"trends rollup job run: {run.order_hours} order hours, {run.call_hours} call hours, {run.behind} behind")
         yield url
 
 
@@ -196,6 +200,32 @@ def api_page(s: dict) -> str:
     return f"/api/v1/orders/{s['order'].external_order_id}/"
 
 
+def feed_pages(log) -> list[tuple[str, str]]:
+    """The event feed as the bench's API client follows it: from the start of the week it keeps, from the
+    middle of it, and near its end (a consumer keeping up). Seeds the week's events first when absent."""
+    from django.contrib.auth import get_user_model
+
+    from integration.models import NotificationEvent
+    from integration.services.notifications import feed_cursor
+
+    from .scale_seed import FEED_PREFIX, seed_feed
+
+    seeded = NotificationEvent.objects.filter(event_id__startswith=FEED_PREFIX)
+    if not seeded.exists():
+        started = time.perf_counter()
+        n = seed_feed(get_user_model().objects.get(username="bench-scale").pk)
+        log(f"feed: seeded {n:,} events (a week of this marketplace's) in {time.perf_counter() - started:.0f} s")
+    newest = seeded.order_by("-txid", "-id").values_list("txid", flat=True)[0]
+    mid, tail = (seeded.filter(txid__gte=t).order_by("txid", "id").first() for t in (newest // 2, newest - 50))
+    feed = "/api/v1/events/"
+    return [
+        ("event feed, from the start of the week", feed),
+        ("event feed, from mid-week", f"{feed}?after={feed_cursor(mid)}"),
+        ("event feed, 500 from mid-week", f"{feed}?after={feed_cursor(mid)}&limit=500"),
+        ("event feed, its newest (keeping up)", f"{feed}?after={feed_cursor(tail)}"),
+    ]
+
+
 def bench_scale() -> list[str]:
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -215,7 +245,8 @@ def bench_scale() -> list[str]:
         s = _samples()
         misses = []
         api = _api_client()
-        for name, page, who in [(n, p, client) for n, p in pages(s)] + [("GET /api/v1/orders/{id}/", api_page(s), api)]:
+        api_pages = [("GET /api/v1/orders/{id}/", api_page(s)), *feed_pages(lambda text: lines.append(text))]
+        for name, page, who in [(n, p, client) for n, p in pages(s)] + [(n, p, api) for n, p in api_pages]:
             r = measure(who, page)
             lines.append(line(name, r))
             print(f"   {lines[-1]}", flush=True)

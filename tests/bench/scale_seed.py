@@ -346,3 +346,65 @@ def seed(log) -> float:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return time.perf_counter() - started
+
+
+FEED_DAYS = 7  # RETAIN_MP_EVENT_DAYS' default: link_prune keeps a week of feed events
+FEED_PREFIX = "evt_feed_"
+
+
+def seed_feed(client_id: int) -> int:
+    """A week of feed events: four for each order placed in it (``client_id``'s) and, for one order in 50,
+    a store event every client sees; returns how many. Their transaction ids grow with the orders' and stay
+    under the server's current one, so the feed's horizon passes them."""
+    from django.db import connection
+
+    from integration.models import NotificationEvent
+
+    from .admin import _insert_series
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(id), max(id), pg_current_xact_id()::text::bigint FROM integration_order"
+            " WHERE placed_at >= now() - %s * interval '1 day' AND id <= %s",  # not the flows' orders
+            [FEED_DAYS, ORDERS],
+        )
+        first, last, xid = cursor.fetchone()
+    params = {"first": first, "last": last, "scale": max(1, ((last - first) * 5 + 5) // (xid - 1000) + 1)}
+    kinds = "(ARRAY['order.submitted', 'order.confirmed', 'order.preparing', 'order.ready'])[k]"
+    common = {
+        "txid": "1 + ((o.id - %(first)s) * 5 + k) / %(scale)s",
+        "timestamp": "o.placed_at + k * interval '2 minutes'",
+    }
+    rows = "integration_order o CROSS JOIN generate_series(1, {k}) AS k WHERE o.id BETWEEN %(first)s AND %(last)s"
+    _insert_series(
+        NotificationEvent,
+        0,
+        {
+            **common,
+            "event_id": f"'{FEED_PREFIX}' || o.id || '_' || k",
+            "type": kinds,
+            "client": str(client_id),
+            "order": "o.id",
+            "store": "o.store_id",
+            "sequence": "k",
+            "data": """jsonb_build_object('id', o.external_order_id, 'state', o.state, 'store', o.store_id)""",
+        },
+        params,
+        rows=rows.format(k=4),
+    )
+    _insert_series(
+        NotificationEvent,
+        0,
+        {
+            **common,
+            "event_id": f"'{FEED_PREFIX}' || o.id || '_store'",
+            "type": "'store.accepting_changed'",
+            "store": "o.store_id",
+            "data": """jsonb_build_object('store', o.store_id, 'accepting', mod(o.id, 100) = 0)""",
+        },
+        {**params, "k": 5},
+        rows=rows.format(k="%(k)s, %(k)s") + " AND mod(o.id, 50) = 0",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE integration_notificationevent")
+    return NotificationEvent.objects.filter(event_id__startswith=FEED_PREFIX).count()
