@@ -51,8 +51,28 @@ def run_env(environ) -> tuple[dict, bool]:
     return env, demo
 
 
+def missing_database(url: str | None) -> str | None:
+    """The name of DATABASE_URL's PostgreSQL database when its server answers but has no such database."""
+    if not url or not url.startswith(("postgres://", "postgresql://")):
+        return None
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    params = {"user": cfg["USER"] or None, "password": cfg["PASSWORD"] or None, "host": cfg["HOST"] or None}
+    try:
+        psycopg.connect(dbname=cfg["NAME"], port=cfg["PORT"] or None, connect_timeout=3, **params).close()
+    except psycopg.OperationalError as exc:
+        return cfg["NAME"] if "does not exist" in str(exc) else None
+    return None
+
+
 def main() -> int:
     env, demo = run_env(os.environ)
+    if name := missing_database(env.get("DATABASE_URL")):
+        print(f"DATABASE_URL names the database {name!r}, which its server does not have: create it", file=sys.stderr)
+        print(f"(createdb {name}) or point DATABASE_URL at one that exists.", file=sys.stderr)
+        return 1
     print("==> migrating the database", flush=True)
     manage("migrate", "--no-input", "-v0", env=env)
     if demo:

@@ -98,6 +98,25 @@ def _run_script():
     return module
 
 
+@pytest.mark.postgres_only
+def test_make_run_names_a_missing_database_and_how_to_create_it(db):
+    from django.db import connection
+
+    run = subprocess.run(
+        [sys.executable, "scripts/run.py"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"postgres://{connection.settings_dict['HOST']}/linkbridge_no_such_db"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "'linkbridge_no_such_db'" in run.stderr and "createdb linkbridge_no_such_db" in run.stderr
+    assert "Traceback" not in run.stderr and "migrating" not in run.stdout
+    existing = f"postgres://{connection.settings_dict['HOST']}/{connection.settings_dict['NAME']}"  # the suite's
+    assert _run_script().missing_database(existing) is None
+
+
 def test_make_run_is_the_demo_only_without_link_base_url():
     run_env = _run_script().run_env
     env, demo = run_env({"PATH": "/bin"})
