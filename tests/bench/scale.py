@@ -163,7 +163,7 @@ def pages(s: dict) -> list[tuple[str, str]]:
         ("order list, first page", orders),
         ("order list, state=FAILED", f"{orders}?state__exact=FAILED"),
         ("order list, one store", f"{orders}?store__id__exact={s['store']}"),
-        ("order list, one day", f"{orders}?placed_at__gte={s['day']}&placed_at__lt={s['day']}T23:59:59"),
+        ("order list, one day", f"{orders}?placed_at__gte={s['day']}T00:00:00Z&placed_at__lt={s['day']}T23:59:59Z"),
         ("order list, overdue (card)", f"{orders}?attention=overdue"),
         ("order list, cancel requested", f"{orders}?cancel=requested"),
         ("order list, older page (mid-year cursor)", f"{orders}?older={_cursor(order.placed_at, order.pk)}"),
