@@ -73,6 +73,8 @@ class NotificationEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["client", "txid", "id"], name="event_client_feed"),
+            # Everyone's events (store, menu) have no client; the feed reads them from its cursor on.
+            models.Index(fields=["txid", "id"], condition=models.Q(client__isnull=True), name="event_everyone_feed"),
             models.Index(fields=["store", "type", "id"], name="event_store_type"),
             models.Index(fields=["timestamp"], name="event_timestamp"),
         ]
