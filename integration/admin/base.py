@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from integration.link.client import LinkError
 from integration.models import Store
@@ -21,6 +23,17 @@ logger = logging.getLogger(__name__)
 
 class OpsModelAdmin(admin.ModelAdmin):
     """Refuses (403) an action posted by a user who may not run it; Django would only ignore it."""
+
+    def action_checkbox(self, obj):
+        """The row's select box as Django's widget renders it, written directly: rendering that widget's
+        template for each of 100 rows was a quarter of a list page's time."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
 
     def changelist_view(self, request, extra_context=None):
         name = request.POST.get("action") if request.method == "POST" else None

@@ -115,3 +115,15 @@ def test_event_and_call_searches_are_exact_matches(client, ops):
         assert (
             f"/outboundcall/{order.call.pk}/change/" in calls and f"/outboundcall/{other.call.pk}/change/" not in calls
         )
+
+
+def test_every_list_writes_the_row_select_box_exactly_as_djangos_widget_would():
+    from django.contrib import admin
+
+    from integration.admin.base import OpsModelAdmin
+    from tests.factories import OrderFactory, WebhookEventFactory
+
+    for obj in (OrderFactory(), WebhookEventFactory()):
+        model_admin = admin.site._registry[type(obj)]
+        assert isinstance(model_admin, OpsModelAdmin)
+        assert model_admin.action_checkbox(obj) == admin.ModelAdmin.action_checkbox(model_admin, obj)
