@@ -7,6 +7,9 @@ notifications. Store and menu events work the same way; availability flips (bulk
 announced by the menu service.
 """
 
+import operator
+from functools import reduce
+
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.db.models.signals import post_init, post_save
@@ -291,14 +294,17 @@ def events_page(*visible, after: tuple[int, int] = (0, 0), limit: int = 100) -> 
     if horizon is not None:
         ended_before, own = horizon
         window &= Q(txid__lt=ended_before) | Q(txid=own) if own else Q(txid__lt=ended_before)
-    fields, order = ("id", "txid", "event_id", "type", "timestamp", "data"), ("txid", "id")
-    parts = [part.filter(window).order_by(*order).only(*fields)[:limit] for part in visible]
-    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:limit])
-    merged = visible[0]
-    for part in visible[1:]:
-        merged |= part  # SQLite: no ORDER BY or LIMIT inside a UNION
-    return list(merged.filter(window).order_by(*order).only(*fields)[:limit])
+    order = ("txid", "id")
+
+    def page(events):
+        return (
+            events.filter(window).order_by(*order).only("id", "txid", "event_id", "type", "timestamp", "data")[:limit]
+        )
+
+    first, *rest = visible
+    if rest and connection.features.supports_slicing_ordering_in_compound:
+        return list(page(first).union(*map(page, rest), all=True).order_by(*order)[:limit])
+    return list(page(reduce(operator.or_, visible)))  # SQLite: no ORDER BY or LIMIT inside a UNION
 
 
 def feed_cursor(event: NotificationEvent) -> str:
