@@ -1,5 +1,6 @@
 import csv
 import re
+from datetime import UTC, date, datetime, time
 
 from django import forms
 from django.contrib import admin
@@ -33,6 +34,25 @@ class Echo:
 class CancelForm(forms.Form):
     reason_code = forms.ChoiceField(choices=CANCEL_REASON_CODES, help_text="Sent to Link with the cancel.")
     reason = forms.CharField(max_length=500, required=False, help_text="Free text for Link and other ops staff.")
+
+
+def _utc_day_start(value: str):
+    """``2026-11-30`` (the range form's date) as that day's first instant in UTC; anything else as given."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC) if len(value) == 10 else value
+    except ValueError:
+        return value
+
+
+class PlacedAtFilter(admin.DateFieldListFilter):
+    """Django's date links, plus the range form's bare dates read as UTC days: Django would take them as
+    naive times and log a RuntimeWarning on every such page."""
+
+    def queryset(self, request, queryset):
+        for key in (self.lookup_kwarg_since, self.lookup_kwarg_until):
+            if key in self.used_parameters:
+                self.used_parameters[key] = [_utc_day_start(v) for v in self.used_parameters[key]]
+        return super().queryset(request, queryset)
 
 
 class CancelStatusFilter(admin.SimpleListFilter):
@@ -120,7 +140,7 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
         attention_filter(Order),
         "state",
         CancelStatusFilter,
-        ("placed_at", admin.DateFieldListFilter),  # also takes any placed_at__gte / __lt: the date range form
+        ("placed_at", PlacedAtFilter),
         StoreFilter,
     )
     keyset_field = "placed_at"
