@@ -317,4 +317,12 @@ Q_CLUSTER["scheduler"] = env_bool("Q_SCHEDULER", True)
 # Deliveries to MP webhook endpoints have a cluster (queue and workers) of their own: a slow endpoint
 # never holds a worker that calls to Link need. Run it with Q_CLUSTER_NAME=<this name> manage.py qcluster.
 MP_WEBHOOK_CLUSTER = f"{Q_CLUSTER['name']}-webhooks"
-Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": int(os.environ.get("MP_WEBHOOK_WORKERS", "4"))}}
+MP_WEBHOOK_WORKERS = int(os.environ.get("MP_WEBHOOK_WORKERS", "4"))
+Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS}}
+# Failing endpoints (last try failed) share this many of the deliveries' workers, one each at most.
+MP_WEBHOOK_FAILING_PLACES = int(os.environ.get("MP_WEBHOOK_FAILING_PLACES", str(max(1, MP_WEBHOOK_WORKERS // 2))))
+if not 1 <= MP_WEBHOOK_FAILING_PLACES < max(2, MP_WEBHOOK_WORKERS):  # else dead endpoints could take every worker
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_FAILING_PLACES must be at least 1 and fewer than MP_WEBHOOK_WORKERS ({MP_WEBHOOK_WORKERS}), "
+        f"not {MP_WEBHOOK_FAILING_PLACES}."
+    )

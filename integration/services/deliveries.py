@@ -7,8 +7,10 @@ the endpoint, anything else or no answer is tried again until ``MP_WEBHOOK_DEADL
 
 Deliveries run on their own django-q2 cluster (``MP_WEBHOOK_CLUSTER``), so no endpoint ever holds a
 worker that calls to Link need; and each endpoint has a budget of ``MP_WEBHOOK_CONCURRENCY`` tries
-in flight (a worker waiting out a short backoff keeps its place), so one slow or dead endpoint
-holds at most that many of those workers and never delays the others.
+in flight (a worker waiting out a short backoff keeps its place), so one slow endpoint holds at most
+that many of those workers. An endpoint whose last try failed (``failing_since``) gets one place, and
+failing endpoints together at most ``MP_WEBHOOK_FAILING_PLACES``: however many are dead, the
+healthy ones keep the other workers. A delivery turned away waits for the sweep.
 """
 
 import json
@@ -19,7 +21,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -36,6 +38,7 @@ from .webhook_endpoints import endpoint_disable, endpoint_secrets
 logger = logging.getLogger(__name__)
 
 RESPONSE_KEEP = 2000
+_FAILING_PLACES_LOCK = 0x6C62_6670  # any distinct key: the pool of places failing endpoints share
 USER_AGENT = "linkbridge-webhooks/1"
 _session = requests.Session()
 
@@ -148,14 +151,41 @@ def _held(endpoint_id: int, now):
     )
 
 
+def _held_by_failing(now):
+    return OutboundCall.objects.filter(
+        kind=OutboundCall.Kind.DELIVER_EVENT,
+        status=OutboundCall.Status.PENDING,
+        claimed_until__gt=now,
+        endpoint__failing_since__isnull=False,
+    )
+
+
+def _lock_failing_places() -> None:
+    """Serialise claims for failing endpoints (each locks a different endpoint row) while they count the pool."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FAILING_PLACES_LOCK])
+
+
+def _place_free(endpoint_id: int, now) -> bool:
+    """Whether the endpoint may have one more try in flight; in a transaction (it locks the endpoint's row,
+    and failing endpoints' claims are serialised while they count their shared places)."""
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).only("failing_since").first()
+    if endpoint is None:
+        return False
+    if endpoint.failing_since is None:
+        return _held(endpoint_id, now).count() < settings.MP_WEBHOOK_CONCURRENCY
+    _lock_failing_places()
+    return not _held(endpoint_id, now).exists() and _held_by_failing(now).count() < settings.MP_WEBHOOK_FAILING_PLACES
+
+
 def delivery_claim(call_id: int) -> OutboundCall | None:
-    """Claim a delivery if its endpoint has a free place (the endpoint row lock counts places one at a time)."""
+    """Claim a delivery if its endpoint has a free place."""
     endpoint_id = OutboundCall.objects.filter(pk=call_id).values_list("endpoint_id", flat=True).first()
     if endpoint_id is None:
         return None
     with transaction.atomic():
-        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).values_list("pk").first()
-        if _held(endpoint_id, timezone.now()).count() >= settings.MP_WEBHOOK_CONCURRENCY:
+        if not _place_free(endpoint_id, timezone.now()):
             return None
         return call_claim(call_id)
 
@@ -233,8 +263,13 @@ def delivery_deliver(call_id: int) -> int:
 
 
 def _wait_in_place(call: OutboundCall, wait: float) -> OutboundCall | None:
+    """Wait out a short backoff in the endpoint's place if its budget still has one (it may have started
+    failing since the claim, and so shrunk); else the worker goes, and the sweep sends the retry when due."""
     hold = timezone.now() + timedelta(seconds=wait + settings.LINK_CLAIM_LEASE)
-    OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(claimed_until=hold)
+    with transaction.atomic():
+        if not _place_free(call.endpoint_id, timezone.now()):
+            return None
+        OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(claimed_until=hold)
     time.sleep(wait)
     OutboundCall.objects.filter(pk=call.pk, claimed_until=hold).update(claimed_until=None)
     return call_claim(call.pk)

@@ -63,6 +63,14 @@ def test_production_refuses_mp_webhook_hosts_that_are_not_hosts():
     assert done.returncode == 0, done.stderr
 
 
+def test_production_refuses_failing_endpoints_taking_every_delivery_worker():
+    done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_WORKERS="4", MP_WEBHOOK_FAILING_PLACES="4")
+    assert done.returncode != 0
+    assert "MP_WEBHOOK_FAILING_PLACES must be at least 1 and fewer than MP_WEBHOOK_WORKERS (4), not 4." in done.stderr
+    done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_WORKERS="6", MP_WEBHOOK_FAILING_PLACES="5")
+    assert done.returncode == 0, done.stderr
+
+
 def test_without_https_check_deploy_names_what_is_missing():
     done = run(["manage.py", "check", "--deploy"], **PRODUCTION, LINKBRIDGE_HTTPS="0")
     for warning in ("W004", "W008", "W012", "W016"):

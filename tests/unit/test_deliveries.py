@@ -8,7 +8,7 @@ from django.utils import timezone
 from dev.receiver import Answer, WebhookReceiver
 from integration.models import CallAttempt, NotificationEvent, OutboundCall, WebhookEndpoint
 from integration.services import notifications as n
-from integration.services.deliveries import delivery_claim, delivery_deliver
+from integration.services.deliveries import _wait_in_place, delivery_claim, delivery_deliver
 from integration.services.webhook_endpoints import endpoints_disable_failing
 from tests.order_fixtures import api_user
 
@@ -143,6 +143,39 @@ def test_an_endpoint_never_holds_more_than_its_budget_and_others_go_on(receiver,
     assert held is not None
     assert delivery_claim(slow_calls[1].pk) is None  # the slow endpoint's place is taken
     assert delivery_claim(delivery(other).pk) is not None  # another endpoint is not held up
+
+
+def test_failing_endpoints_get_one_place_each_and_share_a_few_so_healthy_ones_go_on(receiver, settings):
+    settings.MP_WEBHOOK_CONCURRENCY, settings.MP_WEBHOOK_FAILING_PLACES = 2, 2
+    since = timezone.now() - timedelta(minutes=5)
+    dead = [endpoint_for(receiver, failing_since=since) for _ in range(3)]
+    healthy = endpoint_for(receiver, client=dead[0].client)
+    for _ in range(3):
+        store_event()
+    calls = {ep: list(OutboundCall.objects.filter(endpoint=ep).order_by("pk")) for ep in [*dead, healthy]}
+    assert delivery_claim(calls[dead[0]][0].pk) is not None
+    assert delivery_claim(calls[dead[0]][1].pk) is None  # a failing endpoint: one try in flight
+    assert delivery_claim(calls[dead[1]][0].pk) is not None
+    assert delivery_claim(calls[dead[2]][0].pk) is None  # failing endpoints share MP_WEBHOOK_FAILING_PLACES
+    assert [delivery_claim(c.pk) is not None for c in calls[healthy]] == [True, True, False]  # its own budget
+
+    WebhookEndpoint.objects.filter(pk=dead[2].pk).update(failing_since=None)  # a 2xx ends its streak
+    assert delivery_claim(calls[dead[2]][0].pk) is not None
+    assert delivery_claim(calls[dead[2]][1].pk) is not None
+
+
+def test_a_worker_waits_out_a_backoff_in_its_place_only_while_the_budget_has_one(receiver, settings):
+    settings.MP_WEBHOOK_CONCURRENCY, settings.MP_WEBHOOK_FAILING_PLACES = 2, 1
+    ep = endpoint_for(receiver)
+    store_event()
+    store_event()
+    first, second = OutboundCall.objects.filter(endpoint=ep).order_by("pk")
+    assert delivery_claim(first.pk) is not None and delivery_claim(second.pk) is not None  # healthy: two places
+    WebhookEndpoint.objects.filter(pk=ep.pk).update(failing_since=timezone.now())  # the first try failed
+    OutboundCall.objects.filter(pk=first.pk).update(claimed_until=None, next_attempt_at=timezone.now())
+    assert _wait_in_place(first, 0.01) is None  # failing: one place, which the second try still holds
+    OutboundCall.objects.filter(pk=second.pk).update(claimed_until=None)
+    assert _wait_in_place(first, 0.01).pk == first.pk
 
 
 def test_deliveries_are_counted_apart_from_calls_to_link(receiver, django_capture_on_commit_callbacks):
