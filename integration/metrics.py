@@ -194,6 +194,17 @@ def _open_orders() -> dict:
     return {(str(state),): float(n) for state, n in counts.items()}
 
 
+@scrape_gauge(
+    "linkbridge_trends_rollup_age_seconds",
+    "Seconds since the trends rollup last caught up (over 900: the charts compute every hour live; absent: never ran)",
+)
+def _trends_rollup_age() -> dict:
+    from integration.models import TrendRollup
+
+    ran_at = TrendRollup.objects.filter(pk=1).values_list("ran_at", flat=True).first()
+    return {(): (timezone.now() - ran_at).total_seconds()} if ran_at else {}
+
+
 def _per_host(value: Callable) -> Callable[[], dict]:
     """A gauge per Link host from ``backlog_status()`` (circuit, held calls, drain)."""
 

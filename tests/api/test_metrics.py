@@ -77,6 +77,17 @@ def test_oldest_pending_call_age(scrape):
     assert 299 < value(scrape(), "linkbridge_outbox_oldest_pending_seconds") < 400
 
 
+def test_trends_rollup_age(scrape):
+    from integration.models import TrendRollup
+    from integration.services.trends import STALE, trends_rollup
+
+    assert "linkbridge_trends_rollup_age_seconds" not in {name for name, _ in scrape()}  # never ran: absent
+    trends_rollup()
+    assert 0 <= value(scrape(), "linkbridge_trends_rollup_age_seconds") < 60
+    TrendRollup.objects.update(ran_at=timezone.now() - STALE - timezone.timedelta(minutes=1))  # the job stopped
+    assert value(scrape(), "linkbridge_trends_rollup_age_seconds") > STALE.total_seconds()
+
+
 def test_call_tries_and_submission_time_counted_once_committed(
     scrape, mocked_link, settings, django_capture_on_commit_callbacks
 ):
