@@ -163,15 +163,15 @@ class DatabaseStore:
 
 
 class RedisStore:
-    """One JSON value per host, changed in a WATCH/MULTI transaction (retried when another worker won)."""
+    """One JSON value per host, changed in a WATCH/MULTI transaction (retried when another worker won).
+    Keys start with the site's ``Q_NAME``, as its queue's do: two sites sharing a Redis keep apart."""
 
-    PREFIX = "linkbridge:circuit:"
-
-    def __init__(self, url: str):
+    def __init__(self, url: str, site: str):
         import redis
 
         self.redis = redis.Redis.from_url(url)
         self._watch_error = redis.WatchError
+        self.PREFIX = f"{site}:circuit:"
 
     def read(self, host: str) -> dict:
         raw = self.redis.get(self.PREFIX + host)
@@ -199,17 +199,17 @@ class RedisStore:
                     continue
 
 
-_stores: dict[str, object] = {}
+_stores: dict[tuple[str, str], object] = {}
 _stores_lock = threading.Lock()
 
 
 def circuit_store():
     """Redis when ``REDIS_URL`` is set (every worker uses it already), else the database."""
-    url = settings.REDIS_URL
+    url, site = settings.REDIS_URL, settings.Q_CLUSTER["name"]
     with _stores_lock:
-        if url not in _stores:
-            _stores[url] = RedisStore(url) if url else DatabaseStore()
-        return _stores[url]
+        if (url, site) not in _stores:
+            _stores[url, site] = RedisStore(url, site) if url else DatabaseStore()
+        return _stores[url, site]
 
 
 def _change(host: str, fn):

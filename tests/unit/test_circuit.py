@@ -1,6 +1,7 @@
 """The circuit and budget per Link host (issue 12): the rules, and the two places that keep them shared."""
 
 import threading
+import uuid
 
 import pytest
 import redis
@@ -158,16 +159,16 @@ def test_database_circuit_gives_the_probe_to_one_worker_of_many(settings):
 
 @pytest.fixture
 def redis_circuit(settings):
+    """A site name of this test's own: test runs sharing the Redis never see each other's circuits."""
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
     except redis.ConnectionError:
         pytest.skip(f"no Redis at {REDIS_URL}")
-    for key in client.scan_iter(f"{circuit.RedisStore.PREFIX}*"):
-        client.delete(key)
-    settings.REDIS_URL = REDIS_URL
+    site = f"test-{uuid.uuid4().hex[:12]}"
+    settings.REDIS_URL, settings.Q_CLUSTER = REDIS_URL, {**settings.Q_CLUSTER, "name": site}
     yield client
-    for key in client.scan_iter(f"{circuit.RedisStore.PREFIX}*"):
+    for key in client.scan_iter(f"{site}:*"):
         client.delete(key)
 
 
@@ -178,6 +179,16 @@ def test_redis_circuit_gives_the_probe_to_one_worker_of_many(settings, redis_cir
     assert [s.host for s in circuit.circuits_status()] == ["link.test"]
     assert circuit.circuit_status("link.test").probe_in_flight
     assert not circuit.LinkCircuit.objects.exists()  # Redis, not the database, keeps it
+
+
+@pytest.mark.django_db
+def test_redis_circuits_of_two_sites_sharing_a_redis_keep_apart(settings, redis_circuit):
+    _open_the_circuit(settings)
+    assert circuit.circuit_status("link.test").state == OPEN
+    site = settings.Q_CLUSTER["name"]
+    assert redis_circuit.exists(f"{site}:circuit:link.test")
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "name": f"{site}-staging"}
+    assert circuit.circuit_status("link.test").state == CLOSED and circuit.circuits_status() == []
 
 
 @pytest.mark.django_db
