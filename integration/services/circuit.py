@@ -171,18 +171,18 @@ class RedisStore:
 
         self.redis = redis.Redis.from_url(url)
         self._watch_error = redis.WatchError
-        self.PREFIX = f"{site}:circuit:"
+        self.prefix = f"{site}:circuit:"
 
     def read(self, host: str) -> dict:
-        raw = self.redis.get(self.PREFIX + host)
+        raw = self.redis.get(self.prefix + host)
         return {**fresh(), **(json.loads(raw) if raw else {})}
 
     def read_all(self) -> dict[str, dict]:
-        hosts = sorted(h.decode() for h in self.redis.smembers(self.PREFIX + "hosts"))
+        hosts = sorted(h.decode() for h in self.redis.smembers(self.prefix + "hosts"))
         return {host: self.read(host) for host in hosts}
 
     def change(self, host: str, fn):
-        key = self.PREFIX + host
+        key = self.prefix + host
         with self.redis.pipeline() as pipe:
             while True:
                 try:
@@ -192,7 +192,7 @@ class RedisStore:
                     result = fn(state)
                     pipe.multi()
                     pipe.set(key, json.dumps(state))
-                    pipe.sadd(self.PREFIX + "hosts", host)
+                    pipe.sadd(self.prefix + "hosts", host)
                     pipe.execute()
                     return result
                 except self._watch_error:
