@@ -22,6 +22,8 @@ from email.utils import parsedate_to_datetime
 import requests
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -190,16 +192,15 @@ def delivery_claim(call_id: int) -> OutboundCall | None:
         return call_claim(call_id)
 
 
+def _unheld_due(now):
+    return OutboundCall.objects.filter(
+        kind=OutboundCall.Kind.DELIVER_EVENT, status=OutboundCall.Status.PENDING, next_attempt_at__lte=now
+    ).exclude(claimed_until__gt=now)
+
+
 def _due(now):
-    """Deliveries due now that no worker holds."""
-    return (
-        OutboundCall.objects.filter(
-            kind=OutboundCall.Kind.DELIVER_EVENT, status=OutboundCall.Status.PENDING, next_attempt_at__lte=now
-        )
-        .exclude(claimed_until__gt=now)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)
-    )
+    """Deliveries due now that no worker holds, oldest first."""
+    return _unheld_due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)
 
 
 def _enqueue_waiting(endpoint_id: int) -> None:
@@ -276,8 +277,17 @@ def _wait_in_place(call: OutboundCall, wait: float) -> OutboundCall | None:
 
 
 def deliveries_sweep(limit: int = 500) -> int:
-    """Due deliveries nobody holds go to the webhook workers (a lost message or a dead worker loses nothing)."""
-    due = list(_due(timezone.now())[:limit])
+    """Due deliveries nobody holds go to the webhook workers (a lost message or a dead worker loses nothing):
+    each endpoint's oldest few, its budget (the worker that claims one goes on with that endpoint's next),
+    so a dead endpoint's backlog, due and turned away again and again, never crowds out another's."""
+    place = Window(RowNumber(), partition_by=[F("endpoint_id")], order_by=[F("next_attempt_at").asc(), F("pk").asc()])
+    due = list(
+        _unheld_due(timezone.now())
+        .annotate(place=place)
+        .filter(place__lte=settings.MP_WEBHOOK_CONCURRENCY)
+        .order_by("place", "next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     for pk in due:
         outbound.call_enqueue(pk, OutboundCall.Kind.DELIVER_EVENT)
     return len(due)

@@ -178,6 +178,25 @@ def test_a_worker_waits_out_a_backoff_in_its_place_only_while_the_budget_has_one
     assert _wait_in_place(first, 0.01).pk == first.pk
 
 
+def test_the_sweep_hands_each_endpoint_a_few_due_deliveries_so_a_backlog_crowds_out_no_one(
+    receiver, settings, monkeypatch
+):
+    from integration.services import deliveries, outbound
+
+    settings.MP_WEBHOOK_CONCURRENCY = 2
+    dead = endpoint_for(receiver, failing_since=timezone.now())
+    for _ in range(6):
+        store_event()
+    healthy = endpoint_for(receiver, client=dead.client)
+    store_event()  # its message was lost (say Redis restarted): only the sweep sends it
+    OutboundCall.objects.filter(endpoint=dead).update(next_attempt_at=timezone.now() - timedelta(hours=1))
+    sent = []
+    monkeypatch.setattr(outbound, "call_enqueue", lambda pk, kind=None: sent.append(pk))
+    assert deliveries.deliveries_sweep(limit=3) == 3
+    by_endpoint = dict(OutboundCall.objects.filter(pk__in=sent).values_list("pk", "endpoint_id"))
+    assert sorted(by_endpoint.values()) == [dead.pk, dead.pk, healthy.pk]  # its budget each, oldest first
+
+
 def test_deliveries_are_counted_apart_from_calls_to_link(receiver, django_capture_on_commit_callbacks):
     from integration import metrics
     from tests.scrape import moved, samples, value
