@@ -234,8 +234,13 @@ def bench_scale() -> list[str]:
     from .webhooks import webhook_figures
 
     logging.disable(logging.INFO)  # each placed order logs a line
-    lines: list[str] = [f"load average at the start: {os.getloadavg()[0]:.1f}"]
-    print(f"   {lines[0]}", flush=True)  # this section prints as it goes; run.py prints only what it returns
+    lines: list[str] = []
+
+    def note(text: str) -> None:  # this section prints as it goes; run.py prints only what it returns
+        print(f"   {text}", flush=True)
+        lines.append(text)
+
+    note(f"load average at the start: {os.getloadavg()[0]:.1f}")
     with scale_database(lines) as url:
         user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True})
         user.is_staff = user.is_superuser = True
@@ -245,11 +250,10 @@ def bench_scale() -> list[str]:
         s = _samples()
         misses = []
         api = _api_client()
-        api_pages = [("GET /api/v1/orders/{id}/", api_page(s)), *feed_pages(lambda text: lines.append(text))]
+        api_pages = [("GET /api/v1/orders/{id}/", api_page(s)), *feed_pages(note)]
         for name, page, who in [(n, p, client) for n, p in pages(s)] + [(n, p, api) for n, p in api_pages]:
             r = measure(who, page)
-            lines.append(line(name, r))
-            print(f"   {lines[-1]}", flush=True)
+            note(line(name, r))
             if not r["ok"]:
                 misses.append(name)
         shown = len(lines)
