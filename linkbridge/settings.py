@@ -5,6 +5,7 @@ the test suite) fills in dev secrets and the sandbox as Link. Production (the de
 defaults: importing these settings fails, naming every missing one, so no process starts with them.
 """
 
+import math
 import os
 import re
 from pathlib import Path
@@ -21,6 +22,25 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def env_number(name: str, default: float, *, minimum: float, maximum: float | None = None, cast=int):
+    """A number from the environment (``default`` when unset or empty); anything else that is not a number
+    in range stops start-up with a message naming the setting, instead of a traceback or a silent misbehaviour
+    (a timeout of 0 fails every call, a retention of 0 days prunes everything)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be {'a whole number' if cast is int else 'a number'}, not {raw!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}, not {raw}.")
+    return value
 
 
 LINKBRIDGE_DEMO = env_bool("LINKBRIDGE_DEMO", False)
@@ -84,8 +104,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("LINKBRIDGE_LOGIN_FAILURES", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("LINKBRIDGE_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_FAILURE_LIMIT = env_number("LINKBRIDGE_LOGIN_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = env_number("LINKBRIDGE_LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.1, cast=float) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure is a row (admin: Axes), not only a log line
@@ -113,7 +133,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'linkbridge.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=env_number("DB_CONN_MAX_AGE", 60, minimum=0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -143,7 +163,7 @@ if LINKBRIDGE_HTTPS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # load balancers probe over plain HTTP
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("LINKBRIDGE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_SECONDS = env_number("LINKBRIDGE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 LANGUAGE_CODE = "en-us"
@@ -172,7 +192,7 @@ if REDIS_URL:
 # timeout < retry so a slow task is never handed to a second worker while the first still runs.
 Q_CLUSTER = {
     "name": "linkbridge",
-    "workers": int(os.environ.get("Q_WORKERS", "4")),
+    "workers": env_number("Q_WORKERS", 4, minimum=1),
     "timeout": 60,
     "retry": 90,
     "max_attempts": 3,
@@ -224,33 +244,33 @@ LINK_CLIENT_ID = required("LINK_CLIENT_ID")
 LINK_CLIENT_SECRET = required("LINK_CLIENT_SECRET")
 LINK_WEBHOOK_SECRETS = env_list("LINK_WEBHOOK_SECRETS", DEMO_DEFAULTS["LINK_WEBHOOK_SECRETS"])
 LINK_MENU_HOSTS = env_list("LINK_MENU_HOSTS", "127.0.0.1:8100,localhost:8100" if LINKBRIDGE_DEMO else "")
-LINK_CONNECT_TIMEOUT = float(os.environ.get("LINK_CONNECT_TIMEOUT", "3"))
-LINK_READ_TIMEOUT = float(os.environ.get("LINK_READ_TIMEOUT", "10"))
+LINK_CONNECT_TIMEOUT = env_number("LINK_CONNECT_TIMEOUT", 3.0, minimum=0.1, cast=float)
+LINK_READ_TIMEOUT = env_number("LINK_READ_TIMEOUT", 10.0, minimum=0.1, cast=float)
 # One deadline for a whole answer (a menu download), below django-q2's task timeout (60 s).
-LINK_RESPONSE_DEADLINE = float(os.environ.get("LINK_RESPONSE_DEADLINE", "30"))
-LINK_MENU_MAX_BYTES = int(os.environ.get("LINK_MENU_MAX_BYTES", str(20 * 1024 * 1024)))
-LINK_WEBHOOK_TOLERANCE = int(os.environ.get("LINK_WEBHOOK_TOLERANCE", "300"))
-LINK_SUBMIT_DEADLINE = int(os.environ.get("LINK_SUBMIT_DEADLINE", "300"))
-LINK_CONFIRM_DEADLINE = int(os.environ.get("LINK_CONFIRM_DEADLINE", "600"))
-LINK_CALL_DEADLINE = int(os.environ.get("LINK_CALL_DEADLINE", "3600"))
+LINK_RESPONSE_DEADLINE = env_number("LINK_RESPONSE_DEADLINE", 30.0, minimum=1, maximum=55, cast=float)
+LINK_MENU_MAX_BYTES = env_number("LINK_MENU_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+LINK_WEBHOOK_TOLERANCE = env_number("LINK_WEBHOOK_TOLERANCE", 300, minimum=1)
+LINK_SUBMIT_DEADLINE = env_number("LINK_SUBMIT_DEADLINE", 300, minimum=1)
+LINK_CONFIRM_DEADLINE = env_number("LINK_CONFIRM_DEADLINE", 600, minimum=1)
+LINK_CALL_DEADLINE = env_number("LINK_CALL_DEADLINE", 3600, minimum=1)
 # Outbox retry timing: exponential backoff from BASE, capped at MAX, with equal jitter.
-LINK_RETRY_BASE = float(os.environ.get("LINK_RETRY_BASE", "1"))
-LINK_RETRY_MAX = float(os.environ.get("LINK_RETRY_MAX", "300"))
+LINK_RETRY_BASE = env_number("LINK_RETRY_BASE", 1.0, minimum=0.01, cast=float)
+LINK_RETRY_MAX = env_number("LINK_RETRY_MAX", 300.0, minimum=0.01, cast=float)
 # A worker waits in place for a retry shorter than this; longer ones go to the sweep.
-LINK_RETRY_INLINE_MAX = float(os.environ.get("LINK_RETRY_INLINE_MAX", "10"))
+LINK_RETRY_INLINE_MAX = env_number("LINK_RETRY_INLINE_MAX", 10.0, minimum=0, cast=float)
 # How long a claimed call is leased to one worker before it counts as abandoned.
-LINK_CLAIM_LEASE = int(os.environ.get("LINK_CLAIM_LEASE", "45"))
+LINK_CLAIM_LEASE = env_number("LINK_CLAIM_LEASE", 45, minimum=1)
 # One circuit per Link host, shared by all workers: this many retriable failures in a row open it; while
 # open one probe goes every PROBE_INTERVAL seconds; when it closes, the held calls go at DRAIN_RATE per s.
-LINK_CIRCUIT_FAILURES = int(os.environ.get("LINK_CIRCUIT_FAILURES", "5"))
-LINK_CIRCUIT_PROBE_INTERVAL = float(os.environ.get("LINK_CIRCUIT_PROBE_INTERVAL", "3"))
-LINK_DRAIN_RATE = float(os.environ.get("LINK_DRAIN_RATE", "20"))
+LINK_CIRCUIT_FAILURES = env_number("LINK_CIRCUIT_FAILURES", 5, minimum=1)
+LINK_CIRCUIT_PROBE_INTERVAL = env_number("LINK_CIRCUIT_PROBE_INTERVAL", 3.0, minimum=0, cast=float)
+LINK_DRAIN_RATE = env_number("LINK_DRAIN_RATE", 20.0, minimum=0, cast=float)
 # The budget for calls to each Link host, shared by all workers (requests per second; 0: none).
-LINK_RATE_LIMIT = float(os.environ.get("LINK_RATE_LIMIT", "0"))
-LINK_RATE_BURST = int(os.environ.get("LINK_RATE_BURST", "1"))
+LINK_RATE_LIMIT = env_number("LINK_RATE_LIMIT", 0.0, minimum=0, cast=float)
+LINK_RATE_BURST = env_number("LINK_RATE_BURST", 1, minimum=1)
 
 # The largest order total accepted (minor units); never above what an integer column holds.
-ORDER_TOTAL_MAX = min(int(os.environ.get("ORDER_TOTAL_MAX", "1000000")), 2**31 - 1)
+ORDER_TOTAL_MAX = env_number("ORDER_TOTAL_MAX", 1000000, minimum=1, maximum=2**31 - 1)
 
 # Events for MP services (issue 14: webhooks out, event feed). Endpoint URLs must be on these hosts (the
 # demo's receiver is on 8200); deliveries never use Link's client, circuit, budget or workers.
@@ -260,15 +280,15 @@ if _BAD_HOSTS:  # a URL or a path here would silently refuse every endpoint: say
     raise ImproperlyConfigured(
         f"MP_WEBHOOK_HOSTS takes hosts (host or host:port, comma-separated), not {', '.join(map(repr, _BAD_HOSTS))}."
     )
-MP_WEBHOOK_DEADLINE = int(os.environ.get("MP_WEBHOOK_DEADLINE", str(24 * 3600)))
-MP_WEBHOOK_SECRET_OVERLAP_HOURS = float(os.environ.get("MP_WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
-MP_WEBHOOK_DISABLE_AFTER_HOURS = float(os.environ.get("MP_WEBHOOK_DISABLE_AFTER_HOURS", "72"))
-MP_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("MP_WEBHOOK_CONNECT_TIMEOUT", "3"))
-MP_WEBHOOK_READ_TIMEOUT = float(os.environ.get("MP_WEBHOOK_READ_TIMEOUT", "5"))
-MP_WEBHOOK_CONCURRENCY = int(os.environ.get("MP_WEBHOOK_CONCURRENCY", "2"))
+MP_WEBHOOK_DEADLINE = env_number("MP_WEBHOOK_DEADLINE", 24 * 3600, minimum=1)
+MP_WEBHOOK_SECRET_OVERLAP_HOURS = env_number("MP_WEBHOOK_SECRET_OVERLAP_HOURS", 24.0, minimum=0, cast=float)
+MP_WEBHOOK_DISABLE_AFTER_HOURS = env_number("MP_WEBHOOK_DISABLE_AFTER_HOURS", 72.0, minimum=0.1, cast=float)
+MP_WEBHOOK_CONNECT_TIMEOUT = env_number("MP_WEBHOOK_CONNECT_TIMEOUT", 3.0, minimum=0.1, cast=float)
+MP_WEBHOOK_READ_TIMEOUT = env_number("MP_WEBHOOK_READ_TIMEOUT", 5.0, minimum=0.1, cast=float)
+MP_WEBHOOK_CONCURRENCY = env_number("MP_WEBHOOK_CONCURRENCY", 2, minimum=1)
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
-OPS_ATTENTION_HOURS = int(os.environ.get("OPS_ATTENTION_HOURS", "24"))
+OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -295,12 +315,14 @@ LOGGING["formatters"]["json"] = {
 if LOG_FORMAT == "json":
     LOGGING["handlers"]["console"]["formatter"] = "json"
 # /readyz/ answers 503 when no worker host has run the outbox sweep (every minute) for this long.
-READY_SWEEP_MAX_AGE = int(os.environ.get("READY_SWEEP_MAX_AGE", "180"))
+READY_SWEEP_MAX_AGE = env_number("READY_SWEEP_MAX_AGE", 180, minimum=1)
 
 
 def env_days(name: str, default: str) -> int | None:
-    value = os.environ.get(name, default).strip()
-    return int(value) if value else None
+    """Days to keep; empty (or unset with an empty default) keeps for ever."""
+    if not os.environ.get(name, default).strip():
+        return None
+    return env_number(name, int(default or 0), minimum=1)
 
 
 # Retention (link_prune and its daily schedule): days to keep; empty keeps for ever.
@@ -309,7 +331,7 @@ RETAIN_CALL_ATTEMPT_DAYS = env_days("RETAIN_CALL_ATTEMPT_DAYS", "30")  # attempt
 RETAIN_TASK_DAYS = env_days("RETAIN_TASK_DAYS", "7")  # django-q2 task results
 RETAIN_ORDER_DAYS = env_days("RETAIN_ORDER_DAYS", "")  # closed orders (kept by default: accounting)
 RETAIN_MP_EVENT_DAYS = env_days("RETAIN_MP_EVENT_DAYS", "7")  # events for MP services (feed, delivery log)
-RETAIN_BATCH_SIZE = int(os.environ.get("RETAIN_BATCH_SIZE", "2000"))
+RETAIN_BATCH_SIZE = env_number("RETAIN_BATCH_SIZE", 2000, minimum=1)
 # Several hosts share one broker: one name for the whole site (it is also the Redis queue's key); Q_SCHEDULER=0
 # for a worker that must not create scheduled tasks (the Procfile's scheduler process does).
 Q_CLUSTER["name"] = os.environ.get("Q_NAME", "linkbridge")
@@ -317,10 +339,10 @@ Q_CLUSTER["scheduler"] = env_bool("Q_SCHEDULER", True)
 # Deliveries to MP webhook endpoints have a cluster (queue and workers) of their own: a slow endpoint
 # never holds a worker that calls to Link need. Run it with Q_CLUSTER_NAME=<this name> manage.py qcluster.
 MP_WEBHOOK_CLUSTER = f"{Q_CLUSTER['name']}-webhooks"
-MP_WEBHOOK_WORKERS = int(os.environ.get("MP_WEBHOOK_WORKERS", "4"))
+MP_WEBHOOK_WORKERS = env_number("MP_WEBHOOK_WORKERS", 4, minimum=1)
 Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS}}
 # Failing endpoints (last try failed) share this many of the deliveries' workers, one each at most.
-MP_WEBHOOK_FAILING_PLACES = int(os.environ.get("MP_WEBHOOK_FAILING_PLACES", str(max(1, MP_WEBHOOK_WORKERS // 2))))
+MP_WEBHOOK_FAILING_PLACES = env_number("MP_WEBHOOK_FAILING_PLACES", max(1, MP_WEBHOOK_WORKERS // 2), minimum=1)
 if not 1 <= MP_WEBHOOK_FAILING_PLACES < max(2, MP_WEBHOOK_WORKERS):  # else dead endpoints could take every worker
     raise ImproperlyConfigured(
         f"MP_WEBHOOK_FAILING_PLACES must be at least 1 and fewer than MP_WEBHOOK_WORKERS ({MP_WEBHOOK_WORKERS}), "

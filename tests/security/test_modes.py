@@ -71,6 +71,42 @@ def test_production_refuses_failing_endpoints_taking_every_delivery_worker():
     assert done.returncode == 0, done.stderr
 
 
+def test_production_refuses_a_number_setting_that_is_not_one_or_out_of_range_naming_it():
+    done = run(["manage.py", "check"], **PRODUCTION, LINK_READ_TIMEOUT="0")
+    assert done.returncode != 0
+    assert done.stderr == "linkbridge refuses to start: LINK_READ_TIMEOUT must be at least 0.1, not 0.\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("Q_WORKERS", "four", "Q_WORKERS must be a whole number, not 'four'."),
+        ("Q_WORKERS", "2.5", "Q_WORKERS must be a whole number, not '2.5'."),
+        ("LINK_RETRY_BASE", "nan", "LINK_RETRY_BASE must be a number, not 'nan'."),
+        ("MP_WEBHOOK_CONCURRENCY", "0", "MP_WEBHOOK_CONCURRENCY must be at least 1, not 0."),
+        ("ORDER_TOTAL_MAX", "3000000000", "ORDER_TOTAL_MAX must be from 1 to 2147483647, not 3000000000."),
+        ("RETAIN_WEBHOOK_DAYS", "0", "RETAIN_WEBHOOK_DAYS must be at least 1, not 0."),
+    ],
+)
+def test_number_settings_are_read_or_refused_with_their_name(monkeypatch, name, value, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from linkbridge.settings import env_days, env_number
+
+    read = (lambda: env_days(name, "30")) if name.startswith("RETAIN_") else (lambda: _read(env_number, name))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured) as refused:
+        read()
+    assert str(refused.value) == message
+    monkeypatch.setenv(name, " ")
+    assert read() == (None if name.startswith("RETAIN_") else 7)  # empty: the default (retention: for ever)
+
+
+def _read(env_number, name):
+    bounds = {"ORDER_TOTAL_MAX": {"maximum": 2**31 - 1}, "LINK_RETRY_BASE": {"cast": float}}
+    return env_number(name, 7, minimum=1, **bounds.get(name, {}))
+
+
 def test_without_https_check_deploy_names_what_is_missing():
     done = run(["manage.py", "check", "--deploy"], **PRODUCTION, LINKBRIDGE_HTTPS="0")
     for warning in ("W004", "W008", "W012", "W016"):
