@@ -32,7 +32,10 @@ RECEIVER_PORT = int(os.environ.get("RECEIVER_PORT", "8200"))
 
 
 def manage(*args: str, env: dict) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    """Stop ``make run`` when a step fails: manage.py has said why (a refused setting names itself)."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
+    if done.returncode:
+        raise SystemExit(done.returncode)
 
 
 def run_env(environ) -> tuple[dict, bool]:

@@ -161,6 +161,14 @@ def test_make_run_names_a_missing_database_and_how_to_create_it(db):
     assert _run_script().missing_database(existing) is None
 
 
+def test_make_run_stops_on_a_refused_setting_with_its_message_and_no_traceback(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "Q_WORKERS": "four"}
+    run = subprocess.run([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "linkbridge refuses to start: Q_WORKERS must be a whole number, not 'four'." in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_make_run_is_the_demo_only_without_link_base_url():
     run_env = _run_script().run_env
     env, demo = run_env({"PATH": "/bin"})
