@@ -248,6 +248,16 @@ LINK_CONNECT_TIMEOUT = env_number("LINK_CONNECT_TIMEOUT", 3.0, minimum=0.1, cast
 LINK_READ_TIMEOUT = env_number("LINK_READ_TIMEOUT", 10.0, minimum=0.1, cast=float)
 # One deadline for a whole answer (a menu download), below django-q2's task timeout (60 s).
 LINK_RESPONSE_DEADLINE = env_number("LINK_RESPONSE_DEADLINE", 30.0, minimum=1, maximum=55, cast=float)
+# A try may fetch a token (connect + read) and then wait for an answer (connect + read for its first byte, the
+# deadline for all of it): it must end within the task's timeout, or the worker is killed before recording it.
+_LINK_WAIT = LINK_CONNECT_TIMEOUT + LINK_READ_TIMEOUT
+_LINK_TRY = _LINK_WAIT + max(_LINK_WAIT, LINK_RESPONSE_DEADLINE)
+if Q_CLUSTER["timeout"] <= _LINK_TRY:
+    raise ImproperlyConfigured(
+        f"LINK_CONNECT_TIMEOUT + LINK_READ_TIMEOUT ({_LINK_WAIT:g} s) with a token "
+        f"fetch and LINK_RESPONSE_DEADLINE ({LINK_RESPONSE_DEADLINE:g} s) let one try to Link take {_LINK_TRY:g} s, "
+        f"past the workers' {Q_CLUSTER['timeout']} s task timeout: lower them."
+    )
 LINK_MENU_MAX_BYTES = env_number("LINK_MENU_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 LINK_WEBHOOK_TOLERANCE = env_number("LINK_WEBHOOK_TOLERANCE", 300, minimum=1)
 LINK_SUBMIT_DEADLINE = env_number("LINK_SUBMIT_DEADLINE", 300, minimum=1)
@@ -285,6 +295,11 @@ MP_WEBHOOK_SECRET_OVERLAP_HOURS = env_number("MP_WEBHOOK_SECRET_OVERLAP_HOURS", 
 MP_WEBHOOK_DISABLE_AFTER_HOURS = env_number("MP_WEBHOOK_DISABLE_AFTER_HOURS", 72.0, minimum=0.1, cast=float)
 MP_WEBHOOK_CONNECT_TIMEOUT = env_number("MP_WEBHOOK_CONNECT_TIMEOUT", 3.0, minimum=0.1, cast=float)
 MP_WEBHOOK_READ_TIMEOUT = env_number("MP_WEBHOOK_READ_TIMEOUT", 5.0, minimum=0.1, cast=float)
+if Q_CLUSTER["timeout"] <= MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT must stay under the workers' {Q_CLUSTER['timeout']} s "
+        f"task timeout, not {MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:g} s."
+    )
 MP_WEBHOOK_CONCURRENCY = env_number("MP_WEBHOOK_CONCURRENCY", 2, minimum=1)
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.

@@ -77,6 +77,19 @@ def test_production_refuses_a_number_setting_that_is_not_one_or_out_of_range_nam
     assert done.stderr == "linkbridge refuses to start: LINK_READ_TIMEOUT must be at least 0.1, not 0.\n"
 
 
+def test_production_refuses_timeouts_that_let_one_try_outlive_the_task_timeout():
+    done = run(["manage.py", "check"], **PRODUCTION, LINK_READ_TIMEOUT="20", LINK_RESPONSE_DEADLINE="40")
+    assert done.stderr == (
+        "linkbridge refuses to start: LINK_CONNECT_TIMEOUT + LINK_READ_TIMEOUT (23 s) with a token fetch and "
+        "LINK_RESPONSE_DEADLINE (40 s) let one try to Link take 63 s, past the workers' 60 s task timeout: "
+        "lower them.\n"
+    )
+    done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_READ_TIMEOUT="58")
+    assert "MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT must stay under" in done.stderr
+    done = run(["manage.py", "check"], **PRODUCTION, LINK_READ_TIMEOUT="20", LINK_RESPONSE_DEADLINE="25")
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
