@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 
+from integration.logcontext import call_log_ids, log_context
 from integration.models import CallAttempt
 
 from . import backlog, circuit, outbound
@@ -27,7 +28,9 @@ def calls_drain() -> int:
             return tries  # open again, or a long 429 pause: the circuit and the sweep take it from here
         time.sleep(permit.wait)
         tries += 1
-        if outbound.call_send(call, probe=permit.action == circuit.PROBE) == CallAttempt.Outcome.RETRIABLE:
+        with log_context(**call_log_ids(call.pk)):  # as a call's own task logs it
+            outcome = outbound.call_send(call, probe=permit.action == circuit.PROBE)
+        if outcome == CallAttempt.Outcome.RETRIABLE:
             outbound.call_enqueue(call.pk)  # its own retries, like any call's
     outbound.drain_enqueue()
     return tries

@@ -100,6 +100,26 @@ def test_the_drain_sends_the_oldest_first(down, settings):
     assert order == [c.pk for c in held]
 
 
+def test_the_drain_logs_each_try_with_its_call_id(down, settings, caplog):
+    import logging
+
+    from integration.logcontext import ContextFilter
+
+    caplog.handler.addFilter(ContextFilter())
+    caplog.set_level(logging.INFO)
+    settings.LINK_DRAIN_RATE = 0
+    open_circuit(down)
+    held = OutboundCallFactory()
+    call_deliver(held.pk)
+    shift_circuit(next_probe_at=0)
+    down.replace(responses.POST, PAUSE_URL, json={"status": "PAUSED"})
+    call_deliver(OutboundCallFactory().pk)
+    caplog.clear()
+    assert calls_drain() == 1
+    (record,) = [r for r in caplog.records if "/v2/" in r.getMessage()]
+    assert getattr(record, "call_id", None) == held.pk
+
+
 def test_a_failed_probe_waits_for_the_next_probe_not_for_its_backoff(down, settings):
     open_circuit(down)
     shift_circuit(next_probe_at=0)
