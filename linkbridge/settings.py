@@ -358,7 +358,7 @@ MP_WEBHOOK_WORKERS = env_number("MP_WEBHOOK_WORKERS", 4, minimum=1)
 Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS}}
 # Failing endpoints (last try failed) share this many of the deliveries' workers, one each at most.
 MP_WEBHOOK_FAILING_PLACES = env_number("MP_WEBHOOK_FAILING_PLACES", max(1, MP_WEBHOOK_WORKERS // 2), minimum=1)
-if not 1 <= MP_WEBHOOK_FAILING_PLACES < max(2, MP_WEBHOOK_WORKERS):  # else dead endpoints could take every worker
+if not max(2, MP_WEBHOOK_WORKERS) > MP_WEBHOOK_FAILING_PLACES:  # else dead endpoints could take every worker
     raise ImproperlyConfigured(
         f"MP_WEBHOOK_FAILING_PLACES must be at least 1 and fewer than MP_WEBHOOK_WORKERS ({MP_WEBHOOK_WORKERS}), "
         f"not {MP_WEBHOOK_FAILING_PLACES}."

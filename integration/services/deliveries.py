@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -33,6 +33,7 @@ from integration.link.client import LinkResponse, PermanentError, RetriableError
 from integration.models import CallAttempt, NotificationEvent, OutboundCall, WebhookEndpoint
 
 from . import outbound
+from .locks import advisory_xact_lock
 from .notifications import event_body
 from .outbound import call_claim, call_send
 from .webhook_endpoints import endpoint_disable, endpoint_secrets
@@ -144,29 +145,18 @@ def delivery_failed(call: OutboundCall, reason: str) -> None:
 # --- the endpoint's budget ---------------------------------------------------------------------
 
 
-def _held(endpoint_id: int, now):
+def _in_flight(now):
     return OutboundCall.objects.filter(
-        kind=OutboundCall.Kind.DELIVER_EVENT,
-        endpoint_id=endpoint_id,
-        status=OutboundCall.Status.PENDING,
-        claimed_until__gt=now,
+        kind=OutboundCall.Kind.DELIVER_EVENT, status=OutboundCall.Status.PENDING, claimed_until__gt=now
     )
+
+
+def _held(endpoint_id: int, now):
+    return _in_flight(now).filter(endpoint_id=endpoint_id)
 
 
 def _held_by_failing(now):
-    return OutboundCall.objects.filter(
-        kind=OutboundCall.Kind.DELIVER_EVENT,
-        status=OutboundCall.Status.PENDING,
-        claimed_until__gt=now,
-        endpoint__failing_since__isnull=False,
-    )
-
-
-def _lock_failing_places() -> None:
-    """Serialise claims for failing endpoints (each locks a different endpoint row) while they count the pool."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FAILING_PLACES_LOCK])
+    return _in_flight(now).filter(endpoint__failing_since__isnull=False)
 
 
 def _place_free(endpoint_id: int, now) -> bool:
@@ -177,7 +167,7 @@ def _place_free(endpoint_id: int, now) -> bool:
         return False
     if endpoint.failing_since is None:
         return _held(endpoint_id, now).count() < settings.MP_WEBHOOK_CONCURRENCY
-    _lock_failing_places()
+    advisory_xact_lock(_FAILING_PLACES_LOCK)  # failing endpoints' claims lock different rows: take turns counting
     return not _held(endpoint_id, now).exists() and _held_by_failing(now).count() < settings.MP_WEBHOOK_FAILING_PLACES
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from integration.models import Menu, NotificationEvent, Order, OutboundCall, Store, WebhookEndpoint
 from integration.selectors.stores import store_accepting
 
+from .locks import advisory_xact_lock
 from .outbound import call_create
 
 S = Order.State
@@ -202,9 +203,7 @@ def store_accepting_announce(store: Store) -> NotificationEvent | None:
     """``store.accepting_changed`` when the store starts or stops taking orders (compared with the
     last announcement; a store never announced counts as not accepting)."""
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_STORE_LOCK, store.pk])
+        advisory_xact_lock(_STORE_LOCK, store.pk)
         store._state.fields_cache.pop("menu", None)  # it may have changed through another instance
         accepting, why = store_accepting(store)
         last = (
