@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from dev.receiver import WebhookReceiver, describe
-from integration.sandbox.control import SandboxControl
-from integration.services.api_clients import DEFAULT_CLIENT_PERMISSIONS, api_client_create
-from integration.services.notifications import EVENT_TYPES
-from integration.services.roles import OPS, SUPPORT, roles_setup
+from dev.sandbox.control import SandboxControl
+from integration.services.mp_events.events import EVENT_TYPES
+from integration.services.ops.api_clients import DEFAULT_CLIENT_PERMISSIONS, api_client_create
+from integration.services.ops.roles import OPS, SUPPORT, roles_setup
 
 logger = logging.getLogger("integration.demo")
 

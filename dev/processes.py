@@ -81,7 +81,7 @@ def webhook_worker_env(env: dict | None = None) -> dict:
 
 
 def sandbox_argv(port: int, target: str, *extra: str) -> list[str]:
-    return [PYTHON, "manage.py", "link_sandbox", "--port", str(port), "--target", target, *extra]
+    return [PYTHON, "-m", "dev.sandbox", "--port", str(port), "--target", target, *extra]
 
 
 @dataclass

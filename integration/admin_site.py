@@ -51,7 +51,7 @@ class OpsAdminSite(admin.AdminSite):
     def link_circuits(self, request) -> dict:
         """Each Link host's circuit, held calls and drain, for users who may read the outbound calls."""
         from integration.models import OutboundCall
-        from integration.services.backlog import backlog_status
+        from integration.services.outbox.backlog import backlog_status
 
         model_admin = self._registry.get(OutboundCall)
         if model_admin is None or not model_admin.has_view_or_change_permission(request):
@@ -63,8 +63,8 @@ class OpsAdminSite(admin.AdminSite):
 
     def live_context(self, request) -> dict:
         """What the dashboard's live part shows: Link health (for who may read calls) and the cards."""
-        from integration.console.health import link_health
         from integration.models import OutboundCall
+        from integration.selectors.link_health import link_health
 
         cards = self.dashboard(request)
         calls_admin = self._registry.get(OutboundCall)

@@ -143,7 +143,7 @@ def order_submitted(placed_at) -> None:
 def _pending_calls(*, to_link: bool):
     """Pending outbox rows: calls to Link, or deliveries to MP webhook endpoints (never mixed in one gauge)."""
     from integration.models import OutboundCall
-    from integration.services.call_kinds import link_kinds
+    from integration.services.outbox.kinds import link_kinds
 
     pending = OutboundCall.objects.filter(status=OutboundCall.Status.PENDING).order_by()
     return pending.filter(kind__in=link_kinds()) if to_link else pending.exclude(kind__in=link_kinds())
@@ -151,7 +151,7 @@ def _pending_calls(*, to_link: bool):
 
 @scrape_gauge("linkbridge_outbox_pending", "Outbound calls waiting to reach Link, by kind", ["kind"])
 def _outbox_pending() -> dict:
-    from integration.services.call_kinds import link_kinds
+    from integration.services.outbox.kinds import link_kinds
 
     counts = dict.fromkeys(link_kinds(), 0.0)
     counts.update(_pending_calls(to_link=True).values_list("kind").annotate(n=Count("pk")))
@@ -209,7 +209,7 @@ def _per_host(value: Callable) -> Callable[[], dict]:
     """A gauge per Link host from ``backlog_status()`` (circuit, held calls, drain)."""
 
     def read() -> dict:
-        from integration.services.backlog import backlog_status
+        from integration.services.outbox.backlog import backlog_status
 
         return {(host.circuit.host,): float(value(host, timezone.now())) for host in backlog_status()}
 

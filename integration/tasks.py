@@ -4,9 +4,11 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
-from integration.services import deliveries, drain, health, outbound, retention, stores, trends, webhook_endpoints
-from integration.services.orders.recovery import orders_cancel_unconfirmed
-from integration.services.sweep import calls_sweep
+from integration.services.mp_events import deliveries
+from integration.services.ops import retention, trends
+from integration.services.outbox import calls as outbound
+from integration.services.outbox import drain
+from integration.services.sweep import sweep_all
 
 # Stay well inside django-q2's task timeout; what is left is pruned by a follow-up task.
 PRUNE_BUDGET = settings.Q_CLUSTER["timeout"] * 0.6
@@ -28,16 +30,8 @@ def deliver_event(call_id: int) -> int:
 
 
 def sweep() -> dict:
-    """The periodic sweep: due and abandoned calls, expired deadlines, ended pause windows, unconfirmed
-    orders; due deliveries to MP webhook endpoints, endpoints failing for days (events go with link_prune)."""
-    health.worker_heartbeat_record()
-    return {
-        "enqueued": calls_sweep(),
-        "resumed": stores.store_resume_expired_pauses(),
-        "unconfirmed_cancelled": len(orders_cancel_unconfirmed()),
-        "deliveries_enqueued": deliveries.deliveries_sweep(),
-        "endpoints_disabled": webhook_endpoints.endpoints_disable_failing(),
-    }
+    """Every minute: each domain's sweep (``services.sweep``)."""
+    return sweep_all()
 
 
 def prune() -> dict:

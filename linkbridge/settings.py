@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "axes",
     "integration",
 ]
+if LINKBRIDGE_DEMO:  # the Link sandbox's ``manage.py link_sandbox``: a dev tool, never installed in production
+    INSTALLED_APPS.append("dev.sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -48,9 +48,9 @@ def no_broker(monkeypatch):
     """Unit and API tests record what would be enqueued instead of talking to django-q2."""
     enqueued = []
     monkeypatch.setattr(
-        "integration.services.outbound.call_enqueue", lambda call_id, kind=None: enqueued.append(call_id)
+        "integration.services.outbox.calls.call_enqueue", lambda call_id, kind=None: enqueued.append(call_id)
     )
-    monkeypatch.setattr("integration.services.outbound.drain_enqueue", lambda: enqueued.append("drain"))
+    monkeypatch.setattr("integration.services.outbox.calls.drain_enqueue", lambda: enqueued.append("drain"))
     return enqueued
 
 

@@ -32,11 +32,11 @@ from integration.models import (
     Order,
     OutboundCall,
 )
-from integration.services.api_clients import api_client_create
+from integration.services.link_events import webhook_receive
+from integration.services.ops.api_clients import api_client_create
 from integration.services.orders.placement import order_place
 from integration.services.orders.request import OrderRequest
-from integration.services.outbound import call_deliver
-from integration.services.webhooks import webhook_receive
+from integration.services.outbox.calls import call_deliver
 from tests.conftest import LINK, envelope
 from tests.factories import MenuFactory, StoreFactory
 

@@ -11,8 +11,8 @@ from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper,
 from django.db.models.functions import Cast, TruncHour
 from django.utils import timezone
 
-from integration.console.trends import OUTCOMES, RANGES, Trends
 from integration.models import CallAttempt, Order, Store
+from integration.selectors.trends import OUTCOMES, RANGES, Trends
 
 
 class Percentile(Aggregate):

@@ -10,10 +10,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.console.board import order_board, store_for_picker, stores_for_picker
-from integration.console.health import RETRY_BATCH, calls_to_retry_since, orders_to_retry_since
-from integration.console.trends import OUTCOMES, RANGES, trends
 from integration.models import Order, OutboundCall, Store
+from integration.selectors.board import order_board, store_for_picker, stores_for_picker
+from integration.selectors.link_health import RETRY_BATCH, calls_to_retry_since, orders_to_retry_since
+from integration.selectors.trends import OUTCOMES, RANGES, trends
 
 from .charts import lines, stacked_bars
 

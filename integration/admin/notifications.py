@@ -4,7 +4,7 @@ from django.utils.html import format_html, format_html_join
 
 from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
 from integration.services.errors import ActionRefused
-from integration.services.webhook_endpoints import endpoint_disable, endpoint_enable
+from integration.services.mp_events.endpoints import endpoint_disable, endpoint_enable
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, shortened
 

@@ -10,10 +10,10 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from integration.console.board import order_timers
-from integration.console.export import orders_csv_rows
 from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
 from integration.models import Order, OrderLine
+from integration.selectors.board import order_timers
+from integration.selectors.order_export import orders_csv_rows
 from integration.selectors.orders import order_timeline, submission_statuses
 from integration.services.errors import ActionRefused
 from integration.services.orders.cancellation import order_cancel

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Q
 
 from integration.models import CallAttempt, Order, OutboundCall, Store
-from integration.services.outbound import call_retry_now
+from integration.services.outbox.calls import call_retry_now
 
 from .base import ReadOnlyAdmin, ReadOnlyInline, action_apply, attention_filter, shortened
 from .paging import KeysetPagingMixin

@@ -3,7 +3,7 @@ from django.db.models import Q
 
 from integration.models import WebhookEvent
 from integration.services.errors import ActionRefused
-from integration.services.webhooks import HANDLERS, webhook_replay
+from integration.services.link_events import HANDLERS, webhook_replay
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter
 from .paging import KeysetPagingMixin

@@ -3,7 +3,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integration.services.health import readiness_problems
+from integration.services.ops.health import readiness_problems
 
 from .errors import error_response
 

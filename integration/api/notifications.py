@@ -7,7 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.models import NotificationEvent, WebhookEndpoint
-from integration.services import notifications, webhook_endpoints
+from integration.services.mp_events import endpoints as webhook_endpoints
+from integration.services.mp_events import events as notifications
+from integration.services.mp_events import feed
 
 from .errors import ApiError, ErrorSerializer
 from .orders import flatten_errors
@@ -192,6 +194,6 @@ class EventFeedView(APIView):
         txid, _, pk = after.partition("-")
         everyones = NotificationEvent.objects.filter(client__isnull=True)
         own = _own(request, NotificationEvent.objects.filter(client__isnull=False))
-        events = notifications.events_page(everyones, own, after=(int(txid), int(pk or 0)), limit=limit)
+        events = feed.events_page(everyones, own, after=(int(txid), int(pk or 0)), limit=limit)
         page = [{"id": e.event_id, **notifications.event_body(e)} for e in events]
-        return Response({"data": page, "next": notifications.feed_cursor(events[-1]) if events else after})
+        return Response({"data": page, "next": feed.feed_cursor(events[-1]) if events else after})

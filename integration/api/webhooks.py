@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from integration import metrics
 from integration.link import payloads, signatures
-from integration.services.webhooks import webhook_receive
+from integration.services.link_events import webhook_receive
 
 from .errors import error_response
 

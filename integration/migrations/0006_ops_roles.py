@@ -8,13 +8,13 @@ def setup_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    from integration.services.roles import roles_setup
+    from integration.services.ops.roles import roles_setup
 
     roles_setup(apps)
 
 
 def remove_roles(apps, schema_editor):
-    from integration.services.roles import ROLES
+    from integration.services.ops.roles import ROLES
 
     apps.get_model("auth", "Group").objects.filter(name__in=list(ROLES)).delete()
 

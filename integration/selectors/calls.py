@@ -4,7 +4,7 @@ Link: their endpoints' cards say what needs a person)."""
 from django.db.models import Exists, OuterRef, Q
 
 from integration.models import OutboundCall
-from integration.services.call_kinds import link_kinds
+from integration.services.outbox.kinds import link_kinds
 
 
 def calls_failed_unsettled() -> Q:

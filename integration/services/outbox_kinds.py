@@ -3,11 +3,11 @@
 from django.conf import settings
 
 from integration.models import OutboundCall
-
-from . import deliveries, stores
-from .call_kinds import CallKind, call_kinds_register
-from .menus import fetching
-from .orders import cancellation, submission
+from integration.services import stores
+from integration.services.menus import fetching
+from integration.services.mp_events import deliveries
+from integration.services.orders import cancellation, submission
+from integration.services.outbox.kinds import CallKind, call_kinds_register
 
 Kind = OutboundCall.Kind
 

@@ -14,11 +14,10 @@ from integration.link.client import get_client
 from integration.models import OutboundCall, Store, WebhookEvent
 from integration.selectors.hours import hours_closing_at
 from integration.selectors.stores import store_menu
-
-from .call_kinds import OrderingKey
-from .errors import ActionRefused
-from .orders.cancellation import orders_handle_store_disconnect
-from .outbound import call_create, calls_in_order
+from integration.services.errors import ActionRefused
+from integration.services.orders.cancellation import orders_handle_store_disconnect
+from integration.services.outbox.calls import call_create, calls_in_order
+from integration.services.outbox.kinds import OrderingKey
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from integration.services.roles import OPS, SUPPORT, roles_setup
+from integration.services.ops.roles import OPS, SUPPORT, roles_setup
 
 
 def _member(client, username: str, group: str) -> User:

@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integration import counting
-from integration.console.board import order_board
-from integration.console.trends import trends
 from integration.models import Order, Store
-from integration.services.trends import trends_backfill
+from integration.selectors.board import order_board
+from integration.selectors.trends import trends
+from integration.services.ops.trends import trends_backfill
 from tests.factories import StoreFactory
 from tests.ops_data import ops_world, trend_world, week_world
 
@@ -173,7 +173,7 @@ def test_board_columns_read_the_open_orders_index_in_order():
 
 
 def test_picker_is_a_box_to_type_a_store_in_when_there_are_many(client, ops, monkeypatch):
-    monkeypatch.setattr("integration.console.board.PICKER_MAX", 2)
+    monkeypatch.setattr("integration.selectors.board.PICKER_MAX", 2)
     stores = [StoreFactory(name=f"Picker {i}") for i in range(3)]
     Order.objects.create(store=stores[1], placed_at=timezone.now(), customer_name="Pat")
     html = client.get(TRENDS).content.decode()

@@ -9,9 +9,9 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from integration.console.board import COLUMNS
 from integration.link.routes import UNACCEPTED
 from integration.models import Order, WebhookEvent
+from integration.selectors.board import COLUMNS
 from tests.bench.admin import _insert_series
 from tests.factories import StoreFactory
 
@@ -126,7 +126,7 @@ def test_the_event_feed_reads_a_clients_events_from_the_cursor_by_index():
     from django.test.utils import CaptureQueriesContext
 
     from integration.models import NotificationEvent
-    from integration.services.notifications import events_page
+    from integration.services.mp_events.feed import events_page
 
     alice = get_user_model().objects.create(username="alice")
     _insert_series(

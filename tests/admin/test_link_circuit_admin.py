@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from integration.models import OutboundCall
-from integration.services import circuit
-from integration.services.backlog import backlog_release
+from integration.services.outbox import circuit
+from integration.services.outbox.backlog import backlog_release
 from tests.factories import OutboundCallFactory
 from tests.scrape import samples, value
 

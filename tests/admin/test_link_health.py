@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integration.console.health import link_health
 from integration.models import CallAttempt, LinkCircuit, Order, OutboundCall, WebhookEvent
-from integration.services.circuit import fresh
+from integration.selectors.link_health import link_health
+from integration.services.outbox.circuit import fresh
 from tests.factories import OutboundCallFactory, StoreFactory
 from tests.ops_data import ops_world
 

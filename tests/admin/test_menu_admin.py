@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integration.models import Menu, MenuItem, Modifier, OutboundCall
-from integration.services.outbound import call_deliver
+from integration.services.outbox.calls import call_deliver
 from tests.factories import StoreFactory
 from tests.menus import build_menu, publish_menu
 

@@ -14,7 +14,7 @@ from dev.demo import demo_setup
 from integration import counting
 from integration.models import Order, OutboundCall, Store, WebhookEvent
 from integration.selectors.attention import ATTENTION, attention_counts
-from integration.services.roles import ACTIONS, OPS, ROLES, SUPPORT, roles_setup
+from integration.services.ops.roles import ACTIONS, OPS, ROLES, SUPPORT, roles_setup
 from tests.ops_data import ops_world
 
 pytestmark = pytest.mark.django_db

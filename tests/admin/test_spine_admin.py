@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integration.models import OutboundCall, Store, WebhookEvent
-from integration.services import webhooks
+from integration.services import link_events as webhooks
 from tests.conftest import store_connected
 from tests.factories import OutboundCallFactory, StoreFactory, WebhookEventFactory
 

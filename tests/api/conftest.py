@@ -1,8 +1,8 @@
 import pytest
 
+from dev.sandbox.control import SandboxControl
+from dev.sandbox.server import SandboxServer
 from integration.link.client import reset_client
-from integration.sandbox.control import SandboxControl
-from integration.sandbox.server import SandboxServer
 from tests.conftest import SECRET
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from integration.models import Order, OutboundCall
-from integration.services.roles import OPS, SUPPORT, roles_setup
+from integration.services.ops.roles import OPS, SUPPORT, roles_setup
 from tests.order_fixtures import api_client, api_user, make_store, order_request
 
 pytestmark = pytest.mark.django_db

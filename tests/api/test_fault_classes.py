@@ -14,9 +14,9 @@ from django_fsm_log.models import StateLog
 
 from integration.link.client import reset_client
 from integration.models import Order, OutboundCall, Store, WebhookEvent
-from integration.services.circuit import circuit_store
 from integration.services.orders.recovery import order_reconcile
-from integration.services.outbound import call_deliver
+from integration.services.outbox.calls import call_deliver
+from integration.services.outbox.circuit import circuit_store
 from tests.order_fixtures import place, published_menu, submit_call
 from tests.waiting import wait_for
 

@@ -11,7 +11,7 @@ import responses as responses_lib
 
 from integration.models import CallAttempt, Menu, OutboundCall
 from integration.services.menus.ingest import INVALID, menu_ingest
-from integration.services.outbound import call_deliver
+from integration.services.outbox.calls import call_deliver
 from tests.api.test_menu_events import MENU_URL, fetches, published, store  # noqa: F401 (fixture)
 from tests.menus import build_menu, publish_menu
 

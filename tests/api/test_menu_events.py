@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integration.models import Menu, MenuItem, Modifier, OutboundCall, WebhookEvent
-from integration.services import call_kinds
-from integration.services.outbound import call_deliver
+from integration.services.outbox import kinds as call_kinds
+from integration.services.outbox.calls import call_deliver
 from tests.conftest import envelope, store_connected
 from tests.fake_http import JsonHandler, serving
 from tests.menus import build_menu, find, publish_menu, with_changes

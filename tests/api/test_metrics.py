@@ -7,7 +7,7 @@ import responses as responses_lib
 from django.utils import timezone
 
 from integration.models import OutboundCall
-from integration.services.outbound import call_deliver
+from integration.services.outbox.calls import call_deliver
 from tests.conftest import LINK, store_connected
 from tests.order_fixtures import link_takes, make_store, place, submit_call
 from tests.scrape import moved, samples, value
@@ -79,7 +79,8 @@ def test_oldest_pending_call_age(scrape):
 
 def test_trends_rollup_age(scrape):
     from integration.models import TrendRollup
-    from integration.services.trends import STALE, trends_rollup
+    from integration.selectors.trend_hours import STALE
+    from integration.services.ops.trends import trends_rollup
 
     assert "linkbridge_trends_rollup_age_seconds" not in {name for name, _ in scrape()}  # never ran: absent
     trends_rollup()

@@ -9,7 +9,7 @@ import pytest
 from integration.models import Order, Store
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.recovery import order_reconcile
-from integration.services.outbound import call_deliver
+from integration.services.outbox.calls import call_deliver
 from tests.order_fixtures import cancel_calls, order_request, place, published_menu, submit_call
 from tests.waiting import wait_for
 

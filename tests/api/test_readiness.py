@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from integration import tasks
 from integration.models import WorkerHeartbeat
-from integration.services import health
+from integration.services.ops import health
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from integration.models import NotificationEvent, Order, WebhookEndpoint
-from integration.services import notifications as n
-from integration.services.deliveries import delivery_request
+from integration.services.mp_events import events as n
+from integration.services.mp_events.deliveries import delivery_request
 from tests.order_fixtures import api_client, api_user, link_takes, make_store, order_event, place
 
 pytestmark = pytest.mark.django_db

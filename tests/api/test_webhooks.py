@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from integration.models import Store, WebhookEvent
-from integration.services import webhooks
+from integration.services import link_events as webhooks
 from tests.conftest import SECRET, envelope, store_connected
 from tests.waiting import wait_until_blocked
 

@@ -246,7 +246,7 @@ def bench_admin() -> list[str]:
     from django.utils import timezone
 
     from integration.models import Order, Store
-    from integration.services.trends import trends_backfill
+    from integration.services.ops.trends import trends_backfill
 
     lines = []
     with migrated_scratch("linkbridge_bench_admin"):

@@ -84,8 +84,8 @@ def bench_menus(*, setup: bool = True, verbose: bool = False) -> list[str]:
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
+    from dev.sandbox.menus import generate_menu
     from integration.models import Menu
-    from integration.sandbox.menus import generate_menu
     from integration.services.menus.ingest import INGESTED, UNCHANGED, menu_ingest
     from tests.factories import StoreFactory
     from tests.menus import build_menu

@@ -15,7 +15,7 @@ import redis
 from dev.demo import MarketplaceClient, order_request_from_catalog
 from dev.processes import ROOT
 from dev.receiver import WebhookReceiver
-from integration.services.notifications import EVENT_TYPES
+from integration.services.mp_events.events import EVENT_TYPES
 from tests.e2e.harness import Stack
 from tests.e2e.helpers import open_stores
 from tests.waiting import wait_for

@@ -18,7 +18,7 @@ def bench_retention() -> list[str]:
     from django.db import connection
 
     from integration.models import WebhookEvent
-    from integration.services.retention import retention_prune
+    from integration.services.ops.retention import retention_prune
 
     from .admin import _insert_series, migrated_scratch
 

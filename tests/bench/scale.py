@@ -59,7 +59,7 @@ def scale_database(lines: list[str]):
     from django.db import connection
     from django.utils import timezone
 
-    from integration.services.trends import trends_backfill, trends_rollup
+    from integration.services.ops.trends import trends_backfill, trends_rollup
 
     from .admin import _database
     from .common import scratch_database
@@ -206,7 +206,7 @@ def feed_pages(log) -> list[tuple[str, str]]:
     from django.contrib.auth import get_user_model
 
     from integration.models import NotificationEvent
-    from integration.services.notifications import feed_cursor
+    from integration.services.mp_events.feed import feed_cursor
 
     from .scale_seed import FEED_PREFIX, seed_feed
 

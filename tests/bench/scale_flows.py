@@ -25,7 +25,7 @@ WITHIN = 0.2  # at size, at most 20% slower than on an empty database
 def _api_client():
     from django.test import Client
 
-    from integration.services.api_clients import api_client_create
+    from integration.services.ops.api_clients import api_client_create
 
     token = api_client_create("bench-scale", permissions=["place_order", "cancel_order", "see_all_orders"]).token
     return Client(headers={"Authorization": f"Token {token}"})

@@ -9,7 +9,7 @@ from django.urls import path
 from integration.api.webhooks import LinkWebhookView
 from integration.link.payloads import LinkEvent
 from integration.models import WebhookEvent
-from integration.services.webhooks import Outcome, event_from
+from integration.services.link_events import Outcome, event_from
 from linkbridge.urls import urlpatterns as project_urls
 
 

@@ -89,7 +89,7 @@ class Stack:
         self.group = ProcessGroup(base_env, log_dir=self.log_dir)
 
     def start(self) -> "Stack":
-        from integration.sandbox.control import SandboxControl
+        from dev.sandbox.control import SandboxControl
 
         target = f"{self.web_url}/link/webhooks/"
         self.group.start(

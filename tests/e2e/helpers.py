@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dev.demo import MarketplaceClient, order_request_from_catalog
 from integration.link import routes
-from integration.services.api_clients import api_client_create
+from integration.services.ops.api_clients import api_client_create
 from tests.waiting import wait_for
 
 # Link order status -> our state (contract section 3).

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from integration.models import Order
-from integration.services.circuit import OPEN, circuit_status
+from integration.services.outbox.circuit import OPEN, circuit_status
 from tests.waiting import wait_for
 
 from .helpers import api_client, link_created_at, open_stores, order_bodies, place_all

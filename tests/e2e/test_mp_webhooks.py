@@ -13,7 +13,7 @@ import pytest
 from dev.demo import order_request_from_catalog
 from dev.receiver import Answer, WebhookReceiver
 from integration.models import Order, OutboundCall, WebhookEndpoint
-from integration.services.notifications import EVENT_TYPES
+from integration.services.mp_events.events import EVENT_TYPES
 from tests.waiting import wait_for
 
 from .helpers import api_client, open_stores

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from dev.sandbox.control import SandboxControl
+from dev.sandbox.server import SandboxServer
 from integration.link.signatures import SIGNATURE_HEADER, SignatureError, verify
-from integration.sandbox.control import SandboxControl
-from integration.sandbox.server import SandboxServer
 
 SECRETS = ["whsec-sandbox-test"]
 CLIENT_ID, CLIENT_SECRET = "mp-client", "mp-secret"

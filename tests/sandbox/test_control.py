@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from integration.sandbox.control import SandboxControl
+from dev.sandbox.control import SandboxControl
 
 from .conftest import order_body
 

@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
-from integration.sandbox.control import SandboxControl
-from integration.sandbox.faults import RateLimit
+from dev.sandbox.control import SandboxControl
+from dev.sandbox.faults import RateLimit
 
 from .conftest import LinkApi, order_body
 

@@ -1,6 +1,6 @@
 """Generated menus (shape, size, speed, validity) and how the sandbox publishes and serves them."""
 
-from integration.sandbox.menus import generate_menu
+from dev.sandbox.menus import generate_menu
 
 MENU_KEYS = {
     "menu_id",

@@ -1,7 +1,7 @@
 """The restaurants: automatic confirm / reject / prep / ready / cancel, manual moves, seeded determinism."""
 
-from integration.sandbox.control import SandboxControl
-from integration.sandbox.restaurant import REJECT_CODES
+from dev.sandbox.control import SandboxControl
+from dev.sandbox.restaurant import REJECT_CODES
 
 from .conftest import LinkApi, order_body
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from integration.sandbox.control import SandboxControl
+from dev.sandbox.control import SandboxControl
 
 from .conftest import Receiver
 

@@ -6,9 +6,10 @@ import responses
 
 from integration.link.client import LinkResponse, PermanentError
 from integration.models import CallAttempt, OutboundCall
-from integration.services import call_kinds, outbound
-from integration.services.call_kinds import CALL_KINDS, CallKind, UnregisteredCallKind, link_channel
-from integration.services.outbound import call_create, call_deliver
+from integration.services.outbox import calls as outbound
+from integration.services.outbox import kinds as call_kinds
+from integration.services.outbox.calls import call_create, call_deliver
+from integration.services.outbox.kinds import CALL_KINDS, CallKind, UnregisteredCallKind, link_channel
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory
 
@@ -72,7 +73,7 @@ def test_a_raising_handler_keeps_the_attempt_and_leaves_the_call_pending(mocked_
     with_kind(monkeypatch, on_success=broken)
     mocked_link.add(responses.POST, PAUSE_URL, json={"status": "PAUSED"})
     call = OutboundCallFactory()
-    with caplog.at_level(logging.ERROR, logger="integration.services.outbound"):
+    with caplog.at_level(logging.ERROR, logger="integration.services.outbox.calls"):
         assert call_deliver(call.pk) == 1
     assert "RuntimeError: handler bug" in caplog.text  # logged with its traceback
     attempt = call.call_attempts.get()

@@ -7,8 +7,8 @@ import pytest
 import redis
 from django.db import connection
 
-from integration.services import circuit
-from integration.services.circuit import (
+from integration.services.outbox import circuit
+from integration.services.outbox.circuit import (
     CLOSED,
     CLOSED_NOW,
     DOWN,

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
 from integration.models import OutboundCall, Store, WebhookEvent
-from integration.services import webhooks
+from integration.services import link_events as webhooks
 from tests.conftest import LINK, store_connected
 from tests.factories import OutboundCallFactory, StoreFactory
 

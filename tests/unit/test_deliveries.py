@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from dev.receiver import Answer, WebhookReceiver
 from integration.models import CallAttempt, NotificationEvent, OutboundCall, WebhookEndpoint
-from integration.services import notifications as n
-from integration.services.deliveries import _wait_in_place, delivery_claim, delivery_deliver
-from integration.services.webhook_endpoints import endpoints_disable_failing
+from integration.services.mp_events import events as n
+from integration.services.mp_events.deliveries import _wait_in_place, delivery_claim, delivery_deliver
+from integration.services.mp_events.endpoints import endpoints_disable_failing
 from tests.order_fixtures import api_user
 
 pytestmark = pytest.mark.django_db
@@ -181,7 +181,8 @@ def test_a_worker_waits_out_a_backoff_in_its_place_only_while_the_budget_has_one
 def test_the_sweep_hands_each_endpoint_a_few_due_deliveries_so_a_backlog_crowds_out_no_one(
     receiver, settings, monkeypatch
 ):
-    from integration.services import deliveries, outbound
+    from integration.services.mp_events import deliveries
+    from integration.services.outbox import calls as outbound
 
     settings.MP_WEBHOOK_CONCURRENCY = 2
     dead = endpoint_for(receiver, failing_since=timezone.now())
@@ -217,7 +218,7 @@ def test_deliveries_are_counted_apart_from_calls_to_link(receiver, django_captur
 
 def test_a_dead_endpoint_never_opens_links_circuit_nor_holds_link_calls(receiver, settings):
     from integration.models import LinkCircuit
-    from integration.services import circuit, sweep
+    from integration.services.outbox import circuit, sweep
 
     settings.LINK_CIRCUIT_FAILURES = 2
     settings.LINK_RETRY_BASE, settings.LINK_RETRY_MAX = 60, 120  # every retry is left to the sweep: one try each

@@ -7,12 +7,12 @@ import responses
 from django.utils import timezone
 
 from integration.models import CallAttempt, Order, OutboundCall
-from integration.services import circuit
-from integration.services.backlog import backlog_status
-from integration.services.drain import calls_drain
 from integration.services.orders.recovery import order_retry_submission, orders_cancel_unconfirmed
-from integration.services.outbound import call_deliver
-from integration.services.sweep import calls_expire, calls_sweep
+from integration.services.outbox import circuit
+from integration.services.outbox.backlog import backlog_status
+from integration.services.outbox.calls import call_deliver
+from integration.services.outbox.drain import calls_drain
+from integration.services.outbox.sweep import calls_expire, calls_sweep
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory
 from tests.order_fixtures import link_takes, make_store, place, submit_call

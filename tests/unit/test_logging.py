@@ -11,7 +11,7 @@ import pytest
 from dev.processes import ROOT
 from integration import tasks
 from integration.logcontext import ContextFilter, log_context
-from integration.services import webhooks
+from integration.services import link_events as webhooks
 from tests.conftest import envelope
 from tests.order_fixtures import link_answers_submit, make_store, place, submit_call
 

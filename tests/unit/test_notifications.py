@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from integration.api.orders import OrderSerializer
 from integration.models import NotificationEvent, Order, OutboundCall, WebhookEndpoint
-from integration.services import notifications as n
 from integration.services import stores as store_services
+from integration.services.mp_events import events as n
+from integration.services.mp_events import feed
+from integration.services.ops.retention import retention_prune
 from integration.services.orders.cancellation import order_cancel
-from integration.services.retention import retention_prune
 from tests.order_fixtures import api_client, api_user, link_takes, make_store, order_event, place
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,7 @@ def test_rejected_and_cancel_refused_carry_the_reason(store, mocked_link):
 def test_a_failed_submission_announces_order_failed(store, mocked_link):
     import responses as responses_lib
 
-    from integration.services.outbound import call_deliver
+    from integration.services.outbox.calls import call_deliver
     from tests.conftest import LINK
     from tests.order_fixtures import submit_call
 
@@ -239,9 +240,9 @@ def test_the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_o
     writer.start()
     assert wrote.wait(10)
     n.event_emit(n.MENU_UPDATED, {"n": 2})  # a later transaction, committed first
-    assert n.events_page(NotificationEvent.objects.all()) == []
+    assert feed.events_page(NotificationEvent.objects.all()) == []
     commit.set()
     writer.join(10)
-    events = n.events_page(NotificationEvent.objects.all())
+    events = feed.events_page(NotificationEvent.objects.all())
     assert [e.data["n"] for e in events] == [1, 2]
-    assert n.events_page(NotificationEvent.objects.all(), after=(events[0].txid, events[0].pk)) == events[1:]
+    assert feed.events_page(NotificationEvent.objects.all(), after=(events[0].txid, events[0].pk)) == events[1:]

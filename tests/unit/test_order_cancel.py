@@ -14,7 +14,7 @@ from integration.models import Order, OutboundCall, Store, WebhookEvent
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.errors import OrderActionRefused
 from integration.services.orders.recovery import order_retry_submission
-from integration.services.outbound import call_claim, call_deliver, call_send
+from integration.services.outbox.calls import call_claim, call_deliver, call_send
 from integration.tasks import sweep
 from tests.conftest import LINK, envelope
 from tests.order_fixtures import (

@@ -8,8 +8,8 @@ import responses as responses_lib
 from django.utils import timezone
 
 from integration.models import Order, OutboundCall
-from integration.services.outbound import call_deliver
-from integration.services.sweep import calls_expire
+from integration.services.outbox.calls import call_deliver
+from integration.services.outbox.sweep import calls_expire
 from tests.conftest import LINK
 from tests.order_fixtures import link_answers_submit, link_takes, make_store, place, submit_call
 

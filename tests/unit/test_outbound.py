@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration.models import CallAttempt, OutboundCall
-from integration.services import outbound
-from integration.services.outbound import call_backoff, call_create, call_deliver
-from integration.services.sweep import calls_sweep
+from integration.services.outbox import calls as outbound
+from integration.services.outbox.calls import call_backoff, call_create, call_deliver
+from integration.services.outbox.sweep import calls_sweep
 from tests.conftest import LINK
 from tests.factories import OutboundCallFactory
 

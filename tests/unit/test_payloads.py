@@ -121,7 +121,7 @@ def test_every_event_type_validates_to_its_model_with_defaults(event_type, data,
 
 
 def test_every_handled_event_type_has_a_model():
-    from integration.services.webhooks import HANDLERS
+    from integration.services.link_events import HANDLERS
 
     assert set(payloads.EVENT_DATA_MODELS) == set(HANDLERS)
 

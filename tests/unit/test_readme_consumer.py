@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from integration.models import NotificationEvent, WebhookEndpoint
-from integration.services import notifications as n
-from integration.services.deliveries import delivery_request
+from integration.services.mp_events import events as n
+from integration.services.mp_events.deliveries import delivery_request
 from tests.order_fixtures import api_user, link_takes, make_store, order_event, place
 
 pytestmark = pytest.mark.django_db

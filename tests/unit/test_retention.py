@@ -13,8 +13,8 @@ from django_q.models import Schedule, Task
 
 from integration import tasks
 from integration.models import CallAttempt, NotificationEvent, Order, OrderLine, OutboundCall, WebhookEvent
+from integration.services.ops.retention import retention_prune
 from integration.services.orders.transitions import move
-from integration.services.retention import retention_prune
 from tests.factories import OutboundCallFactory
 from tests.order_fixtures import make_store, place
 

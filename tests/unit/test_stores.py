@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from integration.models import OutboundCall, Store
-from integration.services.outbound import call_deliver
+from integration.services.outbox.calls import call_deliver
 from integration.services.stores import StoreActionRefused, store_pause, store_resume, store_resume_expired_pauses
 from tests.conftest import LINK, envelope, store_connected
 from tests.factories import StoreFactory

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from integration import tasks
-from integration.console.trends import Trends, trends
 from integration.models import CallAttempt, Order, TrendHour, TrendRollup
-from integration.services import trends as rollup
-from integration.services.trends import floor_hour, trends_backfill, trends_rollup
+from integration.selectors.trend_hours import HOUR, STALE, floor_hour
+from integration.selectors.trends import Trends, trends
+from integration.services.ops import trends as rollup
+from integration.services.ops.trends import trends_backfill, trends_rollup
 from tests.ops_data import week_world
 from tests.trends_reference import trends_by_grouped_queries
 
@@ -86,7 +87,7 @@ def test_a_first_run_starts_at_the_current_hour_and_calls_roll_up_once_their_hou
     an_hour_later = floor_hour(now) + timedelta(hours=1, minutes=rollup.CALLS_SETTLE.seconds // 60 + 1)
     assert trends_rollup(now=an_hour_later).call_hours == 1
     row = TrendHour.objects.get(hour=floor_hour(now))
-    tries = CallAttempt.objects.filter(started_at__gte=floor_hour(now), started_at__lt=floor_hour(now) + rollup.HOUR)
+    tries = CallAttempt.objects.filter(started_at__gte=floor_hour(now), started_at__lt=floor_hour(now) + HOUR)
     assert row.call_tries == tries.count() and row.calls_at == an_hour_later
 
 
@@ -94,7 +95,7 @@ def test_a_stale_rollup_is_not_read_and_a_run_too_far_behind_leaves_it_to_the_ba
     week_world(200, now)
     trends_backfill(now - timedelta(days=2))
     assert trends("24h", now=now).live_hours == 2
-    stale = now + rollup.STALE + timedelta(minutes=1)
+    stale = now + STALE + timedelta(minutes=1)
     got = trends("24h", now=stale)
     assert got.live_hours == len(got.hours)
     assert_same_charts(got, trends_by_grouped_queries("24h", now=stale))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.services.api_clients import CLIENT_PERMISSIONS, DEFAULT_CLIENT_PERMISSIONS, api_client_create
+from integration.services.ops.api_clients import CLIENT_PERMISSIONS, DEFAULT_CLIENT_PERMISSIONS, api_client_create
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.models import OutboundCall
-from integration.services.outbound import call_deliver
-from integration.services.sweep import calls_due, calls_expire
+from integration.services.outbox.calls import call_deliver
+from integration.services.outbox.sweep import calls_due, calls_expire
 
 from ._options import progress
 

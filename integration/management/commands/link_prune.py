@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from integration.services.retention import Pruned, retention_prune
+from integration.services.ops.retention import Pruned, retention_prune
 
 
 class Command(BaseCommand):

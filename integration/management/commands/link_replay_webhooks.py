@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.models import WebhookEvent
-from integration.services.webhooks import webhook_replay
+from integration.services.link_events import webhook_replay
 
 from ._options import parse_since, progress
 

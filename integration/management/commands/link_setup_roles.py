@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from integration.services.roles import roles_setup
+from integration.services.ops.roles import roles_setup
 
 
 class Command(BaseCommand):

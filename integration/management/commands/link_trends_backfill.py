@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.services.trends import trends_backfill
+from integration.services.ops.trends import trends_backfill
 
 from ._options import parse_since, progress
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from integration.link import payloads, routes
 from integration.models import Menu, MenuItem, Modifier, OutboundCall, Store, WebhookEvent
-from integration.services.notifications import menu_updated_announce
-from integration.services.outbound import call_create, calls_skip
+from integration.services.mp_events.events import menu_updated_announce
+from integration.services.outbox.calls import call_create, calls_skip
 
 from .fetching import pending_fetches
 from .ingest import locked_menu

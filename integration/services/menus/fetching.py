@@ -7,7 +7,7 @@ from integration.link import routes
 from integration.link.client import LinkError, LinkResponse, get_client
 from integration.models import Menu, OutboundCall, Store
 from integration.services.errors import ActionRefused
-from integration.services.outbound import call_create
+from integration.services.outbox.calls import call_create
 
 from .ingest import ERROR_MAX, INVALID, NOT_ON_LINK, IngestResult, menu_ingest, record_error
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from integration.link import routes
 from integration.link.client import LinkResponse
 from integration.models import Order, OutboundCall, Store
-from integration.services.outbound import call_create, call_skip
+from integration.services.outbox.calls import call_create, call_skip
 
 from .errors import OrderActionRefused
 from .transitions import Actor, cancel_here, locked, user_or_none, who

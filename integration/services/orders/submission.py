@@ -8,7 +8,7 @@ from integration import metrics
 from integration.link import routes
 from integration.link.client import LinkResponse
 from integration.models import Order, OrderLine, OutboundCall
-from integration.services.outbound import call_create
+from integration.services.outbox.calls import call_create
 
 from .cancellation import follow_up_cancel
 from .transitions import cancel_here, locked, move

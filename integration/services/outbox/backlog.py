@@ -17,10 +17,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integration.models import CallAttempt, OutboundCall
-
-from . import circuit
-from .call_kinds import call_kind
-from .circuit import CLOSED, HOLD, OPEN, Permit
+from integration.services.outbox import circuit
+from integration.services.outbox.circuit import CLOSED, HOLD, OPEN, Permit
+from integration.services.outbox.kinds import call_kind
 
 
 def call_host(call: OutboundCall) -> str:

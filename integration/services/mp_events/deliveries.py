@@ -30,13 +30,12 @@ from standardwebhooks import Webhook
 from integration import metrics
 from integration.link import routes
 from integration.link.client import LinkResponse, PermanentError, RetriableError
+from integration.locks import advisory_xact_lock
 from integration.models import CallAttempt, NotificationEvent, OutboundCall, WebhookEndpoint
-
-from . import outbound
-from .locks import advisory_xact_lock
-from .notifications import event_body
-from .outbound import call_claim, call_send
-from .webhook_endpoints import endpoint_disable, endpoint_secrets
+from integration.services.mp_events.endpoints import endpoint_disable, endpoint_secrets
+from integration.services.mp_events.events import event_body
+from integration.services.outbox import calls as outbound
+from integration.services.outbox.calls import call_claim, call_send
 
 logger = logging.getLogger(__name__)
 

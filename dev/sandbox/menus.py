@@ -204,7 +204,7 @@ def menu_counts(menu: dict) -> dict:
     return {key: len(menu[key]) for key in ("categories", "items", "modifier_groups", "modifiers")}
 
 
-if __name__ == "__main__":  # quick timing: python -m integration.sandbox.menus
+if __name__ == "__main__":  # quick timing: python -m dev.sandbox.menus
     started = time.perf_counter()
     big = generate_menu("ven_1", "men_1", 1, items=5000, groups=1000, modifiers=10000, depth=2)
     print(menu_counts(big), f"{time.perf_counter() - started:.3f}s")

@@ -6,8 +6,8 @@ from django.conf import settings
 
 from integration.logcontext import call_log_ids, log_context
 from integration.models import CallAttempt
-
-from . import backlog, circuit, outbound
+from integration.services.outbox import backlog, circuit
+from integration.services.outbox import calls as outbound
 
 
 def calls_drain() -> int:

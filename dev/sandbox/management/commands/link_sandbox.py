@@ -6,7 +6,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from integration.sandbox.server import SandboxServer
+from dev.sandbox.server import SandboxServer
 
 
 class Command(BaseCommand):

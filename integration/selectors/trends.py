@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from integration.models import CallAttempt, Order, Store, TrendRollup
-from integration.services.call_kinds import link_kinds
-from integration.services.trends import (
+from integration.selectors.trend_hours import (
     CallHour,
     OrderHour,
     call_hour_stats,
@@ -22,6 +21,7 @@ from integration.services.trends import (
     rolled_up,
     within,
 )
+from integration.services.outbox.kinds import link_kinds
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 OUTCOMES = [  # stacked bottom to top

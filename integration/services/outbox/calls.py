@@ -19,10 +19,16 @@ from django.utils import timezone
 from integration import metrics
 from integration.link.client import LinkError, LinkResponse
 from integration.models import CallAttempt, OutboundCall
-
-from . import attempts, backlog, circuit
-from .call_kinds import CALL_KINDS, CallKind, OrderingKey, call_kind, ordered_kinds, own_queue_kinds
-from .errors import ActionRefused
+from integration.services.errors import ActionRefused
+from integration.services.outbox import attempts, backlog, circuit
+from integration.services.outbox.kinds import (
+    CALL_KINDS,
+    CallKind,
+    OrderingKey,
+    call_kind,
+    ordered_kinds,
+    own_queue_kinds,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,9 @@ from django.utils import timezone
 from integration.link import routes
 from integration.models import OutboundCall, WebhookEndpoint
 from integration.models.notification import new_webhook_secret
-
-from .errors import ActionRefused
-from .notifications import EVENT_TYPES
-from .outbound import calls_skip
+from integration.services.errors import ActionRefused
+from integration.services.mp_events.events import EVENT_TYPES
+from integration.services.outbox.calls import calls_skip
 
 
 class EndpointRefused(ActionRefused):

@@ -14,10 +14,13 @@ from pydantic import BaseModel
 from integration.link import payloads
 from integration.logcontext import log_context
 from integration.models import WebhookEvent
-
-from . import stores
-from .menus.events import menu_availability_from_link, menu_publish_from_link, menu_unpublish_from_link
-from .orders.lifecycle import order_event_from_link
+from integration.services import stores
+from integration.services.menus.events import (
+    menu_availability_from_link,
+    menu_publish_from_link,
+    menu_unpublish_from_link,
+)
+from integration.services.orders.lifecycle import order_event_from_link
 
 logger = logging.getLogger(__name__)
 

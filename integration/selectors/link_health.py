@@ -11,8 +11,8 @@ from django.utils import timezone
 from integration.counting import capped, capped_counts
 from integration.models import CallAttempt, Order, OutboundCall, WebhookEvent
 from integration.selectors.calls import calls_failed_unsettled
-from integration.services.call_kinds import link_kinds
-from integration.services.circuit import circuits_status
+from integration.services.outbox.circuit import circuits_status
+from integration.services.outbox.kinds import link_kinds
 
 LATEST = 10  # Link's state is judged on this many of the latest tries (last 15 minutes)
 DOWN_SHARE = 0.8  # at least this share of them failed, and the latest one too: Link is down

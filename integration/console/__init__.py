@@ -1,1 +1,0 @@
-"""Reads (selectors) behind the ops console's live pages: Link health, the order board, the trends."""
