@@ -85,8 +85,8 @@ INSTALLED_APPS = [
     "axes",
     "integration",
 ]
-if LINKBRIDGE_DEMO:  # the Link sandbox's ``manage.py link_sandbox``: a dev tool, never installed in production
-    INSTALLED_APPS.append("dev.sandbox")
+if LINKBRIDGE_DEMO:  # the demo's commands (link_sandbox, link_demo): dev tools, never installed in production
+    INSTALLED_APPS.append("dev")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
