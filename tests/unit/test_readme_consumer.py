@@ -1,4 +1,5 @@
-"""The README's consumer example ("Following orders") runs as written against a real signed delivery."""
+"""The integrators' guide's consumer example (docs/integrators.md, "Following orders") runs as written against a
+real signed delivery."""
 
 import re
 from pathlib import Path
@@ -12,14 +13,14 @@ from tests.order_fixtures import api_user, link_takes, make_store, order_event, 
 
 pytestmark = pytest.mark.django_db
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "integrators.md"
 
 
 def consumer(secret: str) -> dict:
-    section = README.read_text().split("## Following orders", 1)[1]
+    section = GUIDE.read_text().split("## Following orders", 1)[1]
     (code,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S)
     namespace: dict = {}
-    exec(compile(code.replace('"whsec_..."', repr(secret)), "README.md", "exec"), namespace)
+    exec(compile(code.replace('"whsec_..."', repr(secret)), "docs/integrators.md", "exec"), namespace)
     return namespace
 
 
