@@ -27,7 +27,11 @@ def _own(request, queryset):
 
 
 class EndpointRequestSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="https (http only on loopback), a host in MP_WEBHOOK_HOSTS.")
+    url = serializers.CharField(
+        max_length=2000,
+        trim_whitespace=False,  # a URL sent with a newline is refused (services), not quietly repaired
+        help_text="https (http only on loopback), a host in MP_WEBHOOK_HOSTS.",
+    )
     event_types = serializers.ListField(
         child=serializers.CharField(max_length=40), help_text=f"Any of: {', '.join(notifications.EVENT_TYPES)}."
     )
