@@ -303,6 +303,8 @@ if Q_CLUSTER["timeout"] <= MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:
         f"task timeout, not {MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:g} s."
     )
 MP_WEBHOOK_CONCURRENCY = env_number("MP_WEBHOOK_CONCURRENCY", 2, minimum=1)
+# Endpoints one API client may register (each event fans out to every one of them).
+MP_WEBHOOK_ENDPOINTS_PER_CLIENT = env_number("MP_WEBHOOK_ENDPOINTS_PER_CLIENT", 20, minimum=1)
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)

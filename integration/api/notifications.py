@@ -80,7 +80,7 @@ class EventPageSerializer(serializers.Serializer):
 
 
 def _refused(exc: webhook_endpoints.EndpointRefused) -> ApiError:
-    return ApiError(422, exc.code, exc.message, exc.details)
+    return ApiError(exc.status, exc.code, exc.message, exc.details)
 
 
 def _valid(data, *, partial: bool = False) -> dict:
@@ -138,7 +138,7 @@ class EndpointDetailView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_update",
         request=EndpointRequestSerializer,
-        responses={200: EndpointSerializer, 404: ErrorSerializer, 422: ErrorSerializer},
+        responses={200: EndpointSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
     )
     def patch(self, request, endpoint_id: int):
         endpoint = _own_endpoint(request, endpoint_id)
