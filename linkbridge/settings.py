@@ -367,7 +367,9 @@ Q_CLUSTER["scheduler"] = env_bool("Q_SCHEDULER", True)
 # never holds a worker that calls to Link need. Run it with Q_CLUSTER_NAME=<this name> manage.py qcluster.
 MP_WEBHOOK_CLUSTER = f"{Q_CLUSTER['name']}-webhooks"
 MP_WEBHOOK_WORKERS = env_number("MP_WEBHOOK_WORKERS", 4, minimum=1)
-Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS}}
+# Its scheduler is on whatever Q_SCHEDULER says: it takes only the schedules named for this cluster (django-q2), i.e.
+# its heartbeat (services.ops.health), so /readyz/ and the dashboard tell when this cluster is not running.
+Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS, "scheduler": True}}
 # Failing endpoints (last try failed) share this many of the deliveries' workers, one each at most: at least 1 and
 # fewer than MP_WEBHOOK_WORKERS (README), so one worker is too few (dead endpoints could hold it).
 if MP_WEBHOOK_WORKERS < 2:
