@@ -69,8 +69,20 @@ class OpsAdminSite(admin.AdminSite):
         cards = self.dashboard(request)
         calls_admin = self._registry.get(OutboundCall)
         health = link_health() if calls_admin and calls_admin.has_view_or_change_permission(request) else None
+        deliveries = self.deliveries_cluster_problem(request)
         attention = sum(card["count"] for card in cards) + (health is not None and health.level == "down")
-        return {"dashboard": cards, "health": health, "attention_total": attention}
+        attention += deliveries is not None
+        return {"dashboard": cards, "health": health, "deliveries_problem": deliveries, "attention_total": attention}
+
+    def deliveries_cluster_problem(self, request) -> str | None:
+        """Endpoints are enabled but the deliveries' own cluster is not running (for who may see endpoints)."""
+        from integration.models import WebhookEndpoint
+        from integration.services.ops.health import webhooks_cluster_problem
+
+        endpoints_admin = self._registry.get(WebhookEndpoint)
+        if endpoints_admin is None or not endpoints_admin.has_view_or_change_permission(request):
+            return None
+        return webhooks_cluster_problem()
 
     def index(self, request, extra_context=None):
         from integration.admin.console import RecoverForm, recover_permissions

@@ -5,7 +5,7 @@ from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
 from integration.services.mp_events import deliveries
-from integration.services.ops import retention, trends
+from integration.services.ops import health, retention, trends
 from integration.services.outbox import calls as outbound
 from integration.services.outbox import drain
 from integration.services.sweep import sweep_all
@@ -27,6 +27,11 @@ def deliver_event(call_id: int) -> int:
     """Runs on the webhook deliveries' own cluster (``MP_WEBHOOK_CLUSTER``)."""
     with log_context(**call_log_ids(call_id)):
         return deliveries.delivery_deliver(call_id)
+
+
+def webhooks_heartbeat() -> None:
+    """Every minute on the deliveries' own cluster (its schedule): /readyz/ and the dashboard see it running."""
+    health.webhooks_heartbeat_record()
 
 
 def sweep() -> dict:

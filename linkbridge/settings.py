@@ -303,6 +303,8 @@ if Q_CLUSTER["timeout"] <= MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:
         f"task timeout, not {MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:g} s."
     )
 MP_WEBHOOK_CONCURRENCY = env_number("MP_WEBHOOK_CONCURRENCY", 2, minimum=1)
+# Endpoints one API client may register (each event fans out to every one of them).
+MP_WEBHOOK_ENDPOINTS_PER_CLIENT = env_number("MP_WEBHOOK_ENDPOINTS_PER_CLIENT", 20, minimum=1)
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)
@@ -319,6 +321,14 @@ LOGGING = {
 # --- Operations (issue 15): metrics, logs, retention, readiness ----------------------------------
 # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, it is a 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# With /metrics on, production processes (gunicorn workers, django-q2 workers) must add up their counters in one
+# directory per host (integration/metrics.py); without it each counts in its own memory and a scrape shows one
+# process's share. The demo and the tests serve one process's values, or set it (scripts/run.py, tests/e2e).
+if METRICS_TOKEN and not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() and not LINKBRIDGE_DEMO:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is set but PROMETHEUS_MULTIPROC_DIR is not: set PROMETHEUS_MULTIPROC_DIR to a directory "
+        "(one per host, emptied at start) for every process, or each gunicorn and django-q2 worker counts alone."
+    )
 # LOG_FORMAT=json: one JSON object per line, with the ids of the request, event, order, call and venue it concerns.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 MIDDLEWARE.insert(0, "integration.logcontext.RequestIdMiddleware")
@@ -357,10 +367,18 @@ Q_CLUSTER["scheduler"] = env_bool("Q_SCHEDULER", True)
 # never holds a worker that calls to Link need. Run it with Q_CLUSTER_NAME=<this name> manage.py qcluster.
 MP_WEBHOOK_CLUSTER = f"{Q_CLUSTER['name']}-webhooks"
 MP_WEBHOOK_WORKERS = env_number("MP_WEBHOOK_WORKERS", 4, minimum=1)
-Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS}}
-# Failing endpoints (last try failed) share this many of the deliveries' workers, one each at most.
+# Its scheduler is on whatever Q_SCHEDULER says: it takes only the schedules named for this cluster (django-q2), i.e.
+# its heartbeat (services.ops.health), so /readyz/ and the dashboard tell when this cluster is not running.
+Q_CLUSTER["ALT_CLUSTERS"] = {MP_WEBHOOK_CLUSTER: {"workers": MP_WEBHOOK_WORKERS, "scheduler": True}}
+# Failing endpoints (last try failed) share this many of the deliveries' workers, one each at most: at least 1 and
+# fewer than MP_WEBHOOK_WORKERS (README), so one worker is too few (dead endpoints could hold it).
+if MP_WEBHOOK_WORKERS < 2:
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_WORKERS must be at least 2, not {MP_WEBHOOK_WORKERS}: failing endpoints share "
+        "MP_WEBHOOK_FAILING_PLACES (at least 1) of the deliveries' workers, fewer than all of them."
+    )
 MP_WEBHOOK_FAILING_PLACES = env_number("MP_WEBHOOK_FAILING_PLACES", max(1, MP_WEBHOOK_WORKERS // 2), minimum=1)
-if not max(2, MP_WEBHOOK_WORKERS) > MP_WEBHOOK_FAILING_PLACES:  # else dead endpoints could take every worker
+if MP_WEBHOOK_FAILING_PLACES >= MP_WEBHOOK_WORKERS:  # else dead endpoints could take every worker
     raise ImproperlyConfigured(
         f"MP_WEBHOOK_FAILING_PLACES must be at least 1 and fewer than MP_WEBHOOK_WORKERS ({MP_WEBHOOK_WORKERS}), "
         f"not {MP_WEBHOOK_FAILING_PLACES}."

@@ -23,6 +23,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         "enabled",
         "disabled_reason",
         "disabled_at",
+        "ops_disabled",
         "failing_since",
         "last_success_at",
         "previous_secret_until",
@@ -75,7 +76,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         def perform(endpoint):
             if not endpoint.enabled:
                 raise ActionRefused("it is already disabled.")
-            endpoint_disable(endpoint, reason=f"disabled by ops ({request.user.get_username()})")
+            endpoint_disable(endpoint, reason=f"disabled by ops ({request.user.get_username()})", by_ops=True)
             return "disabled"
 
         action_apply(self, request, queryset, perform, "Disable")

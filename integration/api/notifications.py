@@ -27,7 +27,11 @@ def _own(request, queryset):
 
 
 class EndpointRequestSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="https (http only on loopback), a host in MP_WEBHOOK_HOSTS.")
+    url = serializers.CharField(
+        max_length=2000,
+        trim_whitespace=False,  # a URL sent with a newline is refused (services), not quietly repaired
+        help_text="https (http only on loopback), a host in MP_WEBHOOK_HOSTS.",
+    )
     event_types = serializers.ListField(
         child=serializers.CharField(max_length=40), help_text=f"Any of: {', '.join(notifications.EVENT_TYPES)}."
     )
@@ -76,7 +80,7 @@ class EventPageSerializer(serializers.Serializer):
 
 
 def _refused(exc: webhook_endpoints.EndpointRefused) -> ApiError:
-    return ApiError(422, exc.code, exc.message, exc.details)
+    return ApiError(exc.status, exc.code, exc.message, exc.details)
 
 
 def _valid(data, *, partial: bool = False) -> dict:
@@ -134,7 +138,7 @@ class EndpointDetailView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_update",
         request=EndpointRequestSerializer,
-        responses={200: EndpointSerializer, 404: ErrorSerializer, 422: ErrorSerializer},
+        responses={200: EndpointSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
     )
     def patch(self, request, endpoint_id: int):
         endpoint = _own_endpoint(request, endpoint_id)

@@ -1,6 +1,8 @@
 """Link's paths and outbound bodies (contract sections 1, 3 and 5); nothing else builds them."""
 
+import ipaddress
 import json
+import unicodedata
 from datetime import UTC
 from urllib.parse import quote, urlsplit
 
@@ -80,8 +82,31 @@ def parse_venue(body: dict) -> dict:
     }
 
 
+def _is_loopback(host: str) -> bool:
+    """An address on the loopback network (127.0.0.0/8, ::1), or ``localhost``: never a name that merely starts
+    with ``127.`` (``127.evil.example`` is anyone's host)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_entry(entry: str) -> tuple[str, int | None]:
+    """An allow-list entry (``host``, ``host:port``, ``[v6]`` or ``[v6]:port``) -> (host as a URL writes it, port)."""
+    entry = entry.strip().lower()
+    host, sep, port = entry.rpartition(":") if not entry.endswith("]") else (entry, "", "")
+    if not sep or not port.isdigit() or (":" in host and not host.startswith("[")):
+        return entry, None
+    return host, int(port)
+
+
 def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_HOSTS") -> tuple[bool, str]:
-    """Whether ``url`` may be fetched: an allow-listed host (or host:port), https unless loopback."""
+    """Whether ``url`` may be fetched: an allow-listed host (or host:port), https unless loopback.
+
+    Whitespace and control characters are refused before parsing: ``urlsplit`` silently drops tabs and
+    newlines (WHATWG), so such a URL would pass here and then fail at every try."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -90,16 +115,17 @@ def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_H
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return False, "not an http(s) URL"
+    if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in url):
+        return False, "the URL contains whitespace or a control character"
     if parts.username or parts.password:
         return False, "credentials in the URL are not allowed"
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
-    if parts.scheme != "https" and not loopback:
+    if parts.scheme != "https" and not _is_loopback(host):
         return False, "https is required for non-loopback hosts"
     default_port = 443 if parts.scheme == "https" else 80
-    candidates = {host, f"{host}:{port or default_port}"}
+    written = f"[{host}]" if ":" in host else host  # an IPv6 address, as the URL and the allow-list write it
     for entry in allowed_hosts:
-        entry = entry.strip().lower()
-        if entry in candidates and (":" in entry or port in (None, default_port)):
+        entry_host, entry_port = _host_entry(entry)
+        if entry_host == written and (port or default_port) == (entry_port or default_port):
             return True, ""
     return False, f"host {parts.netloc} is not in {setting}"
 

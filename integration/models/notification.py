@@ -3,6 +3,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.dateparse import parse_datetime
 
 
 def new_webhook_secret() -> str:
@@ -25,9 +26,10 @@ class WebhookEndpoint(models.Model):
     disabled_reason = models.CharField(max_length=500, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     auto_disabled = models.BooleanField(default=False, help_text="Disabled by a 410 or by days of failures.")
+    ops_disabled = models.BooleanField(default=False, help_text="Disabled by ops: only ops re-enable it.")
     secret = models.CharField(max_length=100, default=new_webhook_secret)
-    previous_secret = models.CharField(max_length=100, blank=True)
-    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    # Secrets replaced by a rotation, each with when it stops signing: [{"secret": ..., "until": ISO 8601}].
+    previous_secrets = models.JSONField(default=list, blank=True)
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failed try since the last delivery that succeeded."
     )
@@ -42,6 +44,12 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return f"{self.url} (#{self.pk})"
+
+    @property
+    def previous_secret_until(self):
+        """When the last of the previous secrets stops signing (None: there is none)."""
+        untils = [parse_datetime(p["until"]) for p in self.previous_secrets if p.get("until")]
+        return max(untils, default=None)
 
 
 class NotificationEvent(models.Model):

@@ -14,6 +14,7 @@ from integration.services.outbox.sweep import calls_sweep
 
 def sweep_all() -> dict:
     health.worker_heartbeat_record()
+    health.webhooks_heartbeat_schedule_ensure()
     return {
         "enqueued": calls_sweep(),
         "resumed": stores.store_resume_expired_pauses(),

@@ -121,7 +121,8 @@ def test_after_a_rotation_both_secrets_verify_during_the_overlap_and_only_the_ne
     for secret in (old, new):
         assert Webhook(secret).verify(body, headers) == n.event_body(event)
 
-    WebhookEndpoint.objects.update(previous_secret_until=timezone.now() - timedelta(seconds=1))
+    expired = (timezone.now() - timedelta(seconds=1)).isoformat()
+    WebhookEndpoint.objects.update(previous_secrets=[{"secret": old, "until": expired}])
     body, headers = delivery_request(WebhookEndpoint.objects.get(), event)
     assert len(headers["webhook-signature"].split(" ")) == 1
     assert Webhook(new).verify(body, headers) == n.event_body(event)

@@ -400,10 +400,19 @@ def seed_feed(client_id: int) -> int:
             "event_id": f"'{FEED_PREFIX}' || o.id || '_store'",
             "type": "'store.accepting_changed'",
             "store": "o.store_id",
-            "data": """jsonb_build_object('store', o.store_id, 'accepting', mod(o.id, 100) = 0)""",
+            # What store_accepting_announce writes (and reads back: the last one's accepting and reason).
+            "data": """jsonb_build_object(
+                'store', jsonb_build_object('external_store_id', s.external_store_id, 'venue_id', s.venue_id,
+                                            'name', s.name),
+                'accepting', mod(o.id, 100) = 0,
+                'reason', CASE WHEN mod(o.id, 100) = 0 THEN 'resumed' ELSE 'paused' END,
+                'detail', CASE WHEN mod(o.id, 100) = 0 THEN '' ELSE 'paused: seeded' END)""",
         },
         {**params, "k": 5},
-        rows=rows.format(k="%(k)s, %(k)s") + " AND mod(o.id, 50) = 0",
+        rows=rows.format(k="%(k)s, %(k)s").replace(
+            "integration_order o", "integration_order o JOIN integration_store s ON s.id = o.store_id", 1
+        )
+        + " AND mod(o.id, 50) = 0",
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE integration_notificationevent")

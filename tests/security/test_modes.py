@@ -194,3 +194,25 @@ def test_make_run_is_the_demo_only_without_link_base_url():
 def test_passwords_are_validated(password):
     with pytest.raises(ValidationError):
         validate_password(password)
+
+
+def test_h14_production_refuses_one_delivery_worker_which_failing_endpoints_could_take():
+    """README: MP_WEBHOOK_FAILING_PLACES (at least 1) must be fewer than MP_WEBHOOK_WORKERS: one worker cannot be."""
+    for extra in ({}, {"MP_WEBHOOK_FAILING_PLACES": "1"}):
+        done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_WORKERS="1", **extra)
+        assert done.returncode != 0, done.stderr
+        assert done.stderr.startswith("linkbridge refuses to start: MP_WEBHOOK_WORKERS must be at least 2"), done.stderr
+    done = run(["manage.py", "check"], **PRODUCTION, MP_WEBHOOK_WORKERS="2")
+    assert done.returncode == 0, done.stderr
+
+
+def test_production_refuses_a_metrics_token_without_a_multiprocess_directory(tmp_path):
+    """Each gunicorn and django-q2 process would count in its own memory: /metrics would show one process's share."""
+    done = run(["manage.py", "check"], **PRODUCTION, METRICS_TOKEN="scrape-me")
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if "PROMETHEUS_MULTIPROC_DIR" in line]
+    assert len(lines) == 1 and lines[0].startswith("linkbridge refuses to start: "), done.stderr
+    done = run(["manage.py", "check"], **PRODUCTION, METRICS_TOKEN="scrape-me", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    done = run(["manage.py", "check"], **PRODUCTION)  # no token: /metrics is off, nothing to refuse
+    assert done.returncode == 0, done.stderr

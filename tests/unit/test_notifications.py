@@ -246,3 +246,34 @@ def test_the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_o
     events = feed.events_page(NotificationEvent.objects.all())
     assert [e.data["n"] for e in events] == [1, 2]
     assert feed.events_page(NotificationEvent.objects.all(), after=(events[0].txid, events[0].pk)) == events[1:]
+
+
+@pytest.fixture
+def foreign_transaction():
+    """A transaction of another database on the same server, holding an xid, open for the test's length."""
+    import psycopg
+
+    params = {**connection.get_connection_params(), "dbname": "postgres", "autocommit": False}
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    with psycopg.connect(**params) as other:
+        xid = other.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
+        yield xid
+        other.rollback()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_feed_counts_only_this_databases_transactions(foreign_transaction):
+    """An idle-in-transaction session of another database (one server, several databases) never holds
+    /api/v1/events/ back; a transaction of this database still does (the test above)."""
+    event = n.event_emit(n.MENU_UPDATED, {"n": 1})
+    assert event.txid > foreign_transaction
+    assert feed.events_page(NotificationEvent.objects.all()) == [event]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_feed_never_skips_an_event_with_a_foreign_transaction_open(foreign_transaction):
+    test_the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_one()

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from integration.link import routes
 from integration.models import OutboundCall, WebhookEndpoint
@@ -17,9 +18,9 @@ from integration.services.outbox.calls import calls_skip
 class EndpointRefused(ActionRefused):
     """``code`` and ``details`` say which field was refused."""
 
-    def __init__(self, message: str, *, code: str = "invalid_endpoint", details=None):
+    def __init__(self, message: str, *, code: str = "invalid_endpoint", details=None, status: int = 422):
         super().__init__(message)
-        self.message, self.code, self.details = message, code, details or {}
+        self.message, self.code, self.details, self.status = message, code, details or {}, status
 
 
 def endpoint_url_check(url: str) -> None:
@@ -42,14 +43,37 @@ def endpoint_event_types_check(event_types) -> list[str]:
 
 
 def endpoint_create(client, *, url: str, event_types: list, description: str = "") -> WebhookEndpoint:
+    """A client has at most ``MP_WEBHOOK_ENDPOINTS_PER_CLIENT`` endpoints (every event fans out to each one: 300
+    made one pause a burst of 600 deliveries that other clients waited behind)."""
     endpoint_url_check(url)
-    return WebhookEndpoint.objects.create(
-        client=client, url=url, event_types=endpoint_event_types_check(event_types), description=description
-    )
+    event_types = endpoint_event_types_check(event_types)
+    limit = settings.MP_WEBHOOK_ENDPOINTS_PER_CLIENT
+    with transaction.atomic():
+        # The client's row lock serialises its concurrent registrations, so two never both take the last place.
+        type(client).objects.select_for_update().filter(pk=client.pk).exists()
+        if WebhookEndpoint.objects.filter(client=client).count() >= limit:
+            raise EndpointRefused(
+                f"You have {limit} webhook endpoints, the most a client may have (MP_WEBHOOK_ENDPOINTS_PER_CLIENT): "
+                "delete one first, or subscribe an existing one to more event types.",
+                code="too_many_endpoints",
+                details={"limit": limit},
+            )
+        return WebhookEndpoint.objects.create(client=client, url=url, event_types=event_types, description=description)
 
 
 def endpoint_update(endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
-    """PATCH: ``url``, ``event_types``, ``description``, ``enabled`` (re-enabling clears the failure streak)."""
+    """PATCH: ``url``, ``event_types``, ``description``, ``enabled`` (re-enabling clears the failure streak).
+
+    An endpoint ops disabled stays disabled until ops lift it: its client's ``enabled: true`` is refused (409,
+    naming ops' reason) and the request changes nothing."""
+    if changes.get("enabled") is True and endpoint.ops_disabled and not endpoint.enabled:
+        raise EndpointRefused(
+            f"Ops disabled this endpoint ({endpoint.disabled_reason or 'no reason given'}); only ops can re-enable "
+            "it: ask them to. The event feed has every event meanwhile.",
+            code="disabled_by_ops",
+            details={"disabled_reason": endpoint.disabled_reason, "disabled_at": endpoint.disabled_at},
+            status=409,
+        )
     if "url" in changes:
         endpoint_url_check(changes["url"])
         endpoint.url = changes["url"]
@@ -66,24 +90,29 @@ def endpoint_update(endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
 
 
 def endpoint_rotate_secret(endpoint: WebhookEndpoint, now=None) -> WebhookEndpoint:
-    """A new secret; the old one keeps signing beside it for ``MP_WEBHOOK_SECRET_OVERLAP_HOURS``."""
+    """A new secret; each replaced one keeps signing beside it for ``MP_WEBHOOK_SECRET_OVERLAP_HOURS`` from its
+    own rotation, so a second rotation (or a retried call) within the overlap never cuts off a secret a consumer
+    may still verify with. Expired ones are dropped here."""
     now = now or timezone.now()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        endpoint.previous_secret = endpoint.secret
-        endpoint.previous_secret_until = now + timedelta(hours=settings.MP_WEBHOOK_SECRET_OVERLAP_HOURS)
+        until = now + timedelta(hours=settings.MP_WEBHOOK_SECRET_OVERLAP_HOURS)
+        kept = [p for p in endpoint.previous_secrets if _valid_until(p) and _valid_until(p) > now]
+        endpoint.previous_secrets = [{"secret": endpoint.secret, "until": until.isoformat()}, *kept]
         endpoint.secret = new_webhook_secret()
         endpoint.save()
     return endpoint
 
 
+def _valid_until(previous: dict):
+    return parse_datetime(str(previous.get("until") or ""))
+
+
 def endpoint_secrets(endpoint: WebhookEndpoint, now=None) -> list[str]:
-    """The secrets that sign a delivery now: the current one, and the previous during the overlap."""
+    """The secrets that sign a delivery now: the current one, and each previous one until its overlap ends."""
     now = now or timezone.now()
-    secrets = [endpoint.secret]
-    if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
-        secrets.append(endpoint.previous_secret)
-    return secrets
+    previous = [p["secret"] for p in endpoint.previous_secrets if _valid_until(p) and _valid_until(p) > now]
+    return [endpoint.secret, *previous]
 
 
 def _pending_deliveries(endpoint_id: int):
@@ -92,8 +121,11 @@ def _pending_deliveries(endpoint_id: int):
     )
 
 
-def endpoint_disable(endpoint: WebhookEndpoint, *, reason: str, auto: bool = False) -> WebhookEndpoint:
-    """No new deliveries; pending ones are skipped (the feed still lists every event)."""
+def endpoint_disable(
+    endpoint: WebhookEndpoint, *, reason: str, auto: bool = False, by_ops: bool = False
+) -> WebhookEndpoint:
+    """No new deliveries; pending ones are skipped (the feed still lists every event). ``by_ops``: only ops
+    (``endpoint_enable``) lift it, never its client's PATCH."""
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if endpoint.enabled:
@@ -101,6 +133,7 @@ def endpoint_disable(endpoint: WebhookEndpoint, *, reason: str, auto: bool = Fal
             endpoint.disabled_reason = reason[:500]
             endpoint.disabled_at = timezone.now()
             endpoint.auto_disabled = auto
+            endpoint.ops_disabled = by_ops
             endpoint.save()
             calls_skip(_pending_deliveries(endpoint.pk), f"endpoint disabled: {reason}"[:500])
     return endpoint
@@ -113,6 +146,7 @@ def endpoint_enable(endpoint: WebhookEndpoint) -> WebhookEndpoint:
         endpoint.disabled_reason = ""
         endpoint.disabled_at = None
         endpoint.auto_disabled = False
+        endpoint.ops_disabled = False
         endpoint.failing_since = None
         endpoint.save()
     return endpoint

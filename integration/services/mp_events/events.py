@@ -194,12 +194,10 @@ def store_accepting_announce(store: Store) -> NotificationEvent | None:
             .values_list("data", flat=True)
             .first()
         )
-        if accepting == (last["accepting"] if last else False):
+        last = last if isinstance(last, dict) else {}  # stored JSON of any age: older shapes lack keys
+        if accepting == bool(last.get("accepting", False)):
             return None
-        if accepting:
-            reason = _BACK_BECAUSE.get(last["reason"], "accepting") if last else "accepting"
-        else:
-            reason = _reason_code(why)
+        reason = _BACK_BECAUSE.get(last.get("reason"), "accepting") if accepting else _reason_code(why)
         data = {"store": store_ref(store), "accepting": accepting, "reason": reason, "detail": why}
         return event_emit(STORE_ACCEPTING_CHANGED, data, store=store)
 

@@ -10,15 +10,47 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max
 from django.utils import timezone
 
-from integration.models import WorkerHeartbeat
+from integration.models import WebhookEndpoint, WorkerHeartbeat
 
 _migrations_applied = False  # once true it stays true: this process's migrations cannot become unapplied
 _redis_client = None
 
 
+# Rows of the deliveries' own cluster (``MP_WEBHOOK_CLUSTER``) are named "webhooks:<host>"; the others are workers'.
+WEBHOOKS_HEARTBEAT = "webhooks:"
+WEBHOOKS_HEARTBEAT_SCHEDULE = "linkbridge-webhooks-heartbeat"
+
+
 def worker_heartbeat_record() -> None:
     """The sweep says this worker host is alive (one row per host)."""
     WorkerHeartbeat.objects.update_or_create(host=socket.gethostname(), defaults={"beat_at": timezone.now()})
+
+
+def webhooks_heartbeat_record() -> None:
+    """The deliveries' cluster on this host is alive (its own schedule runs this on its own queue)."""
+    WorkerHeartbeat.objects.update_or_create(
+        host=f"{WEBHOOKS_HEARTBEAT}{socket.gethostname()}", defaults={"beat_at": timezone.now()}
+    )
+
+
+def webhooks_heartbeat_schedule_ensure() -> None:
+    """The deliveries' cluster's heartbeat schedule, named for that cluster (``Q_NAME`` may change): django-q2's
+    scheduler of that cluster, and only it, turns it into tasks on that cluster's queue (settings: its scheduler is
+    on), so a deployment without the cluster records no heartbeat and queues nothing that piles up."""
+    from django_q.models import Schedule
+
+    cluster = settings.MP_WEBHOOK_CLUSTER
+    if not Schedule.objects.filter(name=WEBHOOKS_HEARTBEAT_SCHEDULE, cluster=cluster).exists():
+        Schedule.objects.update_or_create(
+            name=WEBHOOKS_HEARTBEAT_SCHEDULE,
+            defaults={
+                "func": "integration.tasks.webhooks_heartbeat",
+                "schedule_type": Schedule.MINUTES,
+                "minutes": 1,
+                "repeats": -1,
+                "cluster": cluster,
+            },
+        )
 
 
 def _query_database() -> None:
@@ -60,7 +92,7 @@ def _migrations() -> str | None:
 
 def _worker() -> str | None:
     max_age = settings.READY_SWEEP_MAX_AGE
-    last = WorkerHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
+    last = WorkerHeartbeat.objects.exclude(host__startswith=WEBHOOKS_HEARTBEAT).aggregate(last=Max("beat_at"))["last"]
     if last is None:
         return "no worker has swept the outbox yet"
     if last < timezone.now() - timedelta(seconds=max_age):
@@ -68,8 +100,28 @@ def _worker() -> str | None:
     return None
 
 
+def webhooks_cluster_problem() -> str | None:
+    """While an endpoint is enabled, the deliveries' own cluster must be running (else deliveries queue and none
+    goes): its heartbeat, every minute, within ``READY_SWEEP_MAX_AGE``."""
+    if not WebhookEndpoint.objects.filter(enabled=True).exists():
+        return None
+    max_age, cluster = settings.READY_SWEEP_MAX_AGE, settings.MP_WEBHOOK_CLUSTER
+    last = WorkerHeartbeat.objects.filter(host__startswith=WEBHOOKS_HEARTBEAT).aggregate(last=Max("beat_at"))["last"]
+    start = (
+        f"start the Procfile's webhooks process (manage.py qcluster with Q_CLUSTER_NAME={cluster}): "
+        "deliveries to MP webhook endpoints wait until it runs"
+    )
+    if last is None:
+        return f"the deliveries cluster {cluster} has never run; {start}"
+    if last < timezone.now() - timedelta(seconds=max_age):
+        since = f"last at {last:%Y-%m-%d %H:%M:%S} UTC"
+        return f"the deliveries cluster {cluster} has not run in {max_age} s ({since}); {start}"
+    return None
+
+
 def readiness_problems() -> dict[str, str]:
-    """What is wrong, by name (``database``, ``redis``, ``migrations``, ``worker``); empty when ready."""
+    """What is wrong, by name (``database``, ``redis``, ``migrations``, ``worker``, ``webhooks``); empty when
+    ready."""
     problems = {}
     if error := _database():
         return {"database": error}  # the other checks read the database
@@ -79,4 +131,6 @@ def readiness_problems() -> dict[str, str]:
         problems["migrations"] = error
     if error := _worker():
         problems["worker"] = error
+    if error := webhooks_cluster_problem():
+        problems["webhooks"] = error
     return problems
