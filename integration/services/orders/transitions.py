@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integration.link import routes
 from integration.models import Order
+from integration.models.order import MOVING
 from integration.services.mp_events.events import (
     ORDER_CANCEL_REFUSED,
     ORDER_ETA_CHANGED,
@@ -60,11 +61,6 @@ def order_announce(order: Order, type_: str) -> None:
         noted.append(type_)
 
 
-def order_announced(order: Order) -> list[str]:
-    """What ``order_save`` would emit now (for tests and checks)."""
-    return order_events_in_order(order.__dict__.get(_NOTED, []))
-
-
 def order_save(order: Order) -> None:
     """Save the order, then emit the MP events noted since its last save (in the caller's transaction,
     with the order as saved: the events carry what the API shows)."""
@@ -75,9 +71,17 @@ def order_save(order: Order) -> None:
 def move(order: Order, transition: str, cause: str, user: AbstractBaseUser | None = None) -> None:
     """The one door for an order's state: run one transition (logged with its cause by django-fsm-log),
     note the MP event of the state it enters (``order.confirmed`` ... ``order.failed``; see
-    ``order_entered_event``) for ``order_save``, and send ``order_state_changed`` after commit."""
+    ``order_entered_event``) for ``order_save``, and send ``order_state_changed`` after commit.
+
+    The state field is protected (assigning it raises) and the transitions refuse to run outside this
+    function (``TransitionOutsideMove``), so no state change can skip its announcement.
+    """
     old = order.state
-    getattr(order, transition)(by=user, description=cause)
+    order.__dict__[MOVING] = True
+    try:
+        getattr(order, transition)(by=user, description=cause)
+    finally:
+        order.__dict__.pop(MOVING, None)
     if entered := order_entered_event(order.state):
         order_announce(order, entered)
     change = {"order_id": order.pk, "external_order_id": order.external_order_id, "old_state": old}
