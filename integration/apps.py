@@ -7,8 +7,6 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from integration.services.mp_events.events import signals_connect
         from integration.services.outbox_kinds import register_call_kinds
 
         register_call_kinds()
-        signals_connect()

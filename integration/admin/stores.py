@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from integration.models import Store
 from integration.selectors.stores import store_accepting
-from integration.services.stores import store_pause, store_pause_end, store_resume, store_sync
+from integration.services.stores import store_edit, store_pause, store_pause_end, store_resume, store_sync
 
 from .base import OpsModelAdmin, action_apply, attention_filter, form_action
 
@@ -83,6 +83,11 @@ class StoreAdmin(OpsModelAdmin):
 
     def has_add_permission(self, request):
         return False  # stores come from Link's store.connected
+
+    def save_model(self, request, obj, form, change):
+        """Through the service: a mapping change can start or stop orders, and MP services hear of it."""
+        edited = store_edit(obj, {name: getattr(obj, name) for name in form.changed_data}, user=request.user)
+        obj.external_store_id, obj.updated_at = edited.external_store_id, edited.updated_at
 
     @admin.display(boolean=True, description="Accepting orders")
     def accepting(self, obj):

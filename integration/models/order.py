@@ -3,7 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, TransitionNotAllowed, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 from integration.link.routes import UNACCEPTED
@@ -16,6 +16,24 @@ def new_external_order_id() -> str:
 def new_display_code() -> str:
     alphabet = "ACDEFGHJKLMNPQRTUVWXY34679"
     return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class TransitionOutsideMove(TransitionNotAllowed):
+    """An order transition was called directly: every state change goes through
+    ``integration.services.orders.transitions.move()``, which logs its cause and announces it to MP services."""
+
+
+# Set on an order by ``move()`` while it runs a transition; a transition finding it unset refuses.
+MOVING = "_moving_through_choke_point"
+
+
+def _through_move(order: "Order", name: str) -> None:
+    if not order.__dict__.get(MOVING):
+        raise TransitionOutsideMove(
+            f"Order.{name}() called directly: change an order's state with "
+            f"integration.services.orders.transitions.move(order, {name!r}, cause), which announces it",
+            object=order,
+        )
 
 
 class OrderQuerySet(models.QuerySet):
@@ -37,7 +55,11 @@ class OrderQuerySet(models.QuerySet):
         raise ValueError(f"unknown cancel status {status!r}")
 
 
-class Order(models.Model):
+class Order(FSMModelMixin, models.Model):
+    """``state`` is protected: assigning it raises, and its transitions run only inside ``move()`` (the one
+    door that logs the cause and announces the MP event). ``FSMModelMixin`` keeps ``refresh_from_db`` working.
+    """
+
     class State(models.TextChoices):
         PENDING = "PENDING", "Pending (Link: INIT)"
         CONFIRMED = "CONFIRMED", "Confirmed (Link: SENT)"
@@ -67,7 +89,8 @@ class Order(models.Model):
         "integration.Store", on_delete=models.PROTECT, related_name="orders", db_index=False
     )
     menu_version = models.PositiveIntegerField(null=True, blank=True)
-    state = FSMField(max_length=16, choices=State.choices, default=State.PENDING)  # indexed by order_state_placed
+    # Indexed by order_state_placed. Protected: only a transition (run by move()) changes it.
+    state = FSMField(max_length=16, choices=State.choices, default=State.PENDING, protected=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -187,43 +210,43 @@ class Order(models.Model):
     @fsm_log_by
     @transition(field=state, source=State.PENDING, target=State.CONFIRMED)
     def confirm(self, by=None, description=None):
-        pass
+        _through_move(self, "confirm")
 
     @fsm_log_description
     @fsm_log_by
     @transition(field=state, source=[State.PENDING, State.CONFIRMED], target=State.IN_PREP)
     def start_prep(self, by=None, description=None):
-        pass
+        _through_move(self, "start_prep")
 
     @fsm_log_description
     @fsm_log_by
     @transition(field=state, source=OPEN_STATES, target=State.READY)
     def mark_ready(self, by=None, description=None):
-        pass
+        _through_move(self, "mark_ready")
 
     @fsm_log_description
     @fsm_log_by
     @transition(field=state, source=OPEN_STATES, target=State.REJECTED)
     def reject(self, by=None, description=None):
-        pass
+        _through_move(self, "reject")
 
     @fsm_log_description
     @fsm_log_by
     @transition(field=state, source=OPEN_STATES, target=State.CANCELLED)
     def cancel(self, by=None, description=None):
-        pass
+        _through_move(self, "cancel")
 
     @fsm_log_description
     @fsm_log_by
     @transition(field=state, source=State.PENDING, target=State.FAILED)
     def fail(self, by=None, description=None):
-        pass
+        _through_move(self, "fail")
 
     @fsm_log_description
     @fsm_log_by
     @transition(field=state, source=State.FAILED, target=State.PENDING)
     def retry_submission(self, by=None, description=None):
-        pass
+        _through_move(self, "retry_submission")
 
 
 class OrderLine(models.Model):

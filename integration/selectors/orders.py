@@ -1,4 +1,5 @@
-"""Orders: the sweeps' and reconcile's queries, submission statuses for a page, and an order's timeline."""
+"""Orders: the sweeps' and reconcile's queries, submission statuses for a page, an order's timeline, and its
+public representation (what the internal API and the MP events show)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -7,6 +8,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django_fsm_log.models import StateLog
 
 from integration.models import Order, OutboundCall, WebhookEvent
@@ -107,3 +109,75 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
         )
     entries.sort(key=lambda entry: entry.at)
     return entries
+
+
+# --- the public representation ------------------------------------------------------------------
+
+
+def _when(value) -> str | None:
+    """A time as the API writes it: ISO 8601 in the current zone (UTC), ``Z`` for UTC; a value not yet
+    parsed (a string) as it is."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    text = timezone.localtime(value if timezone.is_aware(value) else timezone.make_aware(value)).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def order_public(order: Order) -> dict:
+    """The order as ``GET /api/v1/orders/{id}/`` shows it, without the timeline (read on demand).
+
+    Plain Python, no serializer: the MP events carry it from inside services. The API's
+    ``OrderSerializer`` declares the same shape (and documents it); a test holds the two equal.
+    """
+    store = order.store
+    return {
+        "external_order_id": _text(order.external_order_id),
+        "link_order_id": _text(order.link_order_id),
+        "display_code": _text(order.display_code),
+        "store": {"external_store_id": _text(store.external_store_id), "venue_id": _text(store.venue_id)},
+        "state": _text(order.state),
+        "currency": _text(order.currency),
+        "totals": {
+            name: int(getattr(order, name)) for name in ("subtotal", "tax", "tip", "delivery_fee", "discount", "total")
+        },
+        "customer": {"name": _text(order.customer_name), "phone": _text(order.customer_phone)},
+        "fulfillment": {"type": _text(order.fulfillment_type), "scheduled_for": _when(order.scheduled_for)},
+        "notes": _text(order.notes),
+        "times": {
+            name: _when(getattr(order, name))
+            for name in ("placed_at", "submitted_at", "confirmed_at", "estimated_ready_at", "ready_at", "closed_at")
+        },
+        "prep_time_minutes": None if order.prep_time_minutes is None else int(order.prep_time_minutes),
+        "reason_code": _text(order.reason_code),
+        "reason": _text(order.reason),
+        "cancelled_by": _text(order.cancelled_by),
+        "failure_reason": _text(order.failure_reason),
+        "cancel": {
+            "status": _text(order.cancel_status),
+            "requested_at": _when(order.cancel_requested_at),
+            "reason_code": _text(order.cancel_reason_code),
+            "reason": _text(order.cancel_reason),
+            "cancel_refused_at": _when(order.cancel_refused_at),
+            "cancel_refusal": _text(order.cancel_refusal),
+        },
+        "lines": [
+            {
+                "item_id": _text(line.item_link_id),
+                "name": _text(line.name),
+                "quantity": int(line.quantity),
+                "item_price": int(line.item_price),
+                "unit_price": int(line.unit_price),
+                "line_total": int(line.line_total),
+                "tax": int(line.tax),
+                "special_instructions": _text(line.special_instructions),
+                "modifiers": line.modifiers,
+            }
+            for line in order.lines.all()
+        ],
+    }

@@ -1,4 +1,8 @@
-"""Store lifecycle: Link's store events, MP-side pause/resume, and alignment with Link's status."""
+"""Store lifecycle: Link's store events, MP-side pause/resume, alignment with Link's status, ops' edits.
+
+Each service that can change whether a store takes orders (its state, its mapping, its pause) calls
+``store_accepting_announce`` after saving, in its transaction: MP services hear ``store.accepting_changed``
+when the answer differs from the last one they heard."""
 
 import logging
 import uuid
@@ -15,6 +19,7 @@ from integration.models import OutboundCall, Store, WebhookEvent
 from integration.selectors.hours import hours_closing_at
 from integration.selectors.stores import store_menu
 from integration.services.errors import ActionRefused
+from integration.services.mp_events.events import store_accepting_announce
 from integration.services.orders.cancellation import orders_handle_store_disconnect
 from integration.services.outbox.calls import call_create, calls_in_order
 from integration.services.outbox.kinds import OrderingKey
@@ -75,6 +80,7 @@ def store_connect_from_link(event: WebhookEvent, data: payloads.StoreConnected) 
     store.disconnect_in_flight = ""
     store.connected_at = timezone.now()
     store.save()
+    store_accepting_announce(store)
     return None
 
 
@@ -89,6 +95,7 @@ def store_disconnect_from_link(event: WebhookEvent, data: payloads.StoreDisconne
     store.disconnect_in_flight = data.in_flight
     store.disconnected_at = timezone.now()
     store.save()
+    store_accepting_announce(store)
     orders_handle_store_disconnect(store, in_flight=store.disconnect_in_flight, cause=_event_note(event))
     return None
 
@@ -102,6 +109,7 @@ def store_pause_from_link(event: WebhookEvent, data: payloads.StorePaused) -> st
     store.pause(description=_event_note(event))
     _set_pause(store, source=Store.PauseSource.LINK, reason=data.reason, until=data.paused_until)
     store.save()
+    store_accepting_announce(store)
     return None
 
 
@@ -114,6 +122,7 @@ def store_resume_from_link(event: WebhookEvent, data: payloads.Empty) -> str | N
     store.resume(description=_event_note(event))
     _clear_pause(store)
     store.save()
+    store_accepting_announce(store)
     return None
 
 
@@ -143,6 +152,7 @@ def store_pause(store: Store, *, user=None, reason: str, paused_until=None) -> S
         store.pause(by=user, description=f"Paused by {user or 'the marketplace'}: {reason}")
         _set_pause(store, source=Store.PauseSource.MP, reason=reason, until=paused_until, by=user)
         store.save()
+        store_accepting_announce(store)
         call_create(
             kind=OutboundCall.Kind.PAUSE_STORE,
             method="POST",
@@ -164,6 +174,7 @@ def store_resume(store: Store, *, user=None) -> Store:
         store.resume(by=user, description=f"Resumed by {user or 'the marketplace'}")
         _clear_pause(store)
         store.save()
+        store_accepting_announce(store)
         call_create(
             kind=OutboundCall.Kind.RESUME_STORE,
             method="POST",
@@ -187,8 +198,36 @@ def store_resume_expired_pauses() -> int:
                 locked.resume(description="Pause window ended")
                 _clear_pause(locked)
                 locked.save()
+                store_accepting_announce(locked)
         resumed += 1
     return resumed
+
+
+# What ops edit on a store's page; the rest comes from Link or from the services above.
+EDITABLE = ("name", "external_store_id", "timezone", "address")
+
+
+def store_edit(store: Store, changes: dict, *, user=None) -> Store:
+    """Ops' edits of a store (its name, time zone, address, and its mapping to an MP storefront:
+    ``external_store_id``, empty to unmap). A mapping change can start or stop orders, so it is announced."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable on a store: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        for name, value in changes.items():
+            setattr(store, name, value)
+        if "external_store_id" in changes:
+            store.external_store_id = store.external_store_id or None  # empty means unmapped (unique otherwise)
+        store.save()
+        store_accepting_announce(store)
+    logger.info("store %s edited by %s: %s", store.venue_id, user or "the system", ", ".join(changes) or "nothing")
+    return store
+
+
+def store_map(store: Store, external_store_id: str | None, *, user=None) -> Store:
+    """Map the store to an MP storefront (None or empty: unmap it)."""
+    return store_edit(store, {"external_store_id": external_store_id}, user=user)
 
 
 @dataclass
@@ -236,6 +275,7 @@ def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
             store.link_status = result.link_status
             store.link_synced_at = timezone.now()
             store.save()
+            store_accepting_announce(store)
     return result
 
 

@@ -14,6 +14,7 @@ from integration.services.mp_events import events as n
 from integration.services.mp_events import feed
 from integration.services.ops.retention import retention_prune
 from integration.services.orders.cancellation import order_cancel
+from integration.services.orders.transitions import move, order_eta_set, order_save
 from tests.order_fixtures import api_client, api_user, link_takes, make_store, order_event, place
 
 pytestmark = pytest.mark.django_db
@@ -108,8 +109,8 @@ def test_an_event_rolled_back_with_its_change_leaves_no_trace(store, mocked_link
     before = NotificationEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        locked.confirm(description="test")
-        locked.save()
+        move(locked, "confirm", "test")
+        order_save(locked)
         assert NotificationEvent.objects.count() == before + 1
         raise RuntimeError("the change fails after the event was built")
     assert NotificationEvent.objects.count() == before
@@ -215,8 +216,8 @@ def test_retention_prunes_old_events_with_their_deliveries_but_keeps_an_orders_l
     order_event("order.cancelled", order, event_id="evt_c", reason_code="OTHER", cancelled_by="link")
     assert [e.sequence for e in events_of(order)] == [2]  # READY holds: the cancel is not news, nothing lost
     loaded = Order.objects.get(pk=order.pk)
-    loaded.estimated_ready_at = timezone.now()
-    loaded.save()
+    order_eta_set(loaded, timezone.now())
+    order_save(loaded)
     assert [e.sequence for e in events_of(order)] == [2, 3]  # the sequence goes on from the kept event
 
 

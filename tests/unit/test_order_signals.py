@@ -5,6 +5,7 @@ from django.db import transaction
 
 from integration.models import Order
 from integration.services.orders.cancellation import order_cancel
+from integration.services.orders.transitions import move, order_save
 from integration.signals import order_state_changed
 from tests.factories import OrderFactory, StoreFactory
 from tests.order_fixtures import order_event
@@ -54,8 +55,8 @@ def test_not_sent_when_the_change_rolls_back(order, received, django_capture_on_
             with transaction.atomic():
                 order_cancel(order, reason_code="OTHER", reason="")  # records a request, no state change
                 order.refresh_from_db()
-                order.confirm(description="test")
-                order.save()
+                move(order, "confirm", "test")
+                order_save(order)
                 order_event("order.ready", order)
                 raise RuntimeError("roll back")
         except RuntimeError:

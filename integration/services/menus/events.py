@@ -1,5 +1,6 @@
 """Link's menu events: a publication queues a fetch, an unpublication takes the menu off the
-catalog, an availability change flips items and modifiers in bulk."""
+catalog, an availability change flips items and modifiers in bulk. An unpublication and an availability change
+are announced to MP services here (a publication, once its menu is ingested: see ``ingest``)."""
 
 import logging
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from integration.link import payloads, routes
 from integration.models import Menu, MenuItem, Modifier, OutboundCall, Store, WebhookEvent
-from integration.services.mp_events.events import menu_updated_announce
+from integration.services.mp_events.events import menu_updated_announce, store_accepting_announce
 from integration.services.outbox.calls import call_create, calls_skip
 
 from .fetching import pending_fetches
@@ -93,6 +94,8 @@ def menu_unpublish_from_link(event: WebhookEvent, data: payloads.MenuUnpublished
     menu.state_changed_at = event.created_at
     menu.revision += 1
     menu.save(update_fields=["state", "state_changed_at", "revision", "updated_at"])
+    menu_updated_announce(menu, "unpublished")
+    store_accepting_announce(menu.store)
     return None
 
 

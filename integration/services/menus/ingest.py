@@ -1,6 +1,7 @@
 """Ingesting a menu document on the locked Menu row: stale versions dropped, unchanged documents
 touch one row, anything else replaces the rows in one transaction; a refused document leaves the
-live menu in place and says why on the Menu."""
+live menu in place and says why on the Menu. A new version going live, or the menu coming back, is announced
+to MP services in the same transaction (``menu.updated``, and ``store.accepting_changed`` when its state changed)."""
 
 import logging
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from integration.link.menus import MenuInvalid, menu_hash, menu_header, parse_menu
 from integration.models import Menu, Store
+from integration.services.mp_events.events import menu_updated_announce, store_accepting_announce
 
 from . import rows
 
@@ -85,6 +87,7 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
 
     with transaction.atomic():
         menu = locked_menu(store, header.menu_id)
+        state_was, version_was = menu.state, menu.version
         decision = _decide(menu, header.menu_id, header.version, digest, force)
         if decision == STALE:
             return _result(STALE, menu, header.version)
@@ -116,6 +119,11 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
         menu.last_error, menu.last_error_at = "", None
         menu.revision += 1 if bump else 0
         menu.save()
+        published = menu.state != state_was
+        if published or menu.version != version_was:
+            menu_updated_announce(menu, "published")
+        if published:
+            store_accepting_announce(menu.store)
     return _result(decision or INGESTED, menu, header.version)
 
 

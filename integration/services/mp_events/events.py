@@ -1,19 +1,28 @@
-"""Events for MP services: built in the transaction that made the change, delivered through the outbox.
+"""Events for MP services: emitted by the service that makes the change, in its transaction, delivered
+through the outbox. No model signal is involved: a change nobody announces (a ``queryset.update()``, a
+save outside the services) announces nothing, so every change MP services hear about goes through a
+service that says so.
 
-Order events come from the order row itself: a snapshot taken when an order is loaded is compared
-with what is saved (``post_save`` runs inside the service's transaction), so every path that
-changes an order (events, calls settling, ops actions, sweeps) announces it without knowing about
-notifications. Store and menu events work the same way; availability flips (bulk updates) are
-announced by the menu service.
+- Orders: ``services/orders/transitions.py`` is the one door. ``move()`` runs every state change (the
+  state field is protected and the transitions refuse to run outside it) and notes the entered state's
+  event (``order_entered_event``); ``order_link_id_set``, ``order_eta_set`` and ``order_cancel_refused``
+  note ``order.submitted``, ``order.eta_changed`` and ``order.cancel_refused`` where those fields are set;
+  ``order_save()`` saves the order and emits what was noted (``order_events_in_order``), carrying the order
+  as the API shows it (``selectors.orders.order_public``).
+- Stores: every store service that can change whether a store takes orders (connect, disconnect, pause,
+  resume, expired pauses, status sync, mapping) calls ``store_accepting_announce``, which announces
+  ``store.accepting_changed`` only when that differs from the last announcement.
+- Menus: the menu services call ``menu_updated_announce`` (a new version published, unpublished,
+  availability) and, when the menu's state changed, ``store_accepting_announce``.
 """
 
 from django.db import connection, transaction
 from django.db.models import Max
-from django.db.models.signals import post_init, post_save
 from django.utils import timezone
 
 from integration.locks import advisory_xact_lock
 from integration.models import Menu, NotificationEvent, Order, OutboundCall, Store, WebhookEndpoint
+from integration.selectors.orders import order_public
 from integration.selectors.stores import store_accepting
 from integration.services.outbox.calls import call_create
 
@@ -54,21 +63,6 @@ _ON_ENTERING = {
 }
 # Any distinct 32-bit key: with a store's pk, the lock that serialises that store's accepting announcements.
 _STORE_LOCK = 0x6C62_6576
-
-_UNKNOWN = object()
-_ORDER_TRACKED = ("state", "link_order_id", "estimated_ready_at", "cancel_refused_at")
-_STORE_TRACKED = ("state", "external_store_id", "pause_reason")
-_MENU_TRACKED = ("state", "version")
-
-
-def _snapshot(instance, fields) -> dict:
-    """Loaded values only: a deferred field is never fetched here."""
-    return {f: instance.__dict__.get(f, _UNKNOWN) for f in fields}
-
-
-def _changed(before: dict, after: dict, field: str) -> bool:
-    old, new = before.get(field, _UNKNOWN), after[field]
-    return old is not _UNKNOWN and new is not _UNKNOWN and old != new
 
 
 def _transaction_id() -> int:
@@ -121,38 +115,39 @@ def event_body(event: NotificationEvent) -> dict:
 # --- orders ---------------------------------------------------------------------------------------
 
 
-def order_event_types(before: dict, after: dict) -> list[str]:
-    """What one save of an order announces, in the order a consumer expects to see it."""
-    types = []
-    if _changed(before, after, "link_order_id") and not before["link_order_id"]:
-        types.append(ORDER_SUBMITTED)
-    moved = _changed(before, after, "state")
-    if moved and after["state"] in _ON_ENTERING:
-        types.append(_ON_ENTERING[after["state"]])
-    if _changed(before, after, "estimated_ready_at") and not (moved and after["state"] == S.CONFIRMED):
-        types.append(ORDER_ETA_CHANGED)
-    if _changed(before, after, "cancel_refused_at") and after["cancel_refused_at"] is not None:
-        types.append(ORDER_CANCEL_REFUSED)
-    return types
+_STATE_EVENTS = frozenset(_ON_ENTERING.values())
+# The order a consumer expects one save's events in: Link has it, its new state, its new ETA, a refused cancel.
+_RANK = {ORDER_SUBMITTED: 0, **dict.fromkeys(_STATE_EVENTS, 1), ORDER_ETA_CHANGED: 2, ORDER_CANCEL_REFUSED: 3}
+
+
+def order_entered_event(state: str) -> str | None:
+    """The event an order entering ``state`` announces (none for PENDING: a retried submission is not news)."""
+    return _ON_ENTERING.get(state)
+
+
+def order_state_event(type_: str) -> bool:
+    return type_ in _STATE_EVENTS
+
+
+def order_events_in_order(types: list[str]) -> list[str]:
+    """One save's events as a consumer expects them: ``order.submitted``, the entered state's event,
+    ``order.eta_changed`` (not beside ``order.confirmed``, which carries the ETA), ``order.cancel_refused``."""
+    wanted = [t for t in dict.fromkeys(types) if not (t == ORDER_ETA_CHANGED and ORDER_CONFIRMED in types)]
+    return sorted(wanted, key=_RANK.__getitem__)
 
 
 def order_data(order: Order) -> dict:
     """The order as ``GET /api/v1/orders/{id}/`` shows it (without the timeline, read on demand)."""
-    from integration.api.orders import OrderSerializer
-
-    return dict(OrderSerializer(order).data)
+    return order_public(order)
 
 
 def order_events_emit(order: Order, types: list[str]) -> list[NotificationEvent]:
-    """Order events belong to the API client that placed the order; one without a client has none."""
+    """Order events belong to the API client that placed the order; one without a client has none.
+    Called by ``order_save`` once the order is saved; ``types`` in the order they are emitted."""
     if not types or order.created_by_id is None:
         return []
     data = order_data(order)
     return [event_emit(t, data, client_id=order.created_by_id, order=order) for t in types]
-
-
-def _order_changed(order: Order, before: dict, after: dict) -> None:
-    order_events_emit(order, order_event_types(before, after))
 
 
 # --- stores and menus -----------------------------------------------------------------------------
@@ -214,42 +209,3 @@ def menu_updated_announce(menu: Menu, change: str, **details) -> NotificationEve
         **details,
     }
     return event_emit(MENU_UPDATED, data, store=store)
-
-
-def _store_changed(store: Store, before: dict, after: dict) -> None:
-    if any(_changed(before, after, f) for f in _STORE_TRACKED):
-        store_accepting_announce(store)
-
-
-def _menu_changed(menu: Menu, before: dict, after: dict) -> None:
-    if _changed(before, after, "state") and after["state"] == Menu.State.UNPUBLISHED:
-        menu_updated_announce(menu, "unpublished")
-    elif after["state"] == Menu.State.PUBLISHED and (
-        _changed(before, after, "state") or _changed(before, after, "version")
-    ):
-        menu_updated_announce(menu, "published")
-    if _changed(before, after, "state"):
-        store_accepting_announce(menu.store)
-
-
-def _watch(model, fields: tuple[str, ...], react) -> None:
-    """``react(instance, before, after)`` after each save, inside the saving transaction; ``before``
-    holds the values as loaded (or as last saved), ``{}`` for a new row."""
-
-    def loaded(sender, instance, **kwargs):
-        instance._notify_seen = _snapshot(instance, fields)
-
-    def saved(sender, instance, created, **kwargs):
-        after = _snapshot(instance, fields)
-        before = {} if created else getattr(instance, "_notify_seen", {})
-        instance._notify_seen = after
-        react(instance, before, after)
-
-    post_init.connect(loaded, sender=model, weak=False, dispatch_uid=f"notify-{model.__name__}-init")
-    post_save.connect(saved, sender=model, weak=False, dispatch_uid=f"notify-{model.__name__}-save")
-
-
-def signals_connect() -> None:
-    _watch(Order, _ORDER_TRACKED, _order_changed)
-    _watch(Store, _STORE_TRACKED, _store_changed)
-    _watch(Menu, _MENU_TRACKED, _menu_changed)

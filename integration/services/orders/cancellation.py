@@ -12,7 +12,7 @@ from integration.models import Order, OutboundCall, Store
 from integration.services.outbox.calls import call_create, call_skip
 
 from .errors import OrderActionRefused
-from .transitions import Actor, cancel_here, locked, user_or_none, who
+from .transitions import Actor, cancel_here, locked, order_cancel_refused, order_save, user_or_none, who
 
 S = Order.State
 
@@ -51,8 +51,7 @@ def follow_up_cancel(order: Order, now: datetime) -> None:
         if unsent is not None:
             call_skip(unsent, f"Not needed: the order became {order.state} first.")
         if order.state == S.READY:
-            order.cancel_refused_at = now
-            order.cancel_refusal = "The order became READY before the cancel took effect."
+            order_cancel_refused(order, now, "The order became READY before the cancel took effect.")
         return
     if not order.link_order_id:
         return  # the submission is still on its way; this runs again when Link's id arrives
@@ -102,7 +101,7 @@ def order_cancel(order: Order, *, reason_code: str, reason: str = "", user: Acto
         if order.cancel_status == Order.CancelStatus.REQUESTED:
             return order  # already on its way; asking again changes nothing
         _request_cancel(order, reason_code=reason_code, reason=reason, user=user, cause=cause, local=False)
-        order.save()
+        order_save(order)
     return order
 
 
@@ -114,7 +113,7 @@ def _cancel_accepted(order: Order, call: OutboundCall) -> None:
     if order.state in Order.OPEN_STATES:
         cancel_here(order, f"system: Link accepted the cancel (call #{call.pk})", order.cancel_requested_by)
         order.link_status = routes.STATE_TO_ORDER_STATUS[S.CANCELLED]
-        order.save()
+        order_save(order)
 
 
 def order_cancel_failed(call: OutboundCall, reason: str) -> None:
@@ -127,12 +126,12 @@ def order_cancel_failed(call: OutboundCall, reason: str) -> None:
             return
     if order.state == S.CANCELLED:
         return
-    order.cancel_refused_at = timezone.now()
     if call.last_status_code == 409:
-        order.cancel_refusal = f"Link refused the cancel: {reason}"
+        refusal = f"Link refused the cancel: {reason}"
     else:
-        order.cancel_refusal = f"The cancel call failed: {reason}"
-    order.save()
+        refusal = f"The cancel call failed: {reason}"
+    order_cancel_refused(order, timezone.now(), refusal)
+    order_save(order)
 
 
 def order_cancel_retry_refusal(call: OutboundCall) -> str | None:
@@ -161,4 +160,4 @@ def orders_handle_store_disconnect(store: Store, *, in_flight: str, cause: str) 
                 cause=local_cause,
                 local=True,
             )
-        order.save()
+        order_save(order)

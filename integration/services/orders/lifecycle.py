@@ -11,7 +11,7 @@ from integration.link.payloads import OrderEvent
 from integration.models import Order, WebhookEvent
 
 from .cancellation import follow_up_cancel
-from .transitions import close, move
+from .transitions import close, move, order_eta_set, order_link_id_set, order_save
 
 S = Order.State
 # Forward order of the open states; a report of an earlier one is stale.
@@ -52,7 +52,7 @@ def _record_report(order: Order, report: LinkOrderReport, now: datetime) -> None
     if report.prep_time_minutes is not None:
         order.prep_time_minutes = report.prep_time_minutes
     if report.estimated_ready_at:
-        order.estimated_ready_at = report.estimated_ready_at
+        order_eta_set(order, report.estimated_ready_at)
     if target == S.READY:
         order.ready_at = report.ready_at or now
     if target in (S.REJECTED, S.CANCELLED):
@@ -70,11 +70,11 @@ def report_apply(
     """Apply Link's word (from an event or a read) to a locked order.
 
     Stale reports never move it back, skipping ahead is fine, final states hold. Returns None when
-    applied, else why nothing changed. The caller saves.
+    applied, else why nothing changed. The caller saves with ``order_save`` (which announces the change).
     """
     now = timezone.now()
     if report.link_order_id and not order.link_order_id:
-        order.link_order_id = report.link_order_id
+        order_link_id_set(order, report.link_order_id)
     target = report.state
     action, why = report_decide(order.state, target)
     if action == SAME and order.state in Order.FINAL_STATES:
@@ -110,5 +110,5 @@ def order_event_from_link(event: WebhookEvent, data: OrderEvent) -> str | None:
         named = report.link_order_id
         return f"order_id mismatch: order {external_id} is {order.link_order_id} on Link, the event names {named}"
     reason = report_apply(order, report, cause=f"Link event {event.type} {event.event_id}")
-    order.save()
+    order_save(order)
     return reason

@@ -19,7 +19,7 @@ from .cancellation import order_cancel
 from .errors import OrderActionRefused
 from .lifecycle import IGNORE, MOVE, report_apply, report_decide
 from .submission import order_submit_call_create
-from .transitions import Actor, locked, move, user_or_none, who
+from .transitions import Actor, locked, move, order_save, user_or_none, who
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def order_retry_submission(order: Order, *, user: Actor = None) -> Order:
         order.pending_since = timezone.now()
         order.submitted_at = None  # set again by Link's 201 for this submission
         order_submit_call_create(order)
-        order.save()
+        order_save(order)
     return order
 
 
@@ -99,5 +99,5 @@ def order_reconcile(order: Order, *, dry_run: bool = False, user: Actor = None) 
         if not dry_run:
             by = who(user) if user else "system"
             report_apply(order, report, cause=f"{by}: reconcile, Link says {report.link_status}", user=user)
-            order.save()
+            order_save(order)
     return result

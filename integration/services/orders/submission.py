@@ -11,7 +11,7 @@ from integration.models import Order, OrderLine, OutboundCall
 from integration.services.outbox.calls import call_create
 
 from .cancellation import follow_up_cancel
-from .transitions import cancel_here, locked, move
+from .transitions import cancel_here, locked, move, order_link_id_set, order_save
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +43,12 @@ def order_submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
     if link_id and order.link_order_id and link_id != order.link_order_id:
         logger.warning("order %s: Link's 201 names %s, events named %s", order, link_id, order.link_order_id)
     elif link_id:
-        order.link_order_id = link_id
+        order_link_id_set(order, link_id)
     if order.state == Order.State.PENDING and not order.link_status:
         order.link_status = answer["status"]
     order.failure_reason = ""
     follow_up_cancel(order, now)
-    order.save()
+    order_save(order)
 
 
 def order_submit_failed(call: OutboundCall, reason: str) -> None:
@@ -64,7 +64,7 @@ def order_submit_failed(call: OutboundCall, reason: str) -> None:
     else:
         move(order, "fail", f"system: submission failed: {reason}")
     order.failure_reason = reason
-    order.save()
+    order_save(order)
 
 
 def order_submit_retry_refusal(call: OutboundCall) -> str:
