@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from integration.link.menus import MenuInvalid, menu_hash, menu_header, parse_menu
+from integration.link.menus import MenuHeader, MenuInvalid, menu_hash, menu_header, parse_menu
 from integration.models import Menu, Store
 
 from . import rows
@@ -40,40 +40,21 @@ def locked_menu(store: Store, menu_id: str) -> Menu:
     return menu
 
 
-def _decide(menu: Menu | None, menu_id: str, version: int, digest: str, force: bool) -> str | None:
-    """STALE or UNCHANGED when no row work is needed, else None."""
-    if menu is None or menu.version is None:
-        return None
-    if menu.menu_id == menu_id and version < menu.version:
-        return STALE
-    if not force and menu.menu_id == menu_id and menu.content_hash == digest:
-        return UNCHANGED
-    return None
-
-
-def _refuse(store: Store, exc: MenuInvalid, *, dry_run: bool, version=None) -> IngestResult:
-    message = exc.message if version is None else f"v{version}: {exc.message}"
-    if not dry_run:
-        record_error(store, message)
-    return IngestResult(INVALID, message, Menu.objects.filter(store=store).first(), version)
-
-
 def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = False) -> IngestResult:
     """Make ``document`` (a Menu as Link sends it) the store's live menu, unless it is stale.
+
+    Four steps: check the header (``_check_header``), decide (``_decide``: stale, unchanged, or
+    replace), replace the rows (``rows.menu_replace``), stamp the Menu (``_stamp``). A refusal at any
+    step goes through ``_refuse``: the live menu stays, the reason is recorded on it.
 
     ``force`` re-ingests an unchanged document; ``dry_run`` decides and validates, writes nothing.
     """
     try:
-        header = menu_header(document)
-        if header.venue_id and header.venue_id != store.venue_id:
-            raise MenuInvalid([f"venue_id {header.venue_id!r} is not this store's venue ({store.venue_id})"])
-        digest = menu_hash(document)
+        header, digest = _check_header(store, document)
     except MenuInvalid as exc:
         return _refuse(store, exc, dry_run=dry_run)
-    except RecursionError:
-        return _refuse(store, MenuInvalid(["the document nests too deep to read"]), dry_run=dry_run)
     peek = Menu.objects.filter(store=store).first()
-    decision = _decide(peek, header.menu_id, header.version, digest, force)
+    decision = _decide(peek, header, digest, force)
     parsed = None
     if decision is None:
         try:
@@ -85,38 +66,71 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
 
     with transaction.atomic():
         menu = locked_menu(store, header.menu_id)
-        decision = _decide(menu, header.menu_id, header.version, digest, force)
+        decision = _decide(menu, header, digest, force)  # again, on the locked row
         if decision == STALE:
             return _result(STALE, menu, header.version)
-        now = timezone.now()
         if decision == UNCHANGED:
-            bump = menu.version != header.version or menu.state != Menu.State.PUBLISHED
-            menu.version = header.version
-            menu.published_at = header.published_at or menu.published_at
+            changed = _keep_rows(menu, header)
         else:
             if parsed is None:  # the live menu changed between the peek and the lock
                 try:
                     parsed = parse_menu(document)
                 except MenuInvalid as exc:
                     return _refuse(store, exc, dry_run=False, version=header.version)
-            counts = rows.replace_rows(menu, parsed)
-            bump = True
-            menu.menu_id = parsed.menu_id
-            menu.version = parsed.version
-            menu.currency = parsed.currency
-            menu.hours = parsed.hours
-            menu.published_at = parsed.published_at
-            menu.content_hash = digest
-            menu.category_count, menu.item_count, menu.group_count, menu.modifier_count = counts
-        if menu.state != Menu.State.PUBLISHED:
-            menu.publish()
-        if menu.announced_version is None or menu.announced_version < menu.version:
-            menu.announced_version = menu.version
-        menu.fetched_at = now
-        menu.last_error, menu.last_error_at = "", None
-        menu.revision += 1 if bump else 0
-        menu.save()
+            rows.menu_replace(menu, parsed, digest)
+            changed = True
+        _stamp(menu, changed=changed)
     return _result(decision or INGESTED, menu, header.version)
+
+
+def _check_header(store: Store, document) -> tuple[MenuHeader, str]:
+    """The header (this store's venue) and the content hash; raises MenuInvalid."""
+    try:
+        header = menu_header(document)
+        if header.venue_id and header.venue_id != store.venue_id:
+            raise MenuInvalid([f"venue_id {header.venue_id!r} is not this store's venue ({store.venue_id})"])
+        return header, menu_hash(document)
+    except RecursionError:
+        raise MenuInvalid(["the document nests too deep to read"]) from None
+
+
+def _decide(menu: Menu | None, header: MenuHeader, digest: str, force: bool) -> str | None:
+    """STALE or UNCHANGED when no row work is needed, else None (replace)."""
+    if menu is None or menu.version is None or menu.menu_id != header.menu_id:
+        return None
+    if header.version < menu.version:
+        return STALE
+    if not force and menu.content_hash == digest:
+        return UNCHANGED
+    return None
+
+
+def _keep_rows(menu: Menu, header: MenuHeader) -> bool:
+    """An unchanged document: the rows stay; only the version and publication time move. Returns
+    whether MP services see a change (a new version, or a menu published again)."""
+    changed = menu.version != header.version or menu.state != Menu.State.PUBLISHED
+    menu.version = header.version
+    menu.published_at = header.published_at or menu.published_at
+    return changed
+
+
+def _stamp(menu: Menu, *, changed: bool) -> None:
+    """The Menu row after a replace or an unchanged fetch: published, fetched now, no error, saved."""
+    if menu.state != Menu.State.PUBLISHED:
+        menu.publish()
+    if menu.announced_version is None or menu.announced_version < menu.version:
+        menu.announced_version = menu.version
+    menu.fetched_at = timezone.now()
+    menu.last_error, menu.last_error_at = "", None
+    menu.revision += 1 if changed else 0
+    menu.save()
+
+
+def _refuse(store: Store, exc: MenuInvalid, *, dry_run: bool, version=None) -> IngestResult:
+    message = exc.message if version is None else f"v{version}: {exc.message}"
+    if not dry_run:
+        record_error(store, message)
+    return IngestResult(INVALID, message, Menu.objects.filter(store=store).first(), version)
 
 
 def _result(outcome: str, menu: Menu | None, version: int, *, dry_run: bool = False) -> IngestResult:
