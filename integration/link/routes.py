@@ -1,6 +1,7 @@
 """Link's paths and outbound bodies (contract sections 1, 3 and 5); nothing else builds them."""
 
 import json
+import re
 from datetime import UTC
 from urllib.parse import quote, urlsplit
 
@@ -80,8 +81,21 @@ def parse_venue(body: dict) -> dict:
     }
 
 
+# Whitespace and control characters (C0, DEL, C1, Unicode spaces): urlsplit silently drops tabs and
+# newlines, so "https://link.test/me\tnu" would pass the host check and fail only in the HTTP client.
+_UNSAFE_URL_CHARACTERS = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+
+
+def url_has_unsafe_characters(url: str) -> bool:
+    return bool(_UNSAFE_URL_CHARACTERS.search(url))
+
+
 def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_HOSTS") -> tuple[bool, str]:
-    """Whether ``url`` may be fetched: an allow-listed host (or host:port), https unless loopback."""
+    """Whether ``url`` may be fetched: no whitespace or control characters, an allow-listed host (or
+    host:port), https unless loopback. Checked before any call is queued, so a bad URL is a refusal
+    recorded on the menu, never a failed call to Link (nor a mark against Link's circuit)."""
+    if url_has_unsafe_characters(url):
+        return False, "whitespace or control characters in the URL"
     try:
         parts = urlsplit(url)
         port = parts.port

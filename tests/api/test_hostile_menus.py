@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import responses as responses_lib
 
-from integration.models import CallAttempt, Menu, OutboundCall
+from integration.models import CallAttempt, Menu, OutboundCall, WebhookEvent
 from integration.services.menus.ingest import INVALID, menu_ingest
+from integration.services.outbox import circuit
 from integration.services.outbox.calls import call_deliver
-from tests.api.test_menu_events import MENU_URL, fetches, published, store  # noqa: F401 (fixture)
+from tests.api.test_menu_events import MENU_URL, deliver_all, fetches, published, store  # noqa: F401 (fixture)
 from tests.menus import build_menu, publish_menu
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,38 @@ def test_a_host_dripping_bytes_meets_one_deadline_and_the_attempt_is_recorded(st
     assert attempt.outcome == CallAttempt.Outcome.RETRIABLE and "to arrive in full" in attempt.error
     call.refresh_from_db()
     assert call.status == OutboundCall.Status.PENDING and "to arrive in full" in call.last_error
+
+
+# --- Issue 23 H7: a menu_url with whitespace or control characters is refused before any call is queued.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://link.test/menus/men_1/v\t2.json",
+        "https://link.test/menus/men_1/\nv2.json",
+        "https://link.te\rst/menus/men_1/v2.json",
+        "https://link.test/menus/men 1/v2.json",
+        "https://link.test/menus/men_1/v2.json\x0b?x",
+    ],
+    ids=["tab", "newline", "carriage-return-in-host", "space", "vertical-tab"],
+)
+def test_h7_menu_url_with_a_control_character_is_refused_up_front_and_not_counted_against_link(
+    store,  # noqa: F811
+    post_event,
+    mocked_link,
+    url,
+):
+    publish_menu(store, items=2, version=1)
+    resp = post_event(published(2, url=url))
+    assert resp.status_code == 200
+    event = WebhookEvent.objects.get(event_id=resp.json()["id"])
+    assert event.status == "IGNORED" and "menu_url refused, nothing fetched" in event.status_reason
+    assert "whitespace or control characters" in event.status_reason
+    menu = Menu.objects.get(store=store)
+    assert "menu_url refused" in menu.last_error and (menu.version, menu.state) == (1, "PUBLISHED")
+    assert not fetches().exists()
+    deliver_all()
+    assert not [c for c in mocked_link.calls if "/menus/" in c.request.url]
+    status = circuit.circuit_status("link.test")
+    assert (status.state, status.failures) == (circuit.CLOSED, 0)
