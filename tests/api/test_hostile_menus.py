@@ -10,6 +10,7 @@ import pytest
 import responses as responses_lib
 
 from integration.models import CallAttempt, Menu, OutboundCall, WebhookEvent
+from integration.selectors.attention import attention_counts
 from integration.services.menus.ingest import INVALID, menu_ingest
 from integration.services.outbox import circuit
 from integration.services.outbox.calls import call_deliver
@@ -94,7 +95,97 @@ def test_a_host_dripping_bytes_meets_one_deadline_and_the_attempt_is_recorded(st
     assert call.status == OutboundCall.Status.PENDING and "to arrive in full" in call.last_error
 
 
-# --- Issue 23 H7: a menu_url with whitespace or control characters is refused before any call is queued.
+# --- Issue 23: menus that validate but cannot be stored (H6), a menu_url with control characters (H7),
+# image URLs that are not http(s) (H12).
+
+
+def _fetch_v2(store, post_event, mocked_link, doc):  # noqa: F811
+    """Publish v1, announce v2 and deliver its fetch once; the fetch call after its one try."""
+    publish_menu(store, items=2, version=1)
+    mocked_link.add(responses_lib.GET, MENU_URL.format(2), body=json.dumps(doc), content_type="application/json")
+    post_event(published(2))
+    call = fetches().get()
+    call_deliver(call.pk, inline_wait=0)
+    call.refresh_from_db()
+    return call
+
+
+def _assert_refused_once_and_shown(store, call, needle: str) -> None:  # noqa: F811
+    assert (call.status, call.attempts) == (OutboundCall.Status.FAILED, 1), call.last_error
+    assert needle in call.last_error
+    assert CallAttempt.objects.get(call=call).outcome == CallAttempt.Outcome.SUCCESS  # Link answered; we refused
+    assert "not_stored" in call.response or call.response["menu_id"] == "men_1"
+    menu = Menu.objects.get(store=store)
+    assert (menu.version, menu.state, menu.item_count) == (1, "PUBLISHED", 2)
+    assert "Menu refused" in menu.last_error and needle in menu.last_error
+    assert attention_counts([Menu])[(Menu, "failed")] == 1  # the dashboard's "Menus that failed" card
+    assert not fetches().filter(status=OutboundCall.Status.PENDING).exists()  # never retried
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "needle"),
+    [
+        ("item", "Cheese\x00burger", "name contains a NUL character"),
+        ("category", "Bur\x00gers", "name contains a NUL character"),
+        ("item_description", "tasty\x00", "description contains a NUL character"),
+        ("item", "Cheese\ud800burger", "name contains a lone surrogate (U+D800)"),
+        ("modifier", "Ba\udfffcon", "name contains a lone surrogate (U+DFFF)"),
+        ("item_id", "itm_\x00", "id contains a NUL character"),
+    ],
+    ids=["nul-item-name", "nul-category-name", "nul-description", "surrogate-item", "surrogate-modifier", "nul-id"],
+)
+def test_h6_menu_with_nul_or_lone_surrogate_is_refused_once_and_shown(
+    store,  # noqa: F811
+    post_event,
+    mocked_link,
+    where,
+    value,
+    needle,
+):
+    doc = build_menu(items=3, version=2)
+    if where == "item":
+        doc["items"][0]["name"] = value
+    elif where == "item_description":
+        doc["items"][0]["description"] = value
+    elif where == "category":
+        doc["categories"][0]["name"] = value
+    elif where == "modifier":
+        doc["modifiers"][0]["name"] = value
+    else:
+        doc["items"][0]["id"] = value
+        doc["categories"][0]["item_ids"][0] = value
+    call = _fetch_v2(store, post_event, mocked_link, doc)
+    _assert_refused_once_and_shown(store, call, needle)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda doc: doc["categories"][0].update(sort_order=2**40), f"sort_order {2**40} is over 2147483647"),
+        (lambda doc: doc["categories"][0].update(sort_order=-(2**40)), f"sort_order {-(2**40)} is below -2147483648"),
+        (lambda doc: doc.update(version=2**40), f"version {2**40} is over 2147483647"),
+    ],
+    ids=["sort-order-2^40", "sort-order-minus-2^40", "version-2^40"],
+)
+def test_h6_menu_with_integers_out_of_postgresql_range_is_refused_once_and_shown(
+    store,  # noqa: F811
+    post_event,
+    mocked_link,
+    change,
+    needle,
+):
+    doc = build_menu(items=3, version=2)
+    change(doc)
+    call = _fetch_v2(store, post_event, mocked_link, doc)
+    _assert_refused_once_and_shown(store, call, needle)
+
+
+def test_h6_a_refused_document_is_not_a_transport_failure_for_links_circuit(store, post_event, mocked_link):  # noqa: F811
+    doc = build_menu(items=3, version=2)
+    doc["items"][0]["name"] = "Cheese\x00burger"
+    _fetch_v2(store, post_event, mocked_link, doc)
+    status = circuit.circuit_status("link.test")
+    assert (status.state, status.failures) == (circuit.CLOSED, 0)
 
 
 @pytest.mark.parametrize(

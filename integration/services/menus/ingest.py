@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integration.link.menus import MenuHeader, MenuInvalid, menu_hash, menu_header, parse_menu
 from integration.models import Menu, Store
+from integration.text import storable
 
 from . import rows
 
@@ -32,7 +33,8 @@ def record_error(store: Store, reason: str) -> None:
     """Keep the live menu; tell ops why the new one did not make it (one UPDATE, no lock)."""
     logger.warning("menu of %s: %s", store.venue_id, reason)
     now = timezone.now()
-    Menu.objects.filter(store=store).update(last_error=reason[:ERROR_MAX], last_error_at=now, updated_at=now)
+    reason = storable(reason)[:ERROR_MAX]  # a reason may quote the document (a NUL, a lone surrogate)
+    Menu.objects.filter(store=store).update(last_error=reason, last_error_at=now, updated_at=now)
 
 
 def locked_menu(store: Store, menu_id: str) -> Menu:
