@@ -6,6 +6,8 @@ every problem listed (up to a cap), so that the previous menu stays live and ops
 What passes here must also fit the database (issue 23 H6): no string holds a NUL or a lone
 surrogate (PostgreSQL stores neither), and every integer fits its column (``INT_MIN``..``INT_MAX``).
 A document that fails that is refused like any other invalid menu, never left to fail at the INSERT.
+One field is dropped rather than refused (H12): an ``image_url`` that is not an http(s) URL
+(``javascript:``, ``data:``...) is emptied and the item kept; ``ParsedMenu.dropped`` says which.
 """
 
 import hashlib
@@ -13,12 +15,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
 
 from integration.text import storable, text_problem
 
 from .menu_nesting import nesting_check
+from .routes import url_has_unsafe_characters
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() order
 # Fields that change with every publication; the content hash leaves them out so that a new
@@ -31,6 +35,18 @@ PRICE_MAX = INT_MAX
 TAX_DECIMALS, TAX_DIGITS = 5, 7
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_NESTING = 4  # modifier groups nest at most this deep (an item's groups are level 1): as deep as an order may
+
+
+def is_web_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and no whitespace or control characters: the only image
+    URLs stored and served (not ``javascript:``, ``data:``, scheme-relative ``//host``...)."""
+    if not value or url_has_unsafe_characters(value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class MenuInvalid(Exception):
@@ -103,6 +119,7 @@ class ParsedMenu:
     items: list[Item] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     modifiers: list[Modifier] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # fields emptied rather than refused, and why
 
 
 def _is_int(value) -> bool:
@@ -305,6 +322,7 @@ def parse_menu(doc) -> ParsedMenu:
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         check.add("currency", f"{currency!r} is not an ISO 4217 code like USD")
     hours = _hours(check, doc)
+    dropped: list[str] = []
 
     def category(where, obj, link_id):
         return Category(
@@ -318,6 +336,9 @@ def parse_menu(doc) -> ParsedMenu:
 
     def item(where, obj, link_id):
         image_url = check.text(where, obj, "image_url", max_len=URL_MAX, required=False, blank=True, nullable=True)
+        if image_url and not text_problem(image_url) and not is_web_url(image_url):
+            dropped.append(f"{where}: image_url {image_url[:100]!r} is not an http(s) URL; dropped")
+            image_url = ""
         return Item(
             link_id,
             check.text(where, obj, "name", max_len=NAME_MAX),
@@ -371,4 +392,5 @@ def parse_menu(doc) -> ParsedMenu:
         items=list(items.values()),
         groups=list(groups.values()),
         modifiers=list(modifiers.values()),
+        dropped=dropped,
     )

@@ -9,12 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import responses as responses_lib
 
-from integration.models import CallAttempt, Menu, OutboundCall, WebhookEvent
+from integration.models import CallAttempt, Menu, MenuItem, OutboundCall, WebhookEvent
 from integration.selectors.attention import attention_counts
 from integration.services.menus.ingest import INVALID, menu_ingest
 from integration.services.outbox import circuit
 from integration.services.outbox.calls import call_deliver
 from tests.api.test_menu_events import MENU_URL, deliver_all, fetches, published, store  # noqa: F401 (fixture)
+from tests.api.test_stores_api import api  # noqa: F401 (fixture)
 from tests.menus import build_menu, publish_menu
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +219,41 @@ def test_h7_menu_url_with_a_control_character_is_refused_up_front_and_not_counte
     assert not [c for c in mocked_link.calls if "/menus/" in c.request.url]
     status = circuit.circuit_status("link.test")
     assert (status.state, status.failures) == (circuit.CLOSED, 0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "//evil.example/x.png",
+        "https:///no-host.png",
+        "java\tscript:alert(1)",
+    ],
+    ids=["javascript", "javascript-mixed-case", "data", "vbscript", "scheme-relative", "no-host", "tab-split"],
+)
+def test_h12_non_http_image_url_is_dropped_at_ingest_and_the_item_kept(store, api, bad):  # noqa: F811
+    doc = build_menu(items=2, version=1)
+    doc["items"][0]["image_url"] = bad
+    doc["items"][1]["image_url"] = "https://img.link.test/itm_2.png"
+    result = menu_ingest(store, doc)
+    assert result.outcome == "ingested", result.message
+    assert "image_url" in result.message and "dropped" in result.message
+    assert dict(MenuItem.objects.values_list("link_id", "image_url")) == {
+        "itm_1": "",
+        "itm_2": "https://img.link.test/itm_2.png",
+    }
+    served = api.get(f"/api/v1/stores/{store.external_store_id}/menu/").json()
+    images = {i["id"]: i["image_url"] for c in served["categories"] for i in c["items"]}
+    assert images == {"itm_1": None, "itm_2": "https://img.link.test/itm_2.png"}
+    assert Menu.objects.get(store=store).last_error == ""  # the menu is fine; one field was not
+
+
+def test_h12_a_stored_non_http_image_url_is_not_served(store, api):  # noqa: F811
+    publish_menu(store, items=2, version=1)
+    MenuItem.objects.filter(link_id="itm_1").update(image_url="javascript:alert(1)")  # stored before the fix
+    served = api.get(f"/api/v1/stores/{store.external_store_id}/menu/").json()
+    images = {i["id"]: i["image_url"] for c in served["categories"] for i in c["items"]}
+    assert images["itm_1"] is None

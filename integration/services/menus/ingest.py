@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from integration.link.menus import MenuHeader, MenuInvalid, menu_hash, menu_header, parse_menu
+from integration.link.menus import (
+    MAX_PROBLEMS_SHOWN,
+    MenuHeader,
+    MenuInvalid,
+    ParsedMenu,
+    menu_hash,
+    menu_header,
+    parse_menu,
+)
 from integration.models import Menu, Store
 from integration.text import storable
 
@@ -47,7 +55,9 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
 
     Four steps: check the header (``_check_header``), decide (``_decide``: stale, unchanged, or
     replace), replace the rows (``rows.menu_replace``), stamp the Menu (``_stamp``). A refusal at any
-    step goes through ``_refuse``: the live menu stays, the reason is recorded on it.
+    step goes through ``_refuse``: the live menu stays, the reason is recorded on it. One field is
+    dropped, not refused: an ``image_url`` that is not http(s) (``javascript:``...) is stored empty,
+    the item kept, and the result's message names it (``ParsedMenu.dropped``).
 
     ``force`` re-ingests an unchanged document; ``dry_run`` decides and validates, writes nothing.
     """
@@ -64,7 +74,7 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
         except MenuInvalid as exc:
             return _refuse(store, exc, dry_run=dry_run, version=header.version)
     if dry_run:
-        return _result(decision or INGESTED, peek, header.version, dry_run=True)
+        return _result(decision or INGESTED, peek, header.version, dry_run=True, parsed=parsed)
 
     with transaction.atomic():
         menu = locked_menu(store, header.menu_id)
@@ -82,7 +92,9 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
             rows.menu_replace(menu, parsed, digest)
             changed = True
         _stamp(menu, changed=changed)
-    return _result(decision or INGESTED, menu, header.version)
+    if parsed is not None and parsed.dropped and decision is None:
+        logger.warning("menu of %s v%s: %s", store.venue_id, header.version, "; ".join(parsed.dropped))
+    return _result(decision or INGESTED, menu, header.version, parsed=parsed)
 
 
 def _check_header(store: Store, document) -> tuple[MenuHeader, str]:
@@ -135,7 +147,9 @@ def _refuse(store: Store, exc: MenuInvalid, *, dry_run: bool, version=None) -> I
     return IngestResult(INVALID, message, Menu.objects.filter(store=store).first(), version)
 
 
-def _result(outcome: str, menu: Menu | None, version: int, *, dry_run: bool = False) -> IngestResult:
+def _result(
+    outcome: str, menu: Menu | None, version: int, *, dry_run: bool = False, parsed: ParsedMenu | None = None
+) -> IngestResult:
     live = f"v{menu.version}" if menu is not None and menu.version is not None else "none"
     would = "would be " if dry_run else ""
     message = {
@@ -148,4 +162,8 @@ def _result(outcome: str, menu: Menu | None, version: int, *, dry_run: bool = Fa
             f": {menu.category_count} categories, {menu.item_count} items, "
             f"{menu.group_count} modifier groups, {menu.modifier_count} modifiers"
         )
+    if outcome == INGESTED and parsed is not None and parsed.dropped:
+        shown = parsed.dropped[:MAX_PROBLEMS_SHOWN]
+        more = len(parsed.dropped) - len(shown)
+        message += f"; {'; '.join(shown)}" + (f"; and {more} more" if more else "")
     return IngestResult(outcome, message, menu, version)
