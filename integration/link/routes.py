@@ -94,8 +94,6 @@ def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_H
     """Whether ``url`` may be fetched: no whitespace or control characters, an allow-listed host (or
     host:port), https unless loopback. Checked before any call is queued, so a bad URL is a refusal
     recorded on the menu, never a failed call to Link (nor a mark against Link's circuit)."""
-    if url_has_unsafe_characters(url):
-        return False, "whitespace or control characters in the URL"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -104,6 +102,8 @@ def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_H
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return False, "not an http(s) URL"
+    if url_has_unsafe_characters(url):
+        return False, "whitespace or control characters in the URL"
     if parts.username or parts.password:
         return False, "credentials in the URL are not allowed"
     loopback = host in ("localhost", "::1") or host.startswith("127.")
