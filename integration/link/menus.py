@@ -2,6 +2,12 @@
 
 Pure Python over the decoded JSON, no database. A menu with any defect is refused whole, with
 every problem listed (up to a cap), so that the previous menu stays live and ops can read why.
+
+What passes here must also fit the database (issue 23 H6): no string holds a NUL or a lone
+surrogate (PostgreSQL stores neither), and every integer fits its column (``INT_MIN``..``INT_MAX``).
+A document that fails that is refused like any other invalid menu, never left to fail at the INSERT.
+One field is dropped rather than refused (H12): an ``image_url`` that is not an http(s) URL
+(``javascript:``, ``data:``...) is emptied and the item kept; ``ParsedMenu.dropped`` says which.
 """
 
 import hashlib
@@ -9,10 +15,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
 
+from integration.text import storable, text_problem
+
 from .menu_nesting import nesting_check
+from .routes import url_has_unsafe_characters
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() order
 # Fields that change with every publication; the content hash leaves them out so that a new
@@ -20,10 +30,23 @@ DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # datetime.weekday() o
 VOLATILE_KEYS = frozenset({"version", "published_at"})
 MAX_PROBLEMS_SHOWN = 25
 ID_MAX, NAME_MAX, URL_MAX = 64, 200, 2000
-PRICE_MAX = 2**31 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL integer: version, sort_order, prices, selections
+PRICE_MAX = INT_MAX
 TAX_DECIMALS, TAX_DIGITS = 5, 7
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_NESTING = 4  # modifier groups nest at most this deep (an item's groups are level 1): as deep as an order may
+
+
+def is_web_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and no whitespace or control characters: the only image
+    URLs stored and served (not ``javascript:``, ``data:``, scheme-relative ``//host``...)."""
+    if not value or url_has_unsafe_characters(value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class MenuInvalid(Exception):
@@ -33,7 +56,7 @@ class MenuInvalid(Exception):
         self.problems = problems
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = len(problems) - len(shown)
-        text = "; ".join(shown) + (f"; and {more} more" if more else "")
+        text = storable("; ".join(shown) + (f"; and {more} more" if more else ""))
         self.message = f"Menu refused ({len(problems)} problem{'s' if len(problems) != 1 else ''}): {text}"
         super().__init__(self.message)
 
@@ -96,6 +119,7 @@ class ParsedMenu:
     items: list[Item] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     modifiers: list[Modifier] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # fields emptied rather than refused, and why
 
 
 def _is_int(value) -> bool:
@@ -110,10 +134,16 @@ def menu_header(doc) -> MenuHeader:
     menu_id, version, venue_id = doc.get("menu_id"), doc.get("version"), doc.get("venue_id")
     if not isinstance(menu_id, str) or not menu_id or len(menu_id) > ID_MAX:
         problems.append(f"menu_id must be a non-empty string of at most {ID_MAX} characters")
+    elif why := text_problem(menu_id):
+        problems.append(f"menu_id {why}")
     if not _is_int(version) or version < 0:
         problems.append(f"version must be a non-negative integer, not {version!r}")
+    elif version > INT_MAX:
+        problems.append(f"version {version} is over {INT_MAX}")
     if venue_id is not None and not isinstance(venue_id, str):
         problems.append("venue_id must be a string")
+    elif venue_id is not None and (why := text_problem(venue_id)):
+        problems.append(f"venue_id {why}")
     published_at = doc.get("published_at")
     if published_at is not None:
         try:
@@ -129,10 +159,11 @@ def menu_header(doc) -> MenuHeader:
 
 
 def menu_hash(doc: dict) -> str:
-    """Hash of the content (key order and the per-publication fields do not count)."""
+    """Hash of the content (key order and the per-publication fields do not count). A lone surrogate
+    hashes too (``surrogatepass``): the document is refused by ``parse_menu``, not by the hash."""
     content = {k: v for k, v in doc.items() if k not in VOLATILE_KEYS}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class _Checker:
@@ -160,6 +191,8 @@ class _Checker:
             self.add(where, f"{key} must not be empty")
         if len(value) > max_len:
             self.add(where, f"{key} is longer than {max_len} characters")
+        if why := text_problem(value):
+            self.add(where, f"{key} {why}")
         return value
 
     def integer(self, where, obj, key, *, default=None, minimum=None, maximum=None, negative_word="negative") -> int:
@@ -192,6 +225,8 @@ class _Checker:
                     twice.append(v)
                 seen.add(v)
             self.add(where, f"{key} lists {', '.join(sorted(set(twice)))} more than once")
+        for why in {text_problem(v) for v in value} - {None}:
+            self.add(where, f"{key} has an id that {why}")
         return value
 
     def entity(self, key: str, index: int, obj) -> tuple[str, str] | None:
@@ -203,6 +238,9 @@ class _Checker:
         where = f"{key}[{index}] {link_id!r}" if isinstance(link_id, str) else f"{key}[{index}]"
         if not isinstance(link_id, str) or not link_id or len(link_id) > ID_MAX:
             self.add(where, f"id must be a non-empty string of at most {ID_MAX} characters")
+            return None
+        if why := text_problem(link_id):
+            self.add(where, f"id {why}")
             return None
         return where, link_id
 
@@ -219,10 +257,10 @@ def _hours(check: _Checker, doc: dict) -> list[dict]:
         if day not in DAYS:
             check.add(where, f"day {day!r} is not one of {', '.join(DAYS)}")
             ok = False
-        if not isinstance(opens, str) or not TIME_RE.match(opens):
+        if not isinstance(opens, str) or not TIME_RE.fullmatch(opens):
             check.add(where, f"open {opens!r} is not a time HH:MM (00:00 to 23:59)")
             ok = False
-        if not isinstance(closes, str) or not (TIME_RE.match(closes) or closes == "24:00"):
+        if not isinstance(closes, str) or not (TIME_RE.fullmatch(closes) or closes == "24:00"):
             check.add(where, f"close {closes!r} is not a time HH:MM (00:00 to 24:00)")
             ok = False
         if ok:
@@ -284,17 +322,23 @@ def parse_menu(doc) -> ParsedMenu:
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         check.add("currency", f"{currency!r} is not an ISO 4217 code like USD")
     hours = _hours(check, doc)
+    dropped: list[str] = []
 
     def category(where, obj, link_id):
         return Category(
             link_id,
             check.text(where, obj, "name", max_len=NAME_MAX),
-            check.integer(where, obj, "sort_order", default=0),
+            check.integer(
+                where, obj, "sort_order", default=0, minimum=INT_MIN, maximum=INT_MAX, negative_word=f"below {INT_MIN}"
+            ),
             check.ids(where, obj, "item_ids"),
         )
 
     def item(where, obj, link_id):
         image_url = check.text(where, obj, "image_url", max_len=URL_MAX, required=False, blank=True, nullable=True)
+        if image_url and not text_problem(image_url) and not is_web_url(image_url):
+            dropped.append(f"{where}: image_url {image_url[:100]!r} is not an http(s) URL; dropped")
+            image_url = ""
         return Item(
             link_id,
             check.text(where, obj, "name", max_len=NAME_MAX),
@@ -348,4 +392,5 @@ def parse_menu(doc) -> ParsedMenu:
         items=list(items.values()),
         groups=list(groups.values()),
         modifiers=list(modifiers.values()),
+        dropped=dropped,
     )

@@ -102,11 +102,17 @@ def _host_entry(entry: str) -> tuple[str, int | None]:
     return host, int(port)
 
 
+def url_has_unsafe_characters(url: str) -> bool:
+    """Whitespace or a control character (C0, DEL, C1, format, surrogates): ``urlsplit`` silently drops tabs and
+    newlines (WHATWG), so such a URL would pass a host check and then fail at every try."""
+    return any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in url)
+
+
 def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_HOSTS") -> tuple[bool, str]:
     """Whether ``url`` may be fetched: an allow-listed host (or host:port), https unless loopback.
 
-    Whitespace and control characters are refused before parsing: ``urlsplit`` silently drops tabs and
-    newlines (WHATWG), so such a URL would pass here and then fail at every try."""
+    Checked before any call is queued, so a bad URL is a refusal recorded on the menu (or a 422 for an MP
+    endpoint), never a failed call to Link nor a mark against Link's circuit."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -115,7 +121,7 @@ def host_allowed(url: str, allowed_hosts: list[str], setting: str = "LINK_MENU_H
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return False, "not an http(s) URL"
-    if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in url):
+    if url_has_unsafe_characters(url):
         return False, "the URL contains whitespace or a control character"
     if parts.username or parts.password:
         return False, "credentials in the URL are not allowed"

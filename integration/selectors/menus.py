@@ -2,6 +2,7 @@
 
 import zlib
 
+from integration.link.menus import is_web_url
 from integration.models import Store
 from integration.models import menu as catalog
 
@@ -39,7 +40,7 @@ def menu_catalog(menu: catalog.Menu) -> dict:
             "description": description,
             "price": price,
             "available": available,
-            "image_url": image_url or None,
+            "image_url": image_url if is_web_url(image_url) else None,  # rows stored before ingest dropped others
             "tax_rate": rate(tax_rate),
             "modifier_group_ids": [],
         }

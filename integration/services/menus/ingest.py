@@ -1,7 +1,6 @@
 """Ingesting a menu document on the locked Menu row: stale versions dropped, unchanged documents
 touch one row, anything else replaces the rows in one transaction; a refused document leaves the
-live menu in place and says why on the Menu. A new version going live, or the menu coming back, is announced
-to MP services in the same transaction (``menu.updated``, and ``store.accepting_changed`` when its state changed)."""
+live menu in place and says why on the Menu."""
 
 import logging
 from dataclasses import dataclass
@@ -9,9 +8,18 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from integration.link.menus import MenuInvalid, menu_hash, menu_header, parse_menu
+from integration.link.menus import (
+    MAX_PROBLEMS_SHOWN,
+    MenuHeader,
+    MenuInvalid,
+    ParsedMenu,
+    menu_hash,
+    menu_header,
+    parse_menu,
+)
 from integration.models import Menu, Store
 from integration.services.mp_events.events import menu_updated_announce, store_accepting_announce
+from integration.text import storable
 
 from . import rows
 
@@ -34,7 +42,8 @@ def record_error(store: Store, reason: str) -> None:
     """Keep the live menu; tell ops why the new one did not make it (one UPDATE, no lock)."""
     logger.warning("menu of %s: %s", store.venue_id, reason)
     now = timezone.now()
-    Menu.objects.filter(store=store).update(last_error=reason[:ERROR_MAX], last_error_at=now, updated_at=now)
+    reason = storable(reason)[:ERROR_MAX]  # a reason may quote the document (a NUL, a lone surrogate)
+    Menu.objects.filter(store=store).update(last_error=reason, last_error_at=now, updated_at=now)
 
 
 def locked_menu(store: Store, menu_id: str) -> Menu:
@@ -42,15 +51,104 @@ def locked_menu(store: Store, menu_id: str) -> Menu:
     return menu
 
 
-def _decide(menu: Menu | None, menu_id: str, version: int, digest: str, force: bool) -> str | None:
-    """STALE or UNCHANGED when no row work is needed, else None."""
-    if menu is None or menu.version is None:
+def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = False) -> IngestResult:
+    """Make ``document`` (a Menu as Link sends it) the store's live menu, unless it is stale.
+
+    Four steps: check the header (``_check_header``), decide (``_decide``: stale, unchanged, or
+    replace), replace the rows (``rows.menu_replace``), stamp the Menu (``_stamp``). A refusal at any
+    step goes through ``_refuse``: the live menu stays, the reason is recorded on it. One field is
+    dropped, not refused: an ``image_url`` that is not http(s) (``javascript:``...) is stored empty,
+    the item kept, and the result's message names it (``ParsedMenu.dropped``).
+
+    ``force`` re-ingests an unchanged document; ``dry_run`` decides and validates, writes nothing.
+    """
+    try:
+        header, digest = _check_header(store, document)
+    except MenuInvalid as exc:
+        return _refuse(store, exc, dry_run=dry_run)
+    peek = Menu.objects.filter(store=store).first()
+    decision = _decide(peek, header, digest, force)
+    parsed = None
+    if decision is None:
+        try:
+            parsed = parse_menu(document)
+        except MenuInvalid as exc:
+            return _refuse(store, exc, dry_run=dry_run, version=header.version)
+    if dry_run:
+        return _result(decision or INGESTED, peek, header.version, dry_run=True, parsed=parsed)
+
+    with transaction.atomic():
+        menu = locked_menu(store, header.menu_id)
+        state_was, version_was = menu.state, menu.version
+        decision = _decide(menu, header, digest, force)  # again, on the locked row
+        if decision == STALE:
+            return _result(STALE, menu, header.version)
+        if decision == UNCHANGED:
+            changed = _keep_rows(menu, header)
+        else:
+            if parsed is None:  # the live menu changed between the peek and the lock
+                try:
+                    parsed = parse_menu(document)
+                except MenuInvalid as exc:
+                    return _refuse(store, exc, dry_run=False, version=header.version)
+            rows.menu_replace(menu, parsed, digest)
+            changed = True
+        _stamp(menu, changed=changed)
+        _announce(menu, published=menu.state != state_was, new_version=menu.version != version_was)
+    if parsed is not None and parsed.dropped and decision is None:
+        logger.warning("menu of %s v%s: %s", store.venue_id, header.version, "; ".join(parsed.dropped))
+    return _result(decision or INGESTED, menu, header.version, parsed=parsed)
+
+
+def _check_header(store: Store, document) -> tuple[MenuHeader, str]:
+    """The header (this store's venue) and the content hash; raises MenuInvalid."""
+    try:
+        header = menu_header(document)
+        if header.venue_id and header.venue_id != store.venue_id:
+            raise MenuInvalid([f"venue_id {header.venue_id!r} is not this store's venue ({store.venue_id})"])
+        return header, menu_hash(document)
+    except RecursionError:
+        raise MenuInvalid(["the document nests too deep to read"]) from None
+
+
+def _decide(menu: Menu | None, header: MenuHeader, digest: str, force: bool) -> str | None:
+    """STALE or UNCHANGED when no row work is needed, else None (replace)."""
+    if menu is None or menu.version is None or menu.menu_id != header.menu_id:
         return None
-    if menu.menu_id == menu_id and version < menu.version:
+    if header.version < menu.version:
         return STALE
-    if not force and menu.menu_id == menu_id and menu.content_hash == digest:
+    if not force and menu.content_hash == digest:
         return UNCHANGED
     return None
+
+
+def _keep_rows(menu: Menu, header: MenuHeader) -> bool:
+    """An unchanged document: the rows stay; only the version and publication time move. Returns
+    whether MP services see a change (a new version, or a menu published again)."""
+    changed = menu.version != header.version or menu.state != Menu.State.PUBLISHED
+    menu.version = header.version
+    menu.published_at = header.published_at or menu.published_at
+    return changed
+
+
+def _stamp(menu: Menu, *, changed: bool) -> None:
+    """The Menu row after a replace or an unchanged fetch: published, fetched now, no error, saved."""
+    if menu.state != Menu.State.PUBLISHED:
+        menu.publish()
+    if menu.announced_version is None or menu.announced_version < menu.version:
+        menu.announced_version = menu.version
+    menu.fetched_at = timezone.now()
+    menu.last_error, menu.last_error_at = "", None
+    menu.revision += 1 if changed else 0
+    menu.save()
+
+
+def _announce(menu: Menu, *, published: bool, new_version: bool) -> None:
+    """``menu.updated`` for a new version or a menu published again; the store's acceptance when published."""
+    if published or new_version:
+        menu_updated_announce(menu, "published")
+    if published:
+        store_accepting_announce(menu.store)
 
 
 def _refuse(store: Store, exc: MenuInvalid, *, dry_run: bool, version=None) -> IngestResult:
@@ -60,74 +158,9 @@ def _refuse(store: Store, exc: MenuInvalid, *, dry_run: bool, version=None) -> I
     return IngestResult(INVALID, message, Menu.objects.filter(store=store).first(), version)
 
 
-def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = False) -> IngestResult:
-    """Make ``document`` (a Menu as Link sends it) the store's live menu, unless it is stale.
-
-    ``force`` re-ingests an unchanged document; ``dry_run`` decides and validates, writes nothing.
-    """
-    try:
-        header = menu_header(document)
-        if header.venue_id and header.venue_id != store.venue_id:
-            raise MenuInvalid([f"venue_id {header.venue_id!r} is not this store's venue ({store.venue_id})"])
-        digest = menu_hash(document)
-    except MenuInvalid as exc:
-        return _refuse(store, exc, dry_run=dry_run)
-    except RecursionError:
-        return _refuse(store, MenuInvalid(["the document nests too deep to read"]), dry_run=dry_run)
-    peek = Menu.objects.filter(store=store).first()
-    decision = _decide(peek, header.menu_id, header.version, digest, force)
-    parsed = None
-    if decision is None:
-        try:
-            parsed = parse_menu(document)
-        except MenuInvalid as exc:
-            return _refuse(store, exc, dry_run=dry_run, version=header.version)
-    if dry_run:
-        return _result(decision or INGESTED, peek, header.version, dry_run=True)
-
-    with transaction.atomic():
-        menu = locked_menu(store, header.menu_id)
-        state_was, version_was = menu.state, menu.version
-        decision = _decide(menu, header.menu_id, header.version, digest, force)
-        if decision == STALE:
-            return _result(STALE, menu, header.version)
-        now = timezone.now()
-        if decision == UNCHANGED:
-            bump = menu.version != header.version or menu.state != Menu.State.PUBLISHED
-            menu.version = header.version
-            menu.published_at = header.published_at or menu.published_at
-        else:
-            if parsed is None:  # the live menu changed between the peek and the lock
-                try:
-                    parsed = parse_menu(document)
-                except MenuInvalid as exc:
-                    return _refuse(store, exc, dry_run=False, version=header.version)
-            counts = rows.replace_rows(menu, parsed)
-            bump = True
-            menu.menu_id = parsed.menu_id
-            menu.version = parsed.version
-            menu.currency = parsed.currency
-            menu.hours = parsed.hours
-            menu.published_at = parsed.published_at
-            menu.content_hash = digest
-            menu.category_count, menu.item_count, menu.group_count, menu.modifier_count = counts
-        if menu.state != Menu.State.PUBLISHED:
-            menu.publish()
-        if menu.announced_version is None or menu.announced_version < menu.version:
-            menu.announced_version = menu.version
-        menu.fetched_at = now
-        menu.last_error, menu.last_error_at = "", None
-        menu.revision += 1 if bump else 0
-        menu.save()
-        published = menu.state != state_was
-        if published or menu.version != version_was:
-            menu_updated_announce(menu, "published")
-        if published:
-            store_accepting_announce(menu.store)
-    return _result(decision or INGESTED, menu, header.version)
-
-
-def _result(outcome: str, menu: Menu | None, version: int, *, dry_run: bool = False) -> IngestResult:
+def _result(
+    outcome: str, menu: Menu | None, version: int, *, dry_run: bool = False, parsed: ParsedMenu | None = None
+) -> IngestResult:
     live = f"v{menu.version}" if menu is not None and menu.version is not None else "none"
     would = "would be " if dry_run else ""
     message = {
@@ -140,4 +173,8 @@ def _result(outcome: str, menu: Menu | None, version: int, *, dry_run: bool = Fa
             f": {menu.category_count} categories, {menu.item_count} items, "
             f"{menu.group_count} modifier groups, {menu.modifier_count} modifiers"
         )
+    if outcome == INGESTED and parsed is not None and parsed.dropped:
+        shown = parsed.dropped[:MAX_PROBLEMS_SHOWN]
+        more = len(parsed.dropped) - len(shown)
+        message += f"; {'; '.join(shown)}" + (f"; and {more} more" if more else "")
     return IngestResult(outcome, message, menu, version)

@@ -109,3 +109,15 @@ def replace_rows(menu: catalog.Menu, parsed) -> tuple[int, int, int, int]:
         _links(mod_pk, group_pk, ((m.link_id, m.group_ids) for m in mods), "modifier_id", "group_id"),
     )
     return len(cats), len(items), len(groups), len(mods)
+
+
+def menu_replace(menu: catalog.Menu, parsed, digest: str) -> None:
+    """Replace ``menu``'s rows with ``parsed``'s and take its content (not saved: the caller stamps it)."""
+    counts = replace_rows(menu, parsed)
+    menu.menu_id = parsed.menu_id
+    menu.version = parsed.version
+    menu.currency = parsed.currency
+    menu.hours = parsed.hours
+    menu.published_at = parsed.published_at
+    menu.content_hash = digest
+    menu.category_count, menu.item_count, menu.group_count, menu.modifier_count = counts

@@ -1,5 +1,7 @@
 """The orders services' refusals; the API maps them to its status codes by class."""
 
+from typing import NoReturn
+
 from integration.services.errors import ActionRefused
 
 
@@ -18,6 +20,26 @@ class OrderError(ActionRefused):
 
 class OrderInvalid(OrderError):
     code = "invalid_order"
+
+
+class FieldProblems:
+    """The one collector of a request's refusals: field problems are gathered (``add``), then raised
+    once as ``OrderInvalid`` (``raise_if_any``), each ``{"field", "code", "message"}`` in the order found."""
+
+    def __init__(self):
+        self.problems: list[dict] = []
+
+    def add(self, field: str, code: str, message: str) -> None:
+        self.problems.append({"field": field, "code": code, "message": message})
+
+    def raise_if_any(self, message: str) -> None:
+        if self.problems:
+            raise OrderInvalid(message, self.problems)
+
+    def refuse(self, message: str, field: str, code: str, detail: str) -> NoReturn:
+        """A problem that stops the check here (nothing after it can be judged)."""
+        self.add(field, code, detail)
+        raise OrderInvalid(message, self.problems)
 
 
 class StoreNotAccepting(OrderError):

@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integration.logcontext import bind
-from integration.models import Order, OrderLine
+from integration.models import Menu, Order, OrderLine, Store
 from integration.selectors.stores import store_accepting, store_by_public_id, store_menu
 
-from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
-from .pricing import MAX_LINES, MAX_TIP, MenuIndex, Pricer
+from .errors import FieldProblems, IdempotencyKeyReused, StoreNotAccepting
+from .pricing import MAX_LINES, MAX_TIP, MenuIndex, PricedLine, Pricer
 from .request import OrderRequest
 from .submission import order_submit_call_create
 from .transitions import Actor, user_or_none
@@ -54,6 +54,10 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     """Check a request against the store's published menu, price it from the menu (caller prices
     are never read), and create the order PENDING with its submit call in one transaction.
 
+    Three steps: validate (``_validate_target``, ``_validate_fields``), price (``_price_lines``,
+    ``_totals``), create (``_create``). Every refusal goes through one ``FieldProblems``, which raises
+    ``OrderInvalid`` once; a store that takes no orders now is ``StoreNotAccepting`` (409, not 422).
+
     With ``idempotency_key`` (scoped to ``user``), a repeat returns the first order, also when the
     repeats race: the unique (created_by, idempotency_key) constraint lets one insert win.
     """
@@ -63,91 +67,138 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
         first = _order_for_key(user, idempotency_key)
         if first is not None:
             return _replayed(first, request_hash)
-    store = store_by_public_id(request.store)
-    if store is None:
-        raise OrderInvalid(
-            "The order names an unknown store.",
-            [{"field": "store", "code": "unknown", "message": f"No store with id {request.store!r}."}],
-        )
-    accepting, why = store_accepting(store)  # includes a PUBLISHED menu
-    if not accepting:
-        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
-    menu = store_menu(store)
-
-    if len(request.items) > MAX_LINES:
-        raise OrderInvalid(
-            "The order has too many lines.",
-            [{"field": "items", "code": "too_many_lines", "message": f"An order has at most {MAX_LINES} lines."}],
-        )
-    pricer = Pricer(MenuIndex(menu, request.items))
-    lines = [pricer.line(n, item) for n, item in enumerate(request.items)]
-    tip = request.tip
-    if not 0 <= tip <= MAX_TIP:
-        pricer.error("tip", "out_of_range", f"Tip must be between 0 and {MAX_TIP} (minor units).")
-    scheduled_for = request.fulfillment.scheduled_for
+    problems = FieldProblems()
     now = timezone.now()
-    if scheduled_for is not None and scheduled_for <= now:
-        pricer.error("fulfillment.scheduled_for", "in_past", "A scheduled order must be for a time in the future.")
-    if pricer.errors:
-        raise OrderInvalid("The order does not match the store's menu.", pricer.errors)
-
-    subtotal = sum(line.line_total for line in lines)
-    tax = sum(line.tax for line in lines)
-    if subtotal + tax + tip > settings.ORDER_TOTAL_MAX:  # before any write; also keeps every amount in its column
-        raise OrderInvalid(
-            "The order's total is over the limit.",
-            [
-                {
-                    "field": "total",
-                    "code": "total_too_large",
-                    "message": f"An order's total is at most {settings.ORDER_TOTAL_MAX} (minor units); "
-                    f"this one is {subtotal + tax + tip}.",
-                }
-            ],
-        )
+    store, menu = _validate_target(request, problems)
+    lines = _price_lines(request, menu, problems)
+    _validate_fields(request, problems, now)  # after the lines: the 422 lists the lines' problems first
+    problems.raise_if_any("The order does not match the store's menu.")
+    totals = _totals(lines, request.tip, problems)
     try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                store=store,
-                menu_version=menu.version,
-                created_by=user,
-                idempotency_key=idempotency_key or None,
-                request_hash=request_hash,
-                currency=menu.currency,
-                subtotal=subtotal,
-                tax=tax,
-                tip=tip,
-                total=subtotal + tax + tip,
-                customer_name=request.customer.name,
-                customer_phone=request.customer.phone,
-                fulfillment_type=request.fulfillment.type,
-                scheduled_for=scheduled_for,
-                notes=request.notes,
-                placed_at=now,
-                pending_since=now,
-            )
-            bind(external_order_id=order.external_order_id, venue_id=store.venue_id)
-            rows = OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    position=n,
-                    item_link_id=line.item.link_id,
-                    name=line.item.name,
-                    quantity=line.quantity,
-                    item_price=line.item.price,
-                    unit_price=line.unit_price,
-                    line_total=line.line_total,
-                    tax=line.tax,
-                    special_instructions=line.special_instructions,
-                    modifiers=line.modifiers,
-                )
-                for n, line in enumerate(lines)
-            )
-            order_submit_call_create(order, rows)
+        order = _create(request, store, menu, lines, totals, user, idempotency_key, request_hash, now)
     except IntegrityError:
         first = _order_for_key(user, idempotency_key) if idempotency_key else None
         if first is None:
             raise
-        return _replayed(first, request_hash)
+        return _replayed(first, request_hash)  # a repeat with the same key won the race to the insert
     logger.info("order %s placed at %s: %s %s", order.external_order_id, store.venue_id, order.total, order.currency)
     return Placed(order, created=True)
+
+
+# --- validate -------------------------------------------------------------------------------------
+
+
+def _validate_target(request: OrderRequest, problems: FieldProblems) -> tuple[Store, Menu]:
+    """The store (known, taking orders, so with a PUBLISHED menu) and its menu; a request of a size we
+    price at all. Each refusal here stops the check: nothing after it can be judged."""
+    store = store_by_public_id(request.store)
+    if store is None:
+        problems.refuse("The order names an unknown store.", "store", "unknown", f"No store with id {request.store!r}.")
+    accepting, why = store_accepting(store)  # includes a PUBLISHED menu
+    if not accepting:
+        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
+    if len(request.items) > MAX_LINES:
+        problems.refuse(
+            "The order has too many lines.", "items", "too_many_lines", f"An order has at most {MAX_LINES} lines."
+        )
+    return store, store_menu(store)
+
+
+def _validate_fields(request: OrderRequest, problems: FieldProblems, now) -> None:
+    """The request's own fields that the menu does not judge: the tip, a scheduled time."""
+    if not 0 <= request.tip <= MAX_TIP:
+        problems.add("tip", "out_of_range", f"Tip must be between 0 and {MAX_TIP} (minor units).")
+    scheduled_for = request.fulfillment.scheduled_for
+    if scheduled_for is not None and scheduled_for <= now:
+        problems.add("fulfillment.scheduled_for", "in_past", "A scheduled order must be for a time in the future.")
+
+
+# --- price ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    tax: int
+    tip: int
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.tax + self.tip
+
+
+def _price_lines(request: OrderRequest, menu: Menu, problems: FieldProblems) -> list[PricedLine | None]:
+    """Each line checked against the menu (every problem collected) and priced from it."""
+    pricer = Pricer(MenuIndex(menu, request.items), problems)
+    return [pricer.line(n, item) for n, item in enumerate(request.items)]
+
+
+def _totals(lines: list[PricedLine], tip: int, problems: FieldProblems) -> Totals:
+    """The order's amounts, refused over ``ORDER_TOTAL_MAX`` before any write (which also keeps every
+    amount within its column)."""
+    totals = Totals(sum(line.line_total for line in lines), sum(line.tax for line in lines), tip)
+    if totals.total > settings.ORDER_TOTAL_MAX:
+        problems.refuse(
+            "The order's total is over the limit.",
+            "total",
+            "total_too_large",
+            f"An order's total is at most {settings.ORDER_TOTAL_MAX} (minor units); this one is {totals.total}.",
+        )
+    return totals
+
+
+# --- create ---------------------------------------------------------------------------------------
+
+
+def _create(
+    request: OrderRequest,
+    store: Store,
+    menu: Menu,
+    lines: list[PricedLine],
+    totals: Totals,
+    user,
+    idempotency_key: str | None,
+    request_hash: str,
+    now,
+) -> Order:
+    """The order PENDING, its lines and its submit call, in one transaction (IntegrityError when a
+    request with the same idempotency key inserted first)."""
+    with transaction.atomic():
+        order = Order.objects.create(
+            store=store,
+            menu_version=menu.version,
+            created_by=user,
+            idempotency_key=idempotency_key or None,
+            request_hash=request_hash,
+            currency=menu.currency,
+            subtotal=totals.subtotal,
+            tax=totals.tax,
+            tip=totals.tip,
+            total=totals.total,
+            customer_name=request.customer.name,
+            customer_phone=request.customer.phone,
+            fulfillment_type=request.fulfillment.type,
+            scheduled_for=request.fulfillment.scheduled_for,
+            notes=request.notes,
+            placed_at=now,
+            pending_since=now,
+        )
+        bind(external_order_id=order.external_order_id, venue_id=store.venue_id)
+        rows = OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                position=n,
+                item_link_id=line.item.link_id,
+                name=line.item.name,
+                quantity=line.quantity,
+                item_price=line.item.price,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+                tax=line.tax,
+                special_instructions=line.special_instructions,
+                modifiers=line.modifiers,
+            )
+            for n, line in enumerate(lines)
+        )
+        order_submit_call_create(order, rows)
+    return order

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from integration.models import GroupModifier, ItemGroup, Menu, MenuItem, Modifier, ModifierNestedGroup
 
+from .errors import FieldProblems
 from .request import LineRequest, ModifierChoice
 
 MAX_QUANTITY = 99
@@ -69,14 +70,11 @@ class MenuIndex:
 
 
 class Pricer:
-    """Checks a request against the menu, collecting every problem, and prices it from the menu."""
+    """Checks a request's lines against the menu, each problem into ``problems``, and prices them from the menu."""
 
-    def __init__(self, index: MenuIndex):
+    def __init__(self, index: MenuIndex, problems: FieldProblems):
         self.index = index
-        self.errors: list[dict] = []
-
-    def error(self, field: str, code: str, message: str) -> None:
-        self.errors.append({"field": field, "code": code, "message": message})
+        self.error = problems.add
 
     def quantity(self, field: str, value: int) -> None:
         if not 1 <= value <= MAX_QUANTITY:

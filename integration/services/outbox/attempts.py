@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from integration.link.client import LinkError, LinkResponse
 from integration.models import CallAttempt, OutboundCall
+from integration.text import json_problem
 
 RESPONSE_BODY_LIMIT = 4000
 STORED_RESPONSE_LIMIT = 8000
@@ -20,7 +21,7 @@ def truncate(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:
 
 def stored_response(response: LinkResponse):
     return (
-        response.data
+        _jsonb_safe(response.data)
         if len(response.text) <= STORED_RESPONSE_LIMIT
         else {"truncated": True, "bytes": len(response.text)}
     )
@@ -61,3 +62,10 @@ def attempt_apply_failed(call: OutboundCall, attempt: CallAttempt, exc: Exceptio
         next_attempt_at=now + timedelta(seconds=retry_in),
         updated_at=now,
     )
+
+
+def _jsonb_safe(data):
+    """``data``, or a note in its place when jsonb cannot hold it (a NUL or a lone surrogate in a string):
+    the handler may refuse such an answer, and the call that records the refusal must still save."""
+    why = json_problem(data)
+    return data if why is None else {"not_stored": f"a string in the answer {why}"}
