@@ -147,3 +147,14 @@ def test_deliveries_have_their_own_lease_and_inline_wait_aliasing_links(monkeypa
 def test_the_deliveries_settings_are_range_checked_naming_them(monkeypatch, name, value, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         load_settings(monkeypatch, **{name: value})
+
+
+# --- the other codes made enums keep their strings ---------------------------------------------------
+
+
+def test_ingest_outcomes_and_report_decisions_keep_their_strings():
+    from integration.services.link_events import IngestOutcome
+    from integration.services.orders.lifecycle import IGNORE, MOVE, SAME, ReportDecision
+
+    assert [str(o) for o in IngestOutcome] == ["processed", "ignored", "failed", "duplicate", "received"]
+    assert (MOVE, SAME, IGNORE) == ("move", "same", "ignore") and list(ReportDecision) == [MOVE, SAME, IGNORE]
