@@ -243,7 +243,8 @@ def test_a_dead_endpoint_never_opens_links_circuit_nor_holds_link_calls(receiver
 
 def test_deliveries_wait_in_place_up_to_their_own_setting_not_links(receiver, settings):
     ep = endpoint_for(receiver)
-    settings.LINK_RETRY_INLINE_MAX, settings.MP_WEBHOOK_RETRY_INLINE_MAX = 30, 0
+    settings.LINK_RETRY_INLINE_MAX, settings.MP_WEBHOOK_RETRY_INLINE_MAX = 30, 1
+    settings.LINK_RETRY_BASE = settings.LINK_RETRY_MAX = 4  # a backoff of 2 to 4 s: inside Link's inline wait only
     receiver.script.append(Answer(500))
     store_event()
     call = delivery(ep)
