@@ -305,6 +305,12 @@ if Q_CLUSTER["timeout"] <= MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:
 MP_WEBHOOK_CONCURRENCY = env_number("MP_WEBHOOK_CONCURRENCY", 2, minimum=1)
 # Endpoints one API client may register (each event fans out to every one of them).
 MP_WEBHOOK_ENDPOINTS_PER_CLIENT = env_number("MP_WEBHOOK_ENDPOINTS_PER_CLIENT", 20, minimum=1)
+# The deliveries' own worker timing, as LINK_RETRY_INLINE_MAX and LINK_CLAIM_LEASE are for calls to Link: a worker
+# waits in place for a retry shorter than RETRY_INLINE_MAX, and holds a claimed delivery for CLAIM_LEASE seconds.
+# Deliveries read the LINK_ names before these existed: unset, each takes its LINK_ twin's value (so a deployment
+# that set LINK_CLAIM_LEASE or LINK_RETRY_INLINE_MAX keeps its deliveries' timing), else the same defaults.
+MP_WEBHOOK_CLAIM_LEASE = env_number("MP_WEBHOOK_CLAIM_LEASE", LINK_CLAIM_LEASE, minimum=1)
+MP_WEBHOOK_RETRY_INLINE_MAX = env_number("MP_WEBHOOK_RETRY_INLINE_MAX", LINK_RETRY_INLINE_MAX, minimum=0, cast=float)
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)

@@ -37,6 +37,7 @@ def link_settings(settings):
     settings.LINK_RETRY_BASE = 0.01
     settings.LINK_RETRY_MAX = 0.05
     settings.LINK_RETRY_INLINE_MAX = 1
+    settings.MP_WEBHOOK_RETRY_INLINE_MAX = 1
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
     reset_client()
     yield settings

@@ -50,7 +50,7 @@ class LinkWebhookView(APIView):
             return self._refuse(400, exc.code, exc.message, exc.details)
         outcome = self.receive(envelope, raw, dict(django_request.headers))
         event = outcome.event
-        metrics.WEBHOOKS_RECEIVED.labels(event.type, "duplicate" if outcome.duplicate else event.status.lower()).inc()
+        metrics.WEBHOOKS_RECEIVED.labels(event.type, outcome.code).inc()
         if outcome.failed:
             return error_response(
                 500,

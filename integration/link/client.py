@@ -4,8 +4,8 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -13,6 +13,15 @@ import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from integration.http import (
+    CallError,
+    CallResponse,
+    PermanentCallError,
+    RequestInfo,
+    RetriableCallError,
+    retry_after_seconds,
+)
 
 from . import routes
 
@@ -26,44 +35,11 @@ def redact_headers(headers: dict) -> dict:
     return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
 
-class LinkError(Exception):
-    """A call to Link did not succeed. ``retriable`` decides whether the outbox tries again."""
-
-    retriable = False
-
-    def __init__(self, code: str, message: str, *, status_code=None, body: str = "", retry_after=None, request=None):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status_code = status_code
-        self.body = body
-        self.retry_after = retry_after
-        self.request = request or {}
-
-
-class RetriableError(LinkError):
-    """5xx, 429, timeout, connection error: worth trying again later."""
-
-    retriable = True
-
-
-class PermanentError(LinkError):
-    """Any other 4xx, a redirect, an oversize or non-JSON body: trying again will not help."""
-
-
-@dataclass
-class LinkResponse:
-    status_code: int
-    data: dict | list | None
-    text: str
-    request: dict = field(default_factory=dict)
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+# Link's names for the outbox's neutral types (``integration.http``): the client answers with them.
+LinkResponse = CallResponse
+LinkError = CallError
+RetriableError = RetriableCallError
+PermanentError = PermanentCallError
 
 
 def _error_code(content: bytes, fallback: str, reason: str = "") -> tuple[str, str]:
@@ -168,7 +144,7 @@ class LinkClient:
                 "token_unavailable",
                 f"Token endpoint answered {resp.status_code}.",
                 status_code=resp.status_code,
-                retry_after=_retry_after(resp.headers.get("Retry-After")),
+                retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
             )
         if resp.status_code != 200:
             code, message = _error_code(resp.content, "invalid_client", resp.reason)
@@ -182,7 +158,15 @@ class LinkClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise RetriableError("token_malformed", "Token endpoint answered without a usable token.") from exc
 
-    def request(self, method: str, path: str, *, json=None, headers=None, max_bytes: int | None = None) -> LinkResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> LinkResponse:
         """Send one authenticated call; a 401 fetches a fresh token once and repeats the call."""
         token = self.tokens.get()
         try:
@@ -194,10 +178,19 @@ class LinkClient:
             self.tokens.invalidate(token)
             return self._send(method, path, self.tokens.get(), payload=json, headers=headers, max_bytes=max_bytes)
 
-    def _send(self, method, path, token, *, payload, headers, max_bytes) -> LinkResponse:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        payload: object,
+        headers: dict[str, str] | None,
+        max_bytes: int | None,
+    ) -> LinkResponse:
         url = self.url(path)
         all_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", **(headers or {})}
-        request_info = {"method": method, "url": url, "headers": redact_headers(all_headers)}
+        request_info: RequestInfo = {"method": method, "url": url, "headers": redact_headers(all_headers)}
         started = time.monotonic()
         try:
             resp = self.session.request(
@@ -228,12 +221,12 @@ class LinkClient:
                 ) from exc
             return LinkResponse(status, data, text, request_info)
         code, message = _error_code(content, f"http_{status}", resp.reason)
-        kwargs = {"status_code": status, "body": text, "request": request_info}
+        kwargs: dict[str, Any] = {"status_code": status, "body": text, "request": request_info}
         if status >= 500 or status == 429:
             raise RetriableError(
                 code,
                 message or f"Link answered {status}.",
-                retry_after=_retry_after(resp.headers.get("Retry-After")),
+                retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
                 **kwargs,
             )
         if 300 <= status < 400:
@@ -245,7 +238,7 @@ class LinkClient:
         raise PermanentError(code, message or f"Link answered {status}.", **kwargs)
 
     @staticmethod
-    def _read(resp: requests.Response, max_bytes: int | None, request_info: dict, deadline: float) -> bytes:
+    def _read(resp: requests.Response, max_bytes: int | None, request_info: RequestInfo, deadline: float) -> bytes:
         """The body, within ``max_bytes`` and by ``deadline`` (one for the whole body: a host that drips
         a byte now and then never trips a per-read timeout)."""
         declared = resp.headers.get("Content-Length")

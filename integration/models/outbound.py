@@ -2,7 +2,9 @@ from django.db import models
 
 
 class OutboundCall(models.Model):
-    """One intended call to Link (the outbox); the table, not the broker, is the source of truth."""
+    """One intended outbound call (the outbox): to Link, or a delivery to an MP webhook endpoint (``kind``).
+
+    The table, not the broker, is the source of truth."""
 
     class Kind(models.TextChoices):
         SUBMIT_ORDER = "submit_order", "Submit order"
@@ -113,7 +115,8 @@ class LinkToken(models.Model):
 
 
 class LinkCircuit(models.Model):
-    """The circuit and request budget of one Link host (``services.circuit``), when Redis does not keep it."""
+    """The circuit and request budget of one Link host (``services.outbox.circuit``: a ``CircuitState`` as JSON),
+    when Redis does not keep it."""
 
     host = models.CharField(max_length=255, unique=True)
     state = models.JSONField(default=dict)

@@ -5,6 +5,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import F
@@ -49,6 +50,16 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+class IngestOutcome(StrEnum):
+    """What receiving or replaying one event came to (``Outcome.code``): ``/metrics`` counts webhooks by it."""
+
+    PROCESSED = "processed"  # applied
+    IGNORED = "ignored"  # applied, deliberately changing nothing (stale, unknown order...)
+    FAILED = "failed"  # its handler raised: stored FAILED, Link retries
+    DUPLICATE = "duplicate"  # a copy of an event applied before: nothing done
+    RECEIVED = "received"  # stored, not applied (a forced replay's start; never left so by receive or replay)
+
+
 @dataclass
 class Outcome:
     event: WebhookEvent
@@ -57,6 +68,10 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return self.event.status == WebhookEvent.Status.FAILED
+
+    @property
+    def code(self) -> IngestOutcome:
+        return IngestOutcome.DUPLICATE if self.duplicate else IngestOutcome(self.event.status.lower())
 
 
 def event_from(envelope: payloads.LinkEvent, raw_body: bytes, headers: dict) -> WebhookEvent:

@@ -48,6 +48,7 @@ def register_call_kinds() -> None:
             on_failure=deliveries.delivery_failed,
             retry_refusal=deliveries.delivery_retry_refusal,
             deadline_setting="MP_WEBHOOK_DEADLINE",
+            claim_lease_setting="MP_WEBHOOK_CLAIM_LEASE",
             to_link=False,
         ),
     )

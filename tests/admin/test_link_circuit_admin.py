@@ -22,7 +22,7 @@ CALLS = "/admin/integration/outboundcall/"
 def outage(settings):
     """The circuit to link.test opened at a known time with two calls held and one draining elsewhere."""
     settings.LINK_CIRCUIT_FAILURES = 1
-    circuit.circuit_record(HOST, circuit.DOWN, probe=False)
+    circuit.circuit_record(HOST, circuit.Answer.DOWN, probe=False)
     since = timezone.now().replace(microsecond=0)
     circuit.circuit_store().change(HOST, lambda state: state.update(since=since.timestamp(), probes=3))
     held = [OutboundCallFactory(waiting_on=HOST, waiting_since=since) for _ in range(2)]
@@ -44,7 +44,7 @@ def test_outbound_list_shows_the_open_circuit_since_when_and_its_held_calls(clie
 def test_outbound_list_shows_the_drain_once_link_is_back(client, ops, outage, settings):
     settings.LINK_DRAIN_RATE = 0.1
     _, held = outage
-    circuit.circuit_record(HOST, circuit.OK, probe=True)
+    circuit.circuit_record(HOST, circuit.Answer.OK, probe=True)
     assert backlog_release(HOST) == len(held)
     OutboundCall.objects.filter(pk=held[0].pk).update(waiting_since=None)  # sent
     row = circuit_row(client.get(CALLS).content.decode())

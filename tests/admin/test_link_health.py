@@ -149,7 +149,7 @@ def test_a_failed_call_stops_counting_once_a_later_one_settles_it(client, ops):
 def test_each_link_hosts_circuit_shows_on_the_health_panel(client, ops):
     opened = time.time() - 90
     LinkCircuit.objects.create(
-        host="127.0.0.1:8100", state={**fresh(), "state": "open", "since": opened, "failures": 7}
+        host="127.0.0.1:8100", state={**fresh().to_json(), "state": "open", "since": opened, "failures": 7}
     )
     html = client.get(LIVE).content.decode()
     row = re.search(r'<tr class="circuit-open">(.*?)</tr>', html, re.S).group(1)

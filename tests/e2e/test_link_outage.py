@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from integration.models import Order
-from integration.services.outbox.circuit import OPEN, circuit_status
+from integration.services.outbox.circuit import CircuitMode, circuit_status
 from tests.waiting import wait_for
 
 from .helpers import api_client, link_created_at, open_stores, order_bodies, place_all
@@ -39,7 +39,9 @@ def test_orders_placed_during_a_three_minute_outage_all_reach_link_within_30_s_o
     stack.sandbox.set_faults(outage=True, latency_ms=PROBE_LATENCY_MS)
     down_at = time.time()
     placed = place_all(mp, bodies)
-    opened = wait_for(lambda: circuit_status(host).state == OPEN and circuit_status(host), what="the circuit to open")
+    opened = wait_for(
+        lambda: circuit_status(host).state == CircuitMode.OPEN and circuit_status(host), what="the circuit to open"
+    )
     time.sleep(max(0.0, down_at + OUTAGE - time.time()))
     assert not Order.objects.filter(state=Order.State.FAILED).exists()
     stack.sandbox.set_faults(outage=False, latency_ms=0)

@@ -239,3 +239,24 @@ def test_a_dead_endpoint_never_opens_links_circuit_nor_holds_link_calls(receiver
     assert sweep.calls_expire() == 1  # past its deadline it fails: no circuit waits for an endpoint
     call.refresh_from_db()
     assert call.status == S.FAILED and "Deadline passed" in call.last_error
+
+
+def test_deliveries_wait_in_place_up_to_their_own_setting_not_links(receiver, settings):
+    ep = endpoint_for(receiver)
+    settings.LINK_RETRY_INLINE_MAX, settings.MP_WEBHOOK_RETRY_INLINE_MAX = 30, 1
+    settings.LINK_RETRY_BASE = settings.LINK_RETRY_MAX = 4  # a backoff of 2 to 4 s: inside Link's inline wait only
+    receiver.script.append(Answer(500))
+    store_event()
+    call = delivery(ep)
+    assert delivery_deliver(call.pk) == 1  # the backoff is over MP_WEBHOOK_RETRY_INLINE_MAX: left to the sweep
+    call.refresh_from_db()
+    assert call.status == S.PENDING and call.claimed_until is None
+
+
+def test_a_delivery_is_leased_for_its_own_claim_lease(receiver, settings):
+    ep = endpoint_for(receiver)
+    settings.LINK_CLAIM_LEASE, settings.MP_WEBHOOK_CLAIM_LEASE = 45, 7
+    store_event()
+    before = timezone.now()
+    claimed = delivery_claim(delivery(ep).pk)
+    assert before + timedelta(seconds=7) <= claimed.claimed_until <= timezone.now() + timedelta(seconds=7)

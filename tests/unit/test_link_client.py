@@ -1,5 +1,7 @@
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 import requests
@@ -161,3 +163,11 @@ def test_secrets_and_tokens_never_logged(mocked_link, caplog):
     text = caplog.text + repr(err.value.request)
     assert "tok-1" not in text and "mp-secret" not in text
     assert err.value.request["headers"]["Authorization"] == "***"
+
+
+def test_a_retry_after_date_is_honoured_as_well_as_seconds(mocked_link):
+    in_two_minutes = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    mocked_link.add(responses.POST, f"{LINK}/v2/orders", status=429, headers={"Retry-After": in_two_minutes}, json={})
+    with pytest.raises(RetriableError) as err:
+        get_client().request("POST", "/v2/orders", json={})
+    assert 115 <= err.value.retry_after <= 120

@@ -41,7 +41,7 @@ def link_calls(rsps) -> int:
 def open_circuit(rsps) -> None:
     for _ in range(2):
         call_deliver(OutboundCallFactory().pk, inline_wait=0)
-    assert circuit.circuit_status(HOST).state == circuit.OPEN
+    assert circuit.circuit_status(HOST).state == circuit.CircuitMode.OPEN
     assert link_calls(rsps) == 2
 
 
@@ -77,7 +77,7 @@ def test_one_probe_then_success_closes_it_and_pulls_the_held_calls_forward_oldes
     first.refresh_from_db()
     assert first.waiting_on == "" and first.next_attempt_at == first.created_at  # due, and first in line
     status = circuit.circuit_status(HOST)
-    assert status.state == circuit.CLOSED and status.draining and status.drain_total == 2
+    assert status.state == circuit.CircuitMode.CLOSED and status.draining and status.drain_total == 2
     assert calls_drain() == 2  # one loop sends both, a second apart (LINK_DRAIN_RATE)
     assert (
         list(OutboundCall.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
@@ -182,7 +182,7 @@ def test_sweep_does_not_fail_a_call_past_its_deadline_that_was_not_tried_since_l
     open_circuit(down)
     held = OutboundCallFactory()
     call_deliver(held.pk)
-    shift_circuit(state=circuit.CLOSED, closed_at=timezone.now().timestamp(), failures=0)
+    shift_circuit(state=circuit.CircuitMode.CLOSED, closed_at=timezone.now().timestamp(), failures=0)
     OutboundCall.objects.filter(pk=held.pk).update(deadline=timezone.now() - timedelta(seconds=1))
     calls_sweep()
     assert held.pk in no_broker  # released (the worker that closed the circuit died) and sent, not failed

@@ -14,10 +14,8 @@ healthy ones keep the other workers. A delivery turned away waits for the sweep.
 """
 
 import json
-import logging
 import time
-from datetime import timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -28,16 +26,16 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from integration import metrics
+from integration.http import CallResponse, PermanentCallError, RequestInfo, RetriableCallError, retry_after_seconds
 from integration.link import routes
-from integration.link.client import LinkResponse, PermanentError, RetriableError
 from integration.locks import advisory_xact_lock
 from integration.models import CallAttempt, NotificationEvent, OutboundCall, WebhookEndpoint
 from integration.services.mp_events.endpoints import endpoint_disable, endpoint_secrets
 from integration.services.mp_events.events import event_body
 from integration.services.outbox import calls as outbound
 from integration.services.outbox.calls import call_claim, call_send
-
-logger = logging.getLogger(__name__)
+from integration.services.outbox.kinds import CallKind
+from integration.services.outbox.workers import WorkerBudget, task_enqueue
 
 RESPONSE_KEEP = 2000
 _FAILING_PLACES_LOCK = 0x6C62_6670  # any distinct key: the pool of places failing endpoints share
@@ -45,21 +43,9 @@ USER_AGENT = "linkbridge-webhooks/1"
 _session = requests.Session()
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def delivery_request(endpoint: WebhookEndpoint, event: NotificationEvent, now=None) -> tuple[bytes, dict]:
+def delivery_request(
+    endpoint: WebhookEndpoint, event: NotificationEvent, now: datetime | None = None
+) -> tuple[bytes, dict[str, str]]:
     """The body and Standard Webhooks headers of one try (signed afresh each try, as the spec wants)."""
     now = now or timezone.now()
     body = json.dumps(event_body(event), separators=(",", ":"))
@@ -79,15 +65,15 @@ def _streak_start(endpoint: WebhookEndpoint) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=timezone.now())
 
 
-def delivery_send(call: OutboundCall, kind=None) -> LinkResponse:
-    """One try of a delivery: a ``LinkResponse`` for a 2xx, else a ``LinkError`` the outbox settles."""
+def delivery_send(call: OutboundCall, kind: CallKind | None = None) -> CallResponse:
+    """One try of a delivery: a ``CallResponse`` for a 2xx, else a ``CallError`` the outbox settles."""
     endpoint = WebhookEndpoint.objects.get(pk=call.endpoint_id)
     event = NotificationEvent.objects.get(pk=call.event_id)
     body, headers = delivery_request(endpoint, event)
-    info = {"url": endpoint.url, "headers": {k: v for k, v in headers.items() if k != "webhook-signature"}}
+    info: RequestInfo = {"url": endpoint.url, "headers": {k: v for k, v in headers.items() if k != "webhook-signature"}}
     allowed, why = routes.host_allowed(endpoint.url, settings.MP_WEBHOOK_HOSTS, "MP_WEBHOOK_HOSTS")
     if not allowed:
-        raise PermanentError("url_not_allowed", why, request=info)
+        raise PermanentCallError("url_not_allowed", why, request=info)
     timeout = (settings.MP_WEBHOOK_CONNECT_TIMEOUT, settings.MP_WEBHOOK_READ_TIMEOUT)
     try:
         with _session.post(
@@ -96,22 +82,22 @@ def delivery_send(call: OutboundCall, kind=None) -> LinkResponse:
             text = response.raw.read(RESPONSE_KEEP, decode_content=True).decode(errors="replace")
     except requests.Timeout as exc:
         _streak_start(endpoint)
-        raise RetriableError("timeout", f"no answer in time: {exc}", request=info) from exc
+        raise RetriableCallError("timeout", f"no answer in time: {exc}", request=info) from exc
     except requests.RequestException as exc:
         _streak_start(endpoint)
-        raise RetriableError("connection_error", str(exc), request=info) from exc
+        raise RetriableCallError("connection_error", str(exc), request=info) from exc
     status = response.status_code
     if 200 <= status < 300:
-        return LinkResponse(status, None, text, request=info)
+        return CallResponse(status, None, text, request=info)
     _streak_start(endpoint)
     if status == 410:
-        raise PermanentError("gone", "the endpoint answered 410 Gone", status_code=status, body=text, request=info)
-    raise RetriableError(
+        raise PermanentCallError("gone", "the endpoint answered 410 Gone", status_code=status, body=text, request=info)
+    raise RetriableCallError(
         f"http_{status}",
         f"the endpoint answered {status}",
         status_code=status,
         body=text,
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         request=info,
     )
 
@@ -125,7 +111,7 @@ def delivery_retry_refusal(call: OutboundCall) -> str | None:
     return None if enabled else "its endpoint is disabled: re-enable the endpoint first (the event feed has it too)."
 
 
-def delivery_succeeded(call: OutboundCall, response: LinkResponse) -> None:
+def delivery_succeeded(call: OutboundCall, response: CallResponse) -> None:
     WebhookEndpoint.objects.filter(pk=call.endpoint_id).update(failing_since=None, last_success_at=timezone.now())
     event_at = NotificationEvent.objects.filter(pk=call.event_id).values_list("timestamp", flat=True).first()
     if event_at is not None:
@@ -200,18 +186,9 @@ def _enqueue_waiting(endpoint_id: int) -> None:
 
 def delivery_enqueue(call_id: int) -> None:
     """To the deliveries' own cluster: a slow endpoint never holds a worker that calls to Link need."""
-    from django_q.tasks import async_task
-
-    try:
-        async_task(
-            "integration.tasks.deliver_event",
-            call_id,
-            cluster=settings.MP_WEBHOOK_CLUSTER,
-            task_name=f"deliver-event-{call_id}",
-            save=False,
-        )
-    except Exception:  # the broker being down must never undo the caller's committed change
-        logger.exception("could not enqueue delivery %s; the sweep will send it", call_id)
+    task_enqueue(
+        "integration.tasks.deliver_event", call_id, name=f"deliver-event-{call_id}", cluster=settings.MP_WEBHOOK_CLUSTER
+    )
 
 
 def _next_for(endpoint_id: int) -> OutboundCall | None:
@@ -229,8 +206,7 @@ def delivery_deliver(call_id: int) -> int:
     A short backoff is waited out in the endpoint's place (a failing endpoint keeps to its budget);
     a longer one is left to the sweep. Returns the number of tries made.
     """
-    budget_end = time.monotonic() + settings.Q_CLUSTER["timeout"] * 0.6
-    worst_try = settings.MP_WEBHOOK_CONNECT_TIMEOUT + settings.MP_WEBHOOK_READ_TIMEOUT
+    budget = WorkerBudget.start(settings.MP_WEBHOOK_CONNECT_TIMEOUT + settings.MP_WEBHOOK_READ_TIMEOUT)
     tries = 0
     call = delivery_claim(call_id)
     while call is not None:
@@ -239,13 +215,13 @@ def delivery_deliver(call_id: int) -> int:
         if call_send(call) == CallAttempt.Outcome.RETRIABLE:
             call.refresh_from_db(fields=["status", "next_attempt_at"])
             wait = max(0.0, (call.next_attempt_at - timezone.now()).total_seconds())
-            if call.status == OutboundCall.Status.PENDING and wait <= settings.LINK_RETRY_INLINE_MAX:
-                if time.monotonic() + wait + worst_try > budget_end:
+            if call.status == OutboundCall.Status.PENDING and wait <= settings.MP_WEBHOOK_RETRY_INLINE_MAX:
+                if not budget.allows(wait):
                     outbound.call_enqueue(call.pk, OutboundCall.Kind.DELIVER_EVENT)
                     return tries
                 call = _wait_in_place(call, wait)
                 continue
-        if time.monotonic() + worst_try > budget_end:
+        if not budget.allows():
             _enqueue_waiting(endpoint_id)
             return tries
         call = _next_for(endpoint_id)
@@ -255,7 +231,7 @@ def delivery_deliver(call_id: int) -> int:
 def _wait_in_place(call: OutboundCall, wait: float) -> OutboundCall | None:
     """Wait out a short backoff in the endpoint's place if its budget still has one (it may have started
     failing since the claim, and so shrunk); else the worker goes, and the sweep sends the retry when due."""
-    hold = timezone.now() + timedelta(seconds=wait + settings.LINK_CLAIM_LEASE)
+    hold = timezone.now() + timedelta(seconds=wait + settings.MP_WEBHOOK_CLAIM_LEASE)
     with transaction.atomic():
         if not _place_free(call.endpoint_id, timezone.now()):
             return None

@@ -1,6 +1,7 @@
 """Link's word on an order (its events and reads) applied under one rule: stale reports never move it back."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
@@ -24,10 +25,19 @@ _TRANSITION_TO = {
     S.CANCELLED: "cancel",
 }
 
-MOVE, SAME, IGNORE = "move", "same", "ignore"
+
+class ReportDecision(StrEnum):
+    """What Link reporting a state does to an order (``report_decide``)."""
+
+    MOVE = "move"  # forward (or skipping ahead): apply it
+    SAME = "same"  # the order is in that state already
+    IGNORE = "ignore"  # stale, or after a final state: changes nothing, with why
 
 
-def report_decide(current: str, target: str) -> tuple[str, str]:
+MOVE, SAME, IGNORE = ReportDecision.MOVE, ReportDecision.SAME, ReportDecision.IGNORE
+
+
+def report_decide(current: str, target: str) -> tuple[ReportDecision, str]:
     """What Link reporting ``target`` does to an order in ``current``: (MOVE | SAME | IGNORE, why)."""
     if current == target:
         return SAME, f"duplicate: order already {current}"

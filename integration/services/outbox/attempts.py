@@ -3,11 +3,11 @@ headers), the answer (truncated) and its duration, committed before the answer i
 a try whose answer could not be applied leaves on the attempt and the call."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from integration.link.client import LinkError, LinkResponse
+from integration.http import CallError, CallResponse
 from integration.models import CallAttempt, OutboundCall
 from integration.text import json_problem
 
@@ -19,7 +19,7 @@ def truncate(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more characters]"
 
 
-def stored_response(response: LinkResponse):
+def stored_response(response: CallResponse) -> dict | list | None:
     return (
         _jsonb_safe(response.data)
         if len(response.text) <= STORED_RESPONSE_LIMIT
@@ -27,12 +27,22 @@ def stored_response(response: LinkResponse):
     )
 
 
-def attempt_record(call, response: LinkResponse | None, error: LinkError | None, started_at, duration_ms: int):
-    if response is not None:
-        outcome = CallAttempt.Outcome.SUCCESS
+def attempt_record(
+    call: OutboundCall,
+    response: CallResponse | None,
+    error: CallError | None,
+    started_at: datetime,
+    duration_ms: int,
+) -> CallAttempt:
+    """Commit one try: ``response`` for an answer, else the ``error`` it raised."""
+    status_code: int | None
+    if error is None:
+        assert response is not None  # a try ends in an answer or an error
+        outcome, request_info = CallAttempt.Outcome.SUCCESS, response.request
+        status_code, body = response.status_code, response.text
     else:
         outcome = CallAttempt.Outcome.RETRIABLE if error.retriable else CallAttempt.Outcome.PERMANENT
-    request_info = response.request if response is not None else error.request
+        request_info, status_code, body = error.request, error.status_code, error.body
     return CallAttempt.objects.create(
         call=call,
         number=call.attempts,
@@ -42,8 +52,8 @@ def attempt_record(call, response: LinkResponse | None, error: LinkError | None,
         request_url=request_info.get("url", call.path)[:2000],
         request_headers=request_info.get("headers", {}),
         request_body=truncate(json.dumps(call.payload)) if call.payload is not None else "",
-        status_code=response.status_code if response is not None else error.status_code,
-        response_body=truncate(response.text if response is not None else error.body),
+        status_code=status_code,
+        response_body=truncate(body),
         outcome=outcome,
         error="" if error is None else str(error),
     )

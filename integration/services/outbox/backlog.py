@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from integration.models import CallAttempt, OutboundCall
 from integration.services.outbox import circuit
-from integration.services.outbox.circuit import CLOSED, HOLD, OPEN, Permit
+from integration.services.outbox.circuit import Action, CircuitMode, Permit
 from integration.services.outbox.kinds import call_kind
 
 
@@ -35,10 +35,10 @@ def call_admit(call: OutboundCall, *, max_wait: float) -> Permit:
     """Ask the host's circuit for a claimed call; a HOLD releases the call untried."""
     host = call_host(call)
     permit = circuit.circuit_acquire(host, max_wait=max_wait)
-    if permit.action != HOLD:
+    if permit.action != Action.HOLD:
         return permit
     now = timezone.now()
-    held = {"claimed_until": None, "attempts": F("attempts") - 1}
+    held: dict[str, object] = {"claimed_until": None, "attempts": F("attempts") - 1}
     if permit.wait is None:  # open: it waits for the circuit (the close or the sweep release it), not for a time
         held.update(
             waiting_on=host,
@@ -63,7 +63,7 @@ def backlog_release(host: str) -> int:
 
 
 def backlog_closed(host: str) -> bool:
-    return circuit.circuit_status(host).state == CLOSED
+    return circuit.circuit_status(host).state == CircuitMode.CLOSED
 
 
 def backlog_sweep() -> list[int]:
@@ -73,7 +73,7 @@ def backlog_sweep() -> list[int]:
     due = []
     for host in _pending().exclude(waiting_on="").values_list("waiting_on", flat=True).distinct():
         status = circuit.circuit_status(host)
-        if status.state == CLOSED:
+        if status.state == CircuitMode.CLOSED:
             backlog_release(host)
         elif status.probe_due:
             oldest = _pending().filter(waiting_on=host).order_by("created_at", "pk").first()
@@ -102,7 +102,7 @@ def _unavailable(call: OutboundCall, status: circuit.CircuitStatus, now) -> str 
 def _tried_while_up(call: OutboundCall, status: circuit.CircuitStatus) -> bool:
     """Did the call have a try while the circuit was closed, since it last closed (probes do not count)?"""
     tries = CallAttempt.objects.filter(call=call, started_at__gte=status.closed_at or call.created_at)
-    if status.state == OPEN:
+    if status.state == CircuitMode.OPEN:
         tries = tries.filter(started_at__lt=status.since)
     return tries.exists()
 
@@ -113,7 +113,7 @@ def _deadline_verdict(call: OutboundCall, gave_up: str) -> str | None:
     status = circuit.circuit_status(call_host(call))
     if _tried_while_up(call, status):
         return gave_up
-    if status.state == OPEN:
+    if status.state == CircuitMode.OPEN:
         return _unavailable(call, status, timezone.now())
     return None  # Link is up and this call has not been tried since: it goes first, it does not fail
 

@@ -1,4 +1,5 @@
-"""The outbox: calls to Link are rows committed with the change that caused them.
+"""The outbox: outbound calls (to Link, to MP webhook endpoints) are rows committed with the change
+that caused them.
 
 A worker claims a due call with a short lease (row lock, skip locked), sends it outside any
 transaction through its kind's sender, commits the attempt (``attempts``), then applies the result
@@ -17,10 +18,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from integration import metrics
-from integration.link.client import LinkError, LinkResponse
+from integration.http import CallError, CallResponse
 from integration.models import CallAttempt, OutboundCall
 from integration.services.errors import ActionRefused
 from integration.services.outbox import attempts, backlog, circuit
+from integration.services.outbox.circuit import Action, Answer, Change
 from integration.services.outbox.kinds import (
     CALL_KINDS,
     CallKind,
@@ -29,6 +31,7 @@ from integration.services.outbox.kinds import (
     ordered_kinds,
     own_queue_kinds,
 )
+from integration.services.outbox.workers import WorkerBudget, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -87,21 +90,12 @@ def call_enqueue(call_id: int, kind: str | None = None) -> None:
     if own:
         own(call_id)
         return
-    _enqueue("integration.tasks.deliver_call", call_id, name=f"deliver-call-{call_id}")
+    task_enqueue("integration.tasks.deliver_call", call_id, name=f"deliver-call-{call_id}")
 
 
 def drain_enqueue() -> None:
     """Hand "send released calls" to django-q2 (``drain.calls_drain``)."""
-    _enqueue("integration.tasks.drain_calls", name="drain-calls")
-
-
-def _enqueue(func: str, *args, name: str) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        async_task(func, *args, task_name=name, save=False)
-    except Exception:  # the broker being down must never undo the caller's committed change
-        logger.exception("could not enqueue %s; the sweep will find its calls", name)
+    task_enqueue("integration.tasks.drain_calls", name="drain-calls")
 
 
 def calls_release(channel: str) -> int:
@@ -114,7 +108,7 @@ def calls_release(channel: str) -> int:
 
 
 def call_backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with equal jitter; never sooner than Link's Retry-After."""
+    """Exponential backoff with equal jitter; never sooner than the answer's Retry-After."""
     ceiling = min(settings.LINK_RETRY_MAX, settings.LINK_RETRY_BASE * (2 ** max(0, attempts - 1)))
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
     return max(delay, retry_after or 0.0)
@@ -142,19 +136,19 @@ def call_claim(call_id: int | None = None, *, released: bool = False) -> Outboun
         call = due.order_by("next_attempt_at").first()
         if call is None:
             return None
-        call.claimed_until = now + timedelta(seconds=settings.LINK_CLAIM_LEASE)
+        call.claimed_until = now + timedelta(seconds=call_kind(call.kind).claim_lease_seconds)
         call.attempts += 1
         call.save(update_fields=["claimed_until", "attempts", "updated_at"])
     return call
 
 
-def _answer(response: LinkResponse | None, error: LinkError | None) -> str:
+def _answer(response: CallResponse | None, error: CallError | None) -> Answer:
     """What the try tells the host's circuit."""
-    if response is not None:
-        return circuit.OK
+    if response is not None or error is None:
+        return Answer.OK
     if error.status_code == 429:
-        return circuit.THROTTLED
-    return circuit.DOWN if error.retriable else circuit.REFUSED
+        return Answer.THROTTLED
+    return Answer.DOWN if error.retriable else Answer.REFUSED
 
 
 def call_send(call: OutboundCall, *, probe: bool = False) -> str:
@@ -167,10 +161,11 @@ def call_send(call: OutboundCall, *, probe: bool = False) -> str:
     kind = call_kind(call.kind)
     started_at = timezone.now()
     t0 = time.monotonic()
-    response, error = None, None
+    response: CallResponse | None = None
+    error: CallError | None = None
     try:
         response = kind.send(call, kind)
-    except LinkError as exc:
+    except CallError as exc:
         error = exc
     attempt = attempts.attempt_record(call, response, error, started_at, int((time.monotonic() - t0) * 1000))
     channel = kind.channel(call)
@@ -190,7 +185,7 @@ def call_send(call: OutboundCall, *, probe: bool = False) -> str:
     except Exception as exc:
         logger.exception("outbound call %s: applying the answer of attempt %s failed", call.pk, attempt.number)
         attempts.attempt_apply_failed(call, attempt, exc, retry_in=call_backoff(call.attempts))
-    if change == circuit.CLOSED_NOW:
+    if change == Change.CLOSED:
         calls_release(channel)
     return attempt.outcome
 
@@ -211,12 +206,12 @@ def _enqueue_next_in_order(call: OutboundCall, key: OrderingKey) -> None:
 def _settle(
     call: OutboundCall,
     kind: CallKind,
-    response: LinkResponse | None,
-    error: LinkError | None,
+    response: CallResponse | None,
+    error: CallError | None,
     *,
     probe: bool = False,
     pause: float = 0.0,
-):
+) -> None:
     if response is not None:
         call.last_status_code = response.status_code
         call.response = attempts.stored_response(response)
@@ -226,12 +221,13 @@ def _settle(
         else:
             _finish(call, OutboundCall.Status.SUCCEEDED, "")
     else:
+        assert error is not None  # a try ends in an answer or an error
         _settle_error(call, kind, error, probe=probe, pause=pause)
     if kind.ordering_key and call.status != OutboundCall.Status.PENDING:
         _enqueue_next_in_order(call, kind.ordering_key)
 
 
-def _settle_error(call: OutboundCall, kind: CallKind, error: LinkError, *, probe: bool, pause: float) -> None:
+def _settle_error(call: OutboundCall, kind: CallKind, error: CallError, *, probe: bool, pause: float) -> None:
     call.last_status_code = error.status_code
     call.last_error = str(error)
     call.claimed_until = None
@@ -276,6 +272,11 @@ def calls_skip(calls, reason: str) -> int:
     )
 
 
+def link_worst_try() -> float:
+    """How long one try to Link may take (a full connect and read timeout): the loops' ``WorkerBudget``."""
+    return float(settings.LINK_CONNECT_TIMEOUT + settings.LINK_READ_TIMEOUT)
+
+
 def _wait_until_due(call_id: int, inline_wait: float) -> None:
     due = (
         OutboundCall.objects.filter(pk=call_id, status=OutboundCall.Status.PENDING)
@@ -294,9 +295,7 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
     ticks every 30 s); longer ones are left to the sweep. Returns the number of tries made.
     """
     inline_wait = settings.LINK_RETRY_INLINE_MAX if inline_wait is None else inline_wait
-    # Stay well inside django-q2's task timeout: one more try may take a full connect + read timeout.
-    budget_end = time.monotonic() + settings.Q_CLUSTER["timeout"] * 0.6
-    worst_try = settings.LINK_CONNECT_TIMEOUT + settings.LINK_READ_TIMEOUT
+    budget = WorkerBudget.start(link_worst_try())
     tries = 0
     if call_id is not None:
         _wait_until_due(call_id, inline_wait)
@@ -305,20 +304,20 @@ def call_deliver(call_id: int | None = None, *, inline_wait: float | None = None
         if call is None:
             return tries
         permit = backlog.call_admit(call, max_wait=inline_wait)
-        if permit.action == circuit.HOLD:
+        if permit.action == Action.HOLD:
             if permit.wait is None and backlog.backlog_closed(backlog.call_host(call)):
                 calls_release(backlog.call_host(call))  # it closed while this call was being held
             return tries
-        time.sleep(permit.wait)  # the slot is reserved: the budget, a 429's pause or the drain
+        time.sleep(permit.wait or 0.0)  # the slot is reserved: the budget, a 429's pause or the drain
         tries += 1
-        outcome = call_send(call, probe=permit.action == circuit.PROBE)
+        outcome = call_send(call, probe=permit.action == Action.PROBE)
         if outcome != CallAttempt.Outcome.RETRIABLE or call_id is None:
             return tries
         call.refresh_from_db(fields=["status", "next_attempt_at"])
         wait = (call.next_attempt_at - timezone.now()).total_seconds()
         if call.status != OutboundCall.Status.PENDING or wait > inline_wait:
             return tries
-        if time.monotonic() + wait + worst_try > budget_end:
+        if not budget.allows(wait):
             call_enqueue(call.pk)  # a fresh task, with a fresh budget, waits for the next try
             return tries
         time.sleep(max(0.0, wait))

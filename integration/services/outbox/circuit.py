@@ -1,8 +1,9 @@
 """A circuit and a request budget per Link host, shared by every worker (issue 12).
 
-The state of each host is one small dict kept in a ``LinkCircuit`` row or, with ``REDIS_URL``, in a
-Redis key; every change is a read-modify-write under the row lock (or a WATCH/MULTI transaction),
-so every worker sees one circuit. The rules are pure functions of (state, now):
+The state of each host is one ``CircuitState``, stored as a small JSON object in a ``LinkCircuit``
+row or, with ``REDIS_URL``, in a Redis key; every change is a read-modify-write under the row lock
+(or a WATCH/MULTI transaction), so every worker sees one circuit. The rules are pure functions of
+(state, now):
 
 - closed: calls go, spaced by the shared budget (``LINK_RATE_LIMIT`` per second, GCRA) and by the
   pause a 429 sets for every call to the host (its Retry-After, else our backoff);
@@ -15,39 +16,106 @@ Hand-written rather than pybreaker: its half-open state lets one call through pe
 neither it nor a rate-limit library keeps a probe lease and a drain in the database.
 """
 
-import copy
+import dataclasses
 import json
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import transaction
 
 from integration.models import LinkCircuit
 
-CLOSED, OPEN = "closed", "open"
-SEND, PROBE, HOLD = "send", "probe", "hold"
-OK, REFUSED, DOWN, THROTTLED = "ok", "refused", "down", "throttled"
-OPENED, CLOSED_NOW = "opened", "closed"
+T = TypeVar("T")
 
 
-def fresh() -> dict:
-    return {
-        "state": CLOSED,
-        "since": 0.0,
-        "failures": 0,
-        "closed_at": 0.0,
-        "next_probe_at": 0.0,
-        "probe_until": 0.0,
-        "probes": 0,
-        "paused_until": 0.0,
-        "tat": 0.0,
-        "drain_since": 0.0,
-        "drain_until": 0.0,
-        "drain_total": 0,
-    }
+class CircuitMode(StrEnum):
+    """Where a host's circuit stands (the ``state`` key of its stored JSON)."""
+
+    CLOSED = "closed"  # calls go, within the budget
+    OPEN = "open"  # calls are held; one probe at a time tests whether the host is back
+
+
+class Action(StrEnum):
+    """What a ``Permit`` lets a claimed call do."""
+
+    SEND = "send"
+    PROBE = "probe"  # the circuit is open: this call tests whether the host is back
+    HOLD = "hold"  # do not send
+
+
+class Answer(StrEnum):
+    """What one try tells the host's circuit."""
+
+    OK = "ok"  # a success
+    REFUSED = "refused"  # a refusal (a 4xx other than 429): the host is up
+    DOWN = "down"  # a retriable failure (5xx, timeout, no connection)
+    THROTTLED = "throttled"  # a 429: the host is up, and every call to it pauses
+
+
+class Change(StrEnum):
+    """How an answer changed the circuit (``record``'s result; None: it did not)."""
+
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@dataclass
+class CircuitState:
+    """One host's circuit and budget, stored as a JSON object of these fields (``to_json``) in its
+    ``LinkCircuit`` row or Redis key. Times are Unix timestamps; 0 means never / none."""
+
+    state: CircuitMode = CircuitMode.CLOSED
+    since: float = 0.0  # when it last opened or closed
+    failures: int = 0  # retriable failures in a row, while closed
+    closed_at: float = 0.0
+    next_probe_at: float = 0.0
+    probe_until: float = 0.0  # the probe in flight holds its lease until then
+    probes: int = 0  # probes sent since it opened
+    paused_until: float = 0.0  # a 429's pause for every call to the host
+    tat: float = 0.0  # the rate budget's theoretical arrival time (GCRA)
+    drain_since: float = 0.0
+    drain_until: float = 0.0
+    drain_total: int = 0  # calls released when it last closed
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any] | None) -> "CircuitState":
+        """Read a stored object; a key it lacks (a row written before the key existed, or none at all)
+        takes its default, and a key it does not know is dropped."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {name: value for name, value in (stored or {}).items() if name in known}
+        state = cls(**values)
+        state.state = CircuitMode(state.state)
+        return state
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored object: the same keys and plain JSON values as the dict it replaces."""
+        stored = dataclasses.asdict(self)
+        stored["state"] = str(self.state)
+        return stored
+
+    def copy(self) -> "CircuitState":
+        return dataclasses.replace(self)
+
+    def update(self, changes: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+        """Set several fields at once by name, as ``dict.update`` (e.g. a test moving the circuit's clock
+        in ``store.change``); an unknown name is a ``TypeError``."""
+        changes = {**(changes or {}), **more}
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"CircuitState has no field {', '.join(sorted(unknown))}")
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+
+def fresh() -> CircuitState:
+    """A host never seen: closed, no failures, no budget used."""
+    return CircuitState()
 
 
 @dataclass(frozen=True)
@@ -76,86 +144,103 @@ class Permit:
     """SEND or PROBE after sleeping ``wait`` seconds (the slot is reserved); HOLD: do not send, come
     back after ``wait`` seconds (None: when the circuit closes)."""
 
-    action: str
+    action: Action
     wait: float | None = 0.0
 
 
-def _rate(state: dict, now: float, limits: Limits) -> float:
-    draining = limits.drain_rate if now < state["drain_until"] else 0.0
+def _rate(state: CircuitState, now: float, limits: Limits) -> float:
+    draining = limits.drain_rate if now < state.drain_until else 0.0
     rates = [r for r in (limits.rate, draining) if r > 0]
     return min(rates) if rates else 0.0
 
 
-def decide(state: dict, now: float, limits: Limits, max_wait: float) -> Permit:
+def decide(state: CircuitState, now: float, limits: Limits, max_wait: float) -> Permit:
     """May a call go now? Reserves its slot (or the probe) in ``state``."""
-    if state["state"] == OPEN:
-        if state["probe_until"] > now or now < state["next_probe_at"]:
-            return Permit(HOLD, None)
-        state["probe_until"] = now + limits.probe_lease
-        state["probes"] += 1
-        return Permit(PROBE)
-    start = max(now, state["paused_until"])
+    if state.state == CircuitMode.OPEN:
+        if state.probe_until > now or now < state.next_probe_at:
+            return Permit(Action.HOLD, None)
+        state.probe_until = now + limits.probe_lease
+        state.probes += 1
+        return Permit(Action.PROBE)
+    start = max(now, state.paused_until)
     rate = _rate(state, now, limits)
+    interval = 1.0 / rate if rate else 0.0
     if rate:
-        interval = 1.0 / rate
-        start = max(start, state["tat"] - (max(1, limits.burst) - 1) * interval)
+        start = max(start, state.tat - (max(1, limits.burst) - 1) * interval)
     if start - now > max_wait:
-        return Permit(HOLD, start - now)
+        return Permit(Action.HOLD, start - now)
     if rate:
-        state["tat"] = max(state["tat"], start) + interval
-    return Permit(SEND, start - now)
+        state.tat = max(state.tat, start) + interval
+    return Permit(Action.SEND, start - now)
 
 
-def record(state: dict, now: float, limits: Limits, result: str, *, probe: bool, pause: float = 0.0) -> str | None:
-    """Apply one answer (OK, REFUSED, DOWN or THROTTLED); OPENED or CLOSED_NOW when it changed the circuit."""
+def record(
+    state: CircuitState, now: float, limits: Limits, result: Answer, *, probe: bool, pause: float = 0.0
+) -> Change | None:
+    """Apply one answer to ``state``; the ``Change`` when it opened or closed the circuit."""
     if probe:
-        state["probe_until"] = 0.0
-    if result == THROTTLED:
-        state["paused_until"] = max(state["paused_until"], now + pause)
-    if result != DOWN:  # Link answered: it is up
-        state["failures"] = 0
-        if state["state"] == OPEN:
-            state.update(state=CLOSED, since=now, closed_at=now, probes=0)
-            return CLOSED_NOW
+        state.probe_until = 0.0
+    if result == Answer.THROTTLED:
+        state.paused_until = max(state.paused_until, now + pause)
+    if result != Answer.DOWN:  # the host answered: it is up
+        state.failures = 0
+        if state.state == CircuitMode.OPEN:
+            state.state, state.since, state.closed_at, state.probes = CircuitMode.CLOSED, now, now, 0
+            return Change.CLOSED
         return None
-    if state["state"] == OPEN:
+    if state.state == CircuitMode.OPEN:
         if probe:
-            state["next_probe_at"] = now + limits.probe_interval
+            state.next_probe_at = now + limits.probe_interval
         return None
-    state["failures"] += 1
-    if state["failures"] < limits.failures:
+    state.failures += 1
+    if state.failures < limits.failures:
         return None
-    state.update(state=OPEN, since=now, next_probe_at=now + limits.probe_interval, probes=0, drain_until=0.0)
-    return OPENED
+    state.state, state.since, state.next_probe_at = CircuitMode.OPEN, now, now + limits.probe_interval
+    state.probes, state.drain_until = 0, 0.0
+    return Change.OPENED
 
 
-def start_drain(state: dict, now: float, limits: Limits, waiting: int) -> None:
+def start_drain(state: CircuitState, now: float, limits: Limits, waiting: int) -> None:
     if waiting and limits.drain_rate > 0:
-        state.update(drain_since=now, drain_total=waiting, drain_until=now + waiting / limits.drain_rate)
+        state.drain_since, state.drain_total, state.drain_until = now, waiting, now + waiting / limits.drain_rate
 
 
 # --- where the state lives -------------------------------------------------------------------------
 
 
+class CircuitStore(Protocol):
+    """Where every worker reads and changes the hosts' circuits."""
+
+    def read(self, host: str) -> CircuitState: ...
+
+    def read_all(self) -> dict[str, CircuitState]: ...
+
+    def change(self, host: str, fn: Callable[[CircuitState], T]) -> T:
+        """Apply ``fn`` to the host's state atomically (no other worker changes it meanwhile), store the
+        result, and return what ``fn`` returned."""
+        ...
+
+
 class DatabaseStore:
     """One ``LinkCircuit`` row per host, changed under its row lock."""
 
-    def read(self, host: str) -> dict:
+    def read(self, host: str) -> CircuitState:
         row = LinkCircuit.objects.filter(host=host).values_list("state", flat=True).first()
-        return {**fresh(), **(row or {})}
+        return CircuitState.from_json(row)
 
-    def read_all(self) -> dict[str, dict]:
-        return {host: {**fresh(), **state} for host, state in LinkCircuit.objects.values_list("host", "state")}
+    def read_all(self) -> dict[str, CircuitState]:
+        return {host: CircuitState.from_json(state) for host, state in LinkCircuit.objects.values_list("host", "state")}
 
-    def change(self, host: str, fn):
+    def change(self, host: str, fn: Callable[[CircuitState], T]) -> T:
         while True:
             try:
                 with transaction.atomic():
                     row = LinkCircuit.objects.select_for_update().get(host=host)
-                    state = {**fresh(), **row.state}
+                    stored = CircuitState.from_json(row.state)
+                    state = stored.copy()
                     result = fn(state)
-                    if state != {**fresh(), **row.state}:
-                        row.state = state
+                    if state != stored:
+                        row.state = state.to_json()
                         row.save(update_fields=["state", "updated_at"])
                     return result
             except LinkCircuit.DoesNotExist:
@@ -173,25 +258,25 @@ class RedisStore:
         self._watch_error = redis.WatchError
         self.prefix = f"{site}:circuit:"
 
-    def read(self, host: str) -> dict:
+    def read(self, host: str) -> CircuitState:
         raw = self.redis.get(self.prefix + host)
-        return {**fresh(), **(json.loads(raw) if raw else {})}
+        return CircuitState.from_json(json.loads(raw) if raw else None)
 
-    def read_all(self) -> dict[str, dict]:
+    def read_all(self) -> dict[str, CircuitState]:
         hosts = sorted(h.decode() for h in self.redis.smembers(self.prefix + "hosts"))
         return {host: self.read(host) for host in hosts}
 
-    def change(self, host: str, fn):
+    def change(self, host: str, fn: Callable[[CircuitState], T]) -> T:
         key = self.prefix + host
         with self.redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)
                     raw = pipe.get(key)
-                    state = {**fresh(), **(json.loads(raw) if raw else {})}
+                    state = CircuitState.from_json(json.loads(raw) if raw else None)
                     result = fn(state)
                     pipe.multi()
-                    pipe.set(key, json.dumps(state))
+                    pipe.set(key, json.dumps(state.to_json()))
                     pipe.sadd(self.prefix + "hosts", host)
                     pipe.execute()
                     return result
@@ -199,11 +284,11 @@ class RedisStore:
                     continue
 
 
-_stores: dict[tuple[str, str], object] = {}
+_stores: dict[tuple[str, str], CircuitStore] = {}
 _stores_lock = threading.Lock()
 
 
-def circuit_store():
+def circuit_store() -> CircuitStore:
     """Redis when ``REDIS_URL`` is set (every worker uses it already), else the database."""
     url, site = settings.REDIS_URL, settings.Q_CLUSTER["name"]
     with _stores_lock:
@@ -212,11 +297,11 @@ def circuit_store():
         return _stores[url, site]
 
 
-def _change(host: str, fn):
+def _change(host: str, fn: Callable[[CircuitState], T]) -> T:
     """Apply ``fn`` to the host's state; a change that would leave it as it is takes no lock."""
     store = circuit_store()
     seen = store.read(host)
-    trial = copy.deepcopy(seen)
+    trial = seen.copy()
     result = fn(trial)
     if trial == seen:
         return result
@@ -231,7 +316,7 @@ def circuit_acquire(host: str, *, max_wait: float) -> Permit:
     return _change(host, lambda state: decide(state, time.time(), limits, max_wait))
 
 
-def circuit_record(host: str, result: str, *, probe: bool, pause: float = 0.0) -> str | None:
+def circuit_record(host: str, result: Answer, *, probe: bool, pause: float = 0.0) -> Change | None:
     limits = Limits.from_settings()
     return _change(host, lambda state: record(state, time.time(), limits, result, probe=probe, pause=pause))
 
@@ -244,7 +329,7 @@ def circuit_drain_start(host: str, waiting: int) -> None:
 @dataclass(frozen=True)
 class CircuitStatus:
     host: str
-    state: str
+    state: CircuitMode
     since: datetime | None
     failures: int
     probes: int
@@ -258,27 +343,27 @@ class CircuitStatus:
 
     @property
     def is_open(self) -> bool:
-        return self.state == OPEN
+        return self.state == CircuitMode.OPEN
 
 
 def _when(ts: float) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
-def _status(host: str, state: dict, now: float) -> CircuitStatus:
+def _status(host: str, state: CircuitState, now: float) -> CircuitStatus:
     return CircuitStatus(
         host=host,
-        state=state["state"],
-        since=_when(state["since"]),
-        failures=state["failures"],
-        probes=state["probes"],
-        probe_in_flight=state["probe_until"] > now,
-        probe_due=state["state"] == OPEN and state["probe_until"] <= now and state["next_probe_at"] <= now,
-        paused_until=_when(state["paused_until"]) if state["paused_until"] > now else None,
-        closed_at=_when(state["closed_at"]),
-        draining=state["drain_until"] > now,
-        drain_total=state["drain_total"],
-        drain_until=_when(state["drain_until"]) if state["drain_until"] > now else None,
+        state=state.state,
+        since=_when(state.since),
+        failures=state.failures,
+        probes=state.probes,
+        probe_in_flight=state.probe_until > now,
+        probe_due=state.state == CircuitMode.OPEN and state.probe_until <= now and state.next_probe_at <= now,
+        paused_until=_when(state.paused_until) if state.paused_until > now else None,
+        closed_at=_when(state.closed_at),
+        draining=state.drain_until > now,
+        drain_total=state.drain_total,
+        drain_until=_when(state.drain_until) if state.drain_until > now else None,
     )
 
 

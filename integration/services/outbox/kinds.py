@@ -12,14 +12,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from integration.http import CallResponse
 from integration.link import routes
-from integration.link.client import LinkResponse, get_client
+from integration.link.client import get_client
 from integration.models import OutboundCall
 
 # A success handler applies the answer (in the transaction that settles the call) and returns None to
 # accept it, or a reason to reject it: the call then settles FAILED with that reason, and the failure
 # handler is not called (the success handler already reacted to the answer).
-SuccessHandler = Callable[[OutboundCall, LinkResponse], str | None]
+SuccessHandler = Callable[[OutboundCall, CallResponse], str | None]
 FailureHandler = Callable[[OutboundCall, str], None]
 
 
@@ -32,8 +33,8 @@ class OrderingKey:
     field: str
 
 
-def link_send(call: OutboundCall, kind: "CallKind") -> LinkResponse:
-    """The default sender: the one hardened Link client. Raises ``LinkError`` (retriable or not)."""
+def link_send(call: OutboundCall, kind: "CallKind") -> CallResponse:
+    """The default sender: the one hardened Link client. Raises a ``CallError`` (retriable or not)."""
     headers = {routes.IDEMPOTENCY_HEADER: call.idempotency_key} if call.idempotency_key else None
     return get_client().request(call.method, call.path, json=call.payload, headers=headers, max_bytes=kind.max_bytes)
 
@@ -47,15 +48,16 @@ def link_channel(call: OutboundCall) -> str:
 class CallKind:
     """One kind of outbound call.
 
-    ``send`` makes one HTTP try and returns a ``LinkResponse`` or raises a ``LinkError`` (its
-    ``retriable`` decides whether the outbox tries again). ``channel`` names the host or endpoint the
-    call talks to (one budget per channel). ``retry_refusal`` returns why ops must not send a FAILED
-    call again by itself (its subject moved on), or None. ``deadline_setting`` names the setting that
-    holds how many seconds a call stays worth sending. ``enqueue`` hands a call to workers of the
-    kind's own (e.g. MP webhook deliveries, never in the way of calls to Link); such a kind sweeps
-    its own due calls, and the outbox's sweep and ``link_deliver_due`` leave them alone.
-    ``to_link``: a call to Link, so its host's circuit, rate budget and drain apply (issue 12) and
-    ``/metrics`` counts it as a Link call; False for a kind that talks to someone else (MP webhook
+    ``send`` makes one HTTP try and returns a ``CallResponse`` or raises a ``CallError``
+    (``integration.http``; its ``retriable`` decides whether the outbox tries again). ``channel`` names
+    the host or endpoint the call talks to (one budget per channel). ``retry_refusal`` returns why ops
+    must not send a FAILED call again by itself (its subject moved on), or None. ``deadline_setting``
+    names the setting that holds how many seconds a call stays worth sending, ``claim_lease_setting``
+    how many seconds a worker holds a claimed call before it counts as abandoned. ``enqueue`` hands a
+    call to workers of the kind's own (e.g. MP webhook deliveries, never in the way of calls to Link);
+    such a kind sweeps its own due calls, and the outbox's sweep and ``link_deliver_due`` leave them
+    alone. ``to_link``: a call to Link, so its host's circuit, rate budget and drain apply (issue 12)
+    and ``/metrics`` counts it as a Link call; False for a kind that talks to someone else (MP webhook
     endpoints: an endpoint that fails never opens Link's circuit nor counts as a Link failure).
     """
 
@@ -65,7 +67,8 @@ class CallKind:
     retry_refusal: Callable[[OutboundCall], str | None] | None = None
     ordering_key: OrderingKey | None = None
     deadline_setting: str = "LINK_CALL_DEADLINE"
-    send: Callable[[OutboundCall, "CallKind"], LinkResponse] = link_send
+    claim_lease_setting: str = "LINK_CLAIM_LEASE"
+    send: Callable[[OutboundCall, "CallKind"], CallResponse] = link_send
     channel: Callable[[OutboundCall], str] = link_channel
     max_bytes: int | None = None
     enqueue: Callable[[int], None] | None = None
@@ -74,6 +77,10 @@ class CallKind:
     @property
     def deadline_seconds(self) -> int:
         return getattr(settings, self.deadline_setting)
+
+    @property
+    def claim_lease_seconds(self) -> float:
+        return getattr(settings, self.claim_lease_setting)
 
 
 CALL_KINDS: dict[str, CallKind] = {}
