@@ -186,7 +186,7 @@ def test_h6_a_refused_document_is_not_a_transport_failure_for_links_circuit(stor
     doc["items"][0]["name"] = "Cheese\x00burger"
     _fetch_v2(store, post_event, mocked_link, doc)
     status = circuit.circuit_status("link.test")
-    assert (status.state, status.failures) == (circuit.CLOSED, 0)
+    assert (status.state, status.failures) == (circuit.CircuitMode.CLOSED, 0)
 
 
 @pytest.mark.parametrize(
@@ -218,7 +218,7 @@ def test_h7_menu_url_with_a_control_character_is_refused_up_front_and_not_counte
     deliver_all()
     assert not [c for c in mocked_link.calls if "/menus/" in c.request.url]
     status = circuit.circuit_status("link.test")
-    assert (status.state, status.failures) == (circuit.CLOSED, 0)
+    assert (status.state, status.failures) == (circuit.CircuitMode.CLOSED, 0)
 
 
 @pytest.mark.parametrize(
