@@ -211,9 +211,13 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "integration.api.authentication.TokenAuthentication",  # other schemes (Bearer): 401 naming Token
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON only (json_bodies.MAX_JSON_DEPTH levels), answered as JSON whatever Accept says (issue 23).
+    "DEFAULT_PARSER_CLASSES": ["integration.api.parsers.JsonParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "integration.api.negotiation.JsonUnlessAsked",
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.permissions.ClientOrRole"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "integration.api.errors.exception_handler",

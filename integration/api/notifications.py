@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -96,7 +95,6 @@ def _own_endpoint(request, endpoint_id: int) -> WebhookEndpoint:
 
 class EndpointListView(APIView):
     client_permissions = ANY_CLIENT
-    parser_classes = [JSONParser]  # bodies are JSON (415 otherwise), as the schema says
 
     @extend_schema(
         operation_id="webhook_endpoints_list", summary="Your webhook endpoints", responses=EndpointSerializer(many=True)
@@ -125,7 +123,6 @@ class EndpointListView(APIView):
 
 class EndpointDetailView(APIView):
     client_permissions = ANY_CLIENT
-    parser_classes = [JSONParser]  # bodies are JSON (415 otherwise), as the schema says
 
     @extend_schema(operation_id="webhook_endpoints_read", responses={200: EndpointSerializer, 404: ErrorSerializer})
     def get(self, request, endpoint_id: int):
@@ -158,7 +155,6 @@ ROTATE_DESCRIPTION = (
 
 class EndpointRotateView(APIView):
     client_permissions = ANY_CLIENT
-    parser_classes = [JSONParser]  # bodies are JSON (415 otherwise), as the schema says
 
     @extend_schema(
         operation_id="webhook_endpoints_rotate_secret",
@@ -174,7 +170,6 @@ class EndpointRotateView(APIView):
 
 class EventFeedView(APIView):
     client_permissions = ANY_CLIENT
-    parser_classes = [JSONParser]  # bodies are JSON (415 otherwise), as the schema says
 
     @extend_schema(
         operation_id="events_list",

@@ -4,11 +4,10 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 COMMON = {
     "401": "not_authenticated or authentication_failed: no valid token or session.",
     "403": "permission_denied: the client's permissions do not include this.",
-    "406": "not_acceptable: the Accept header asks for something other than JSON.",
 }
 WITH_BODY = {
-    "400": "parse_error (the body is not JSON) or invalid_request.",
-    "415": "unsupported_media_type: send application/json.",
+    "400": "parse_error (the body is not JSON, or nests deeper than 32 levels) or invalid_request.",
+    "415": "unsupported_media_type: send Content-Type: application/json.",
 }
 WITH_QUERY = {"400": "invalid_request: a query parameter is out of range."}
 WITH_PATH_ID = {"404": "not_found: no such resource (or it belongs to another client)."}
