@@ -88,6 +88,29 @@ def test_h3_a_signed_event_with_accept_html_is_2xx(post_event, client):
     assert resp.json()["status"] == "PROCESSED"
 
 
+@pytest.mark.parametrize(
+    ("customer", "fields"),
+    [
+        (None, {"customer"}),
+        ({}, {"customer.name", "customer.phone"}),
+        ({"name": "Ada"}, {"customer.phone"}),
+        ({"name": "", "phone": "+15555550100"}, {"customer.name"}),
+        ({"name": "Ada", "phone": "   "}, {"customer.phone"}),
+    ],
+)
+def test_h16_an_order_without_a_customer_name_and_phone_is_422_naming_the_field(customer, fields):
+    make_store()
+    body = order_request()
+    if customer is None:
+        del body["customer"]
+    else:
+        body["customer"] = customer
+    resp = api_client().post("/api/v1/orders/", body, format="json")
+    error = assert_error(resp, 422, "invalid_order")
+    assert {d["field"] for d in error["details"]} == fields, error
+    assert not Order.objects.exists()
+
+
 @pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
 def test_h17_a_json_body_without_its_content_type_names_the_content_type(content_type):
     make_store()
