@@ -4,6 +4,7 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 COMMON = {
     "401": "not_authenticated or authentication_failed: no valid token or session.",
     "403": "permission_denied: the client's permissions do not include this.",
+    "429": "throttled: past API_RATE_LIMIT requests for this client; Retry-After says when to try again.",
 }
 WITH_BODY = {
     "400": "parse_error (the body is not JSON, or nests deeper than 32 levels) or invalid_request.",

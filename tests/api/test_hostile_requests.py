@@ -134,3 +134,39 @@ def test_h17_a_bearer_token_is_told_to_use_the_token_scheme():
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     error = assert_error(api.get("/api/v1/stores/"), 401)
     assert "Authorization: Token <key>" in error["message"], error
+
+
+def test_h10_a_client_past_api_rate_limit_gets_429_with_retry_after(settings):
+    settings.API_RATE_LIMIT = "3/min"
+    api, other = api_client(), api_client(api_user("other"))
+    assert [api.get("/api/v1/stores/").status_code for _ in range(3)] == [200, 200, 200]
+    refused = api.get("/api/v1/stores/")
+    error = assert_error(refused, 429, "throttled")
+    assert 0 < int(refused["Retry-After"]) <= 60, error
+    assert other.get("/api/v1/stores/").status_code == 200  # per client
+    assert APIClient().get("/healthz/").status_code == 200  # never throttled
+
+
+def test_h10_the_menu_body_is_built_once_per_version(django_assert_max_num_queries):
+    from rest_framework.renderers import JSONRenderer
+
+    from integration.models import Menu, MenuItem
+    from integration.selectors.menus import menu_catalog
+
+    store = make_store()
+    api = api_client()
+    first = api.get("/api/v1/stores/sf_1/menu/")
+    assert first.status_code == 200 and first["Content-Type"] == "application/json"
+    menu = Menu.objects.get(store=store)
+    rendered = JSONRenderer().render({"store_id": "sf_1", "venue_id": "ven_1", **menu_catalog(menu)})
+    assert first.content == rendered  # what Response(catalog) answered before
+    with django_assert_max_num_queries(6):  # the token, the store, its menu; no catalog table
+        again = api.get("/api/v1/stores/sf_1/menu/")
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    MenuItem.objects.filter(menu=menu, link_id="itm_soda").update(available=False)
+    menu.revision += 1
+    menu.save(update_fields=["revision"])
+    changed = api.get("/api/v1/stores/sf_1/menu/")
+    assert changed["ETag"] != first["ETag"]
+    soda = [i for c in changed.json()["categories"] for i in c["items"] if i["id"] == "itm_soda"]
+    assert all(not i["available"] for i in soda)
