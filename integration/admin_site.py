@@ -8,9 +8,21 @@ from functools import wraps
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+
+
+def valid_text(text: str) -> bool:
+    """False for text no query can take: NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def query_problem(request) -> str:
@@ -19,13 +31,8 @@ def query_problem(request) -> str:
     forms = [("form", request.POST)] if request.method == "POST" else []
     for where, params in [("query string", request.GET), *forms]:
         for name, values in params.lists():
-            for text in (name, *values):
-                if "\x00" in text:
-                    return f"The {where} parameter {name[:40]!r} contains a NUL character."
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    return f"The {where} parameter {name[:40]!r} is not valid text (a lone surrogate)."
+            if not all(valid_text(text) for text in (name, *values)):
+                return f"The {where} parameter {name[:40]!r} contains a NUL character or a lone surrogate."
     return ""
 
 
@@ -50,6 +57,8 @@ class OpsAdminSite(admin.AdminSite):
 
         @wraps(view)
         def checked(request, *args, **kwargs):
+            if any(not valid_text(str(value)) for value in kwargs.values()):
+                raise Http404("No such page: its address contains a NUL or a lone surrogate.")  # (path ids)
             problem = query_problem(request)
             if problem:
                 context = {**self.each_context(request), "title": "Bad request", "problem": problem}
