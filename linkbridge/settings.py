@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "integration.api.negotiation.JsonUnlessAsked",
     "DEFAULT_THROTTLE_CLASSES": ["integration.api.throttling.ClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.permissions.ClientOrRole"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "integration.api.schema.AutoSchema",  # drf-spectacular's, with minLength / minItems
     "EXCEPTION_HANDLER": "integration.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "integration.api.pagination.Pages",
     "PAGE_SIZE": 100,

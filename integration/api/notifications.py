@@ -28,7 +28,9 @@ def _own(request, queryset):
 class EndpointRequestSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, help_text="https (http only on loopback), a host in MP_WEBHOOK_HOSTS.")
     event_types = serializers.ListField(
-        child=serializers.CharField(max_length=40), help_text=f"Any of: {', '.join(notifications.EVENT_TYPES)}."
+        child=serializers.CharField(max_length=40),
+        min_length=1,  # (the service refuses an empty list too; here the schema says so)
+        help_text=f"Any of: {', '.join(notifications.EVENT_TYPES)}.",
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     enabled = serializers.BooleanField(required=False, help_text="PATCH only: false stops deliveries.")

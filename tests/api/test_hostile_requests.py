@@ -170,3 +170,16 @@ def test_h10_the_menu_body_is_built_once_per_version(django_assert_max_num_queri
     assert changed["ETag"] != first["ETag"]
     soda = [i for c in changed.json()["categories"] for i in c["items"] if i["id"] == "itm_soda"]
     assert all(not i["available"] for i in soda)
+
+
+def test_the_schema_says_min_length_and_min_items_where_the_api_refuses_empty_values():
+    schema = APIClient().get("/api/schema/?format=json").json()["components"]["schemas"]
+    assert schema["OrderRequest"]["properties"]["store"]["minLength"] == 1
+    assert schema["OrderRequest"]["properties"]["items"]["minItems"] == 1
+    assert schema["OrderRequest"]["properties"]["items"]["maxItems"] == 100
+    assert schema["OrderItemRequest"]["properties"]["item_id"]["minLength"] == 1
+    assert schema["ModifierSelection"]["properties"]["modifier_id"]["minLength"] == 1
+    assert schema["Customer"]["properties"]["name"]["minLength"] == 1
+    assert schema["EndpointRequest"]["properties"]["url"]["minLength"] == 1
+    assert schema["EndpointRequest"]["properties"]["event_types"]["minItems"] == 1
+    assert "minLength" not in schema["OrderRequest"]["properties"]["notes"]  # blank allowed
