@@ -4,11 +4,36 @@ Listed in INSTALLED_APPS instead of ``django.contrib.admin``, so this module is 
 load: models and selectors are imported inside methods only.
 """
 
+from functools import wraps
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+
+
+def valid_text(text: str) -> bool:
+    """False for text no query can take: NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def query_problem(request) -> str:
+    """Why a request's parameters cannot reach a query, or "": NUL (PostgreSQL refuses it in any text) or a
+    lone surrogate (not encodable in UTF-8), in any name or value of the query string or a posted form."""
+    forms = [("form", request.POST)] if request.method == "POST" else []
+    for where, params in [("query string", request.GET), *forms]:
+        for name, values in params.lists():
+            if not all(valid_text(text) for text in (name, *values)):
+                return f"The {where} parameter {name[:40]!r} contains a NUL character or a lone surrogate."
+    return ""
 
 
 class OpsAdminSite(admin.AdminSite):
@@ -18,6 +43,29 @@ class OpsAdminSite(admin.AdminSite):
     index_template = "admin/integration/dashboard.html"
     # The app sidebar took 280 of 1280 px and left a list 631 px: too narrow for the order list's columns.
     enable_nav_sidebar = False
+
+    @property
+    def login_form(self):
+        from integration.admin.base import LoginForm
+
+        return LoginForm
+
+    def admin_view(self, view, cacheable=False):
+        """Every admin page (lists and their filters, exports, the board, trends, actions) refuses parameters
+        no query can take with a 400 naming them, before any filter, paginator or form sees them: a NUL in
+        ``?state__exact=`` used to reach PostgreSQL and answer 500 (issue 23 H5)."""
+
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if any(not valid_text(str(value)) for value in kwargs.values()):
+                raise Http404("No such page: its address contains a NUL or a lone surrogate.")  # (path ids)
+            problem = query_problem(request)
+            if problem:
+                context = {**self.each_context(request), "title": "Bad request", "problem": problem}
+                return TemplateResponse(request, "admin/integration/bad_request.html", context, status=400)
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(checked, cacheable)
 
     def dashboard(self, request) -> list[dict]:
         """One card per attention item of each model this user may see (counts: one query per model)."""

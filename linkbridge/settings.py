@@ -209,13 +209,27 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Internal API: requests per client (token or staff user), "<n>/<s|min|hour|day>"; "off": no limit. Past it: 429
+# with Retry-After. Counted in the default cache: set REDIS_URL so that every web worker shares the count.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "").strip() or "600/min"
+API_RATE_LIMIT = "" if API_RATE_LIMIT == "off" else API_RATE_LIMIT
+if API_RATE_LIMIT and not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_RATE_LIMIT):
+    raise ImproperlyConfigured(f'API_RATE_LIMIT must look like "600/min" (per s, min, hour, day): {API_RATE_LIMIT!r}.')
+# The store menu's JSON body, cached by its ETag (any change makes a new one): seconds to keep one.
+MENU_BODY_CACHE_SECONDS = env_number("MENU_BODY_CACHE_SECONDS", 3600, minimum=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "integration.api.authentication.TokenAuthentication",  # other schemes (Bearer): 401 naming Token
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON only (json_bodies.MAX_JSON_DEPTH levels), answered as JSON whatever Accept says (issue 23).
+    "DEFAULT_PARSER_CLASSES": ["integration.api.parsers.JsonParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "integration.api.negotiation.JsonUnlessAsked",
+    "DEFAULT_THROTTLE_CLASSES": ["integration.api.throttling.ClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.permissions.ClientOrRole"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "integration.api.schema.AutoSchema",  # drf-spectacular's, with minLength / minItems
     "EXCEPTION_HANDLER": "integration.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "integration.api.pagination.Pages",
     "PAGE_SIZE": 100,

@@ -45,6 +45,16 @@ def link_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """The cache outlives a test's database rollback: rate-limit counts and cached menu bodies start empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """Unit and API tests record what would be enqueued instead of talking to django-q2."""
     enqueued = []

@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime, time
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
@@ -246,7 +247,10 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
         """The order list as CSV, with the list's filters, search and order."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        orders = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            orders = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters as exc:
+            return HttpResponseBadRequest(f"These filters cannot be exported: {exc}", content_type="text/plain")
         writer = csv.writer(Echo())
         response = StreamingHttpResponse(
             (writer.writerow(row) for row in orders_csv_rows(orders)), content_type="text/csv"

@@ -14,10 +14,12 @@ Select-across ("select all N") is not offered: actions apply to the rows shown.
 from copy import copy
 from datetime import datetime
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, ChangeList
 from django.utils.dateparse import parse_datetime
 
 CURSOR_VAR = "older"
+MAX_PAGE = 100_000  # ?p= on a sorted list: OFFSET up to 10 million rows (PostgreSQL's is a bigint: ?p=10**20 was a 500)
 
 
 def _cursor(value: str | None) -> tuple[datetime, int] | None:
@@ -51,7 +53,9 @@ class KeysetChangeList(ChangeList):
             rows = rows.filter(**{f"{field}__lte": at}).exclude(**{field: at, "pk__gte": pk})
             page = list(rows[: per_page + 1])
         else:
-            offset = (max(self.page_num, 1) - 1) * per_page if sorted_by_column else 0
+            if sorted_by_column and not 1 <= self.page_num <= MAX_PAGE:
+                raise IncorrectLookupParameters(f"Page numbers run from 1 to {MAX_PAGE}.")  # the list says so (?e=1)
+            offset = (self.page_num - 1) * per_page if sorted_by_column else 0
             page = list(rows[offset : offset + per_page + 1])
         more, page = len(page) > per_page, page[:per_page]
         self.result_list = page

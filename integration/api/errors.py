@@ -52,6 +52,13 @@ def exception_handler(exc, context):
         )
     code = getattr(exc, "default_code", "error")
     message = str(exc.detail.get("detail", exc.detail)) if isinstance(exc.detail, dict) else str(exc.detail)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        sent = context["request"].content_type[:100] if context.get("request") is not None else ""
+        message = (
+            f"Unsupported Content-Type {sent!r}: send Content-Type: application/json"
+            if sent
+            else "The body has no Content-Type: send Content-Type: application/json"
+        ) + " with a JSON body."
     headers = {k: v for k, v in response.items() if k in PASSED_HEADERS}
     return error_response(response.status_code, str(code), message, headers=headers)
 

@@ -13,6 +13,7 @@ class HealthView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = []  # never told to slow down (api/throttling.py)
     parser_classes = []
 
     @extend_schema(exclude=True)
@@ -29,6 +30,7 @@ class ReadyView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = []  # never told to slow down (api/throttling.py)
 
     @extend_schema(exclude=True)
     def get(self, request):

@@ -58,8 +58,11 @@ class OrderItemRequestSerializer(serializers.Serializer):
 
 
 class CustomerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    """Link needs both to hand the order over (link-contract.md section 5): an order without them was sent
+    with an empty name and phone (issue 23 H16)."""
+
+    name = serializers.CharField(min_length=1, max_length=200, help_text="Who collects or receives the order.")
+    phone = serializers.CharField(min_length=1, max_length=32, help_text="E.164 preferred, e.g. +15555550100.")
 
 
 class FulfillmentSerializer(serializers.Serializer):
@@ -70,7 +73,7 @@ class FulfillmentSerializer(serializers.Serializer):
 class OrderRequestSerializer(serializers.Serializer):
     store = serializers.CharField(max_length=64, help_text="The store's external_store_id (or Link venue_id).")
     items = OrderItemRequestSerializer(many=True, min_length=1, max_length=100)
-    customer = CustomerSerializer(required=False, default=dict)
+    customer = CustomerSerializer()
     fulfillment = FulfillmentSerializer(required=False, default=dict)
     tip = serializers.IntegerField(required=False, default=0, help_text="Minor units.")
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

@@ -1,5 +1,6 @@
 """``/api/v1/stores/``: which stores take orders, and the catalog the customer app renders."""
 
+from django.http import HttpResponse
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -8,7 +9,7 @@ from rest_framework.views import APIView
 
 from integration.link.menus import DAYS
 from integration.models import Menu, Store
-from integration.selectors.menus import menu_catalog, menu_etag
+from integration.selectors.menus import menu_body, menu_etag
 from integration.selectors.stores import (
     store_accepting,
     store_by_public_id,
@@ -165,8 +166,9 @@ class CatalogSerializer(serializers.Serializer):
 
 
 class StoreMenuApi(APIView):
-    """The catalog is built as plain data by the selector and rendered as is: ``OutputSerializer``
-    documents its shape, but running thousands of items through DRF fields would dominate the time."""
+    """The catalog is built as plain data by the selector and rendered once per version (``menu_body``,
+    cached by ETag): ``OutputSerializer`` documents its shape, but running thousands of items through DRF
+    fields would dominate the time."""
 
     OutputSerializer = CatalogSerializer
     client_permissions = {"GET": ()}
@@ -198,5 +200,4 @@ class StoreMenuApi(APIView):
         wanted = request.headers.get("If-None-Match")
         if wanted and (wanted.strip() == "*" or etag in {t.removeprefix("W/") for t in parse_etags(wanted)}):
             return Response(status=304, headers=headers)
-        catalog = {"store_id": store.external_store_id, "venue_id": store.venue_id, **menu_catalog(menu)}
-        return Response(catalog, headers=headers)
+        return HttpResponse(menu_body(menu, store, etag), content_type="application/json", headers=headers)

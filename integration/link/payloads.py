@@ -9,7 +9,6 @@ and come out aware in UTC, and unknown keys are ignored.
 """
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -28,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from integration import json_bodies
 from integration.timezones import is_time_zone
 
 # --- field types (DRF's field semantics) -----------------------------------------------------------
@@ -281,31 +281,16 @@ def _details(exc: ValidationError) -> dict[str, list[str]]:
     return details
 
 
-MAX_JSON_DEPTH = 32  # Link's events nest 4 deep
-
-
-def _nests_deeper_than(value, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+MAX_JSON_DEPTH = json_bodies.MAX_JSON_DEPTH  # Link's events nest 4 deep
 
 
 def parse_json(raw: bytes):
-    """A body as JSON: UTF-8 only (bytes would let json guess UTF-16 or UTF-32), nested at most MAX_JSON_DEPTH."""
+    """A body as JSON (``json_bodies.json_loads``: UTF-8 only, since bytes would let json guess UTF-16 or
+    UTF-32; nested at most MAX_JSON_DEPTH)."""
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
-        raise PayloadError("malformed_json", "The body is not valid JSON in UTF-8.") from None
-    if _nests_deeper_than(body, MAX_JSON_DEPTH):
-        raise PayloadError("malformed_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
-    return body
+        return json_bodies.json_loads(raw)
+    except json_bodies.JsonBodyError as exc:
+        raise PayloadError("malformed_json", exc.message) from None
 
 
 def parse_data(event_type: str, data):

@@ -1,6 +1,11 @@
 """Menus: the published catalog as plain data, and its ETag."""
 
+import threading
 import zlib
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.renderers import JSONRenderer
 
 from integration.link.menus import is_web_url
 from integration.models import Store
@@ -100,3 +105,34 @@ def menu_catalog(menu: catalog.Menu) -> dict:
         "categories": list(categories.values()),
         "modifier_groups": list(groups.values()),
     }
+
+
+_locks_lock = threading.Lock()
+_building: dict[str, threading.Lock] = {}
+
+
+def menu_body(menu: catalog.Menu, store: Store, etag: str) -> bytes:
+    """The store's published catalog as the JSON bytes the API answers, cached by its ETag (which changes
+    with any change to the catalog, so a cached body is never stale).
+
+    Built once per version and kept in the default cache (Redis with REDIS_URL: shared by every worker),
+    so reads of a big menu (16 MB, 16-24 at once) cost a cache read each instead of a web thread building
+    and serialising it for seconds, which starved /healthz/ (issue 23 H10). A process builds one body per
+    version at a time: a burst of reads of a new version waits for the first build instead of repeating it.
+    """
+    key = f"menu-body:{etag}"
+    body = cache.get(key)
+    if body is not None:
+        return body
+    with _locks_lock:
+        lock = _building.setdefault(key, threading.Lock())
+    with lock:
+        body = cache.get(key)
+        if body is None:
+            catalog_data = {"store_id": store.external_store_id, "venue_id": store.venue_id, **menu_catalog(menu)}
+            body = JSONRenderer().render(catalog_data)
+            if settings.MENU_BODY_CACHE_SECONDS:
+                cache.set(key, body, settings.MENU_BODY_CACHE_SECONDS)
+    with _locks_lock:
+        _building.pop(key, None)
+    return body

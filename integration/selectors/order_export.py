@@ -23,6 +23,15 @@ HEADER = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: str) -> str:
+    """A text cell a spreadsheet shows as text: one starting like a formula gets a leading single quote
+    (OWASP's CSV injection rule): a customer named ``=HYPERLINK(...)`` was exported as a live formula."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def _iso(value) -> str:
     return value.isoformat(timespec="seconds") if value else ""
 
@@ -32,19 +41,19 @@ def orders_csv_rows(orders: QuerySet) -> Iterator[list]:
     yield HEADER
     for order in orders.select_related("store").iterator(chunk_size=2000):
         yield [
-            order.display_code,
-            order.external_order_id,
-            order.link_order_id or "",
-            order.store.name,
+            cell(order.display_code),
+            cell(order.external_order_id),
+            cell(order.link_order_id or ""),
+            cell(order.store.name),
             order.state,
             _iso(order.placed_at),
-            order.customer_name,
-            order.customer_phone,
+            cell(order.customer_name),
+            cell(order.customer_phone),
             f"{order.total / 100:.2f}",
-            order.currency,
+            cell(order.currency),
             _iso(order.submitted_at),
             _iso(order.confirmed_at),
             _iso(order.ready_at),
-            order.reason_code,
-            order.failure_reason,
+            cell(order.reason_code),
+            cell(order.failure_reason),
         ]

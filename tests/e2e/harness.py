@@ -81,6 +81,7 @@ class Stack:
             "DEBUG": "0",
             "LOG_LEVEL": "INFO",
             "METRICS_TOKEN": METRICS_TOKEN,
+            "API_RATE_LIMIT": "off",  # the flows poll and fuzz with one token; the limit has its own test
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "BIND": "127.0.0.1",
             "PATH": f"{os.path.dirname(PYTHON)}:{os.environ.get('PATH', '')}",  # the Procfile's python and gunicorn
