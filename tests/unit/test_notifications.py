@@ -14,6 +14,7 @@ from integration.services import stores as store_services
 from integration.services.orders.cancellation import order_cancel
 from integration.services.retention import retention_prune
 from tests.order_fixtures import api_client, api_user, link_takes, make_store, order_event, place
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +243,11 @@ def test_the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_o
     assert n.events_page(NotificationEvent.objects.all()) == []
     commit.set()
     writer.join(10)
-    events = n.events_page(NotificationEvent.objects.all())
+
+    def both():  # the horizon is the server's: another database's open transaction (a concurrent run) holds it too
+        page = n.events_page(NotificationEvent.objects.all())
+        return len(page) >= 2 and page
+
+    events = wait_for(both, what="both events in the feed")
     assert [e.data["n"] for e in events] == [1, 2]
     assert n.events_page(NotificationEvent.objects.all(), after=(events[0].txid, events[0].pk)) == events[1:]
