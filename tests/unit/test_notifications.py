@@ -244,10 +244,12 @@ def test_the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_o
     commit.set()
     writer.join(10)
 
-    def both():  # the horizon is the server's: another database's open transaction (a concurrent run) holds it too
+    def both():
         page = n.events_page(NotificationEvent.objects.all())
         return len(page) >= 2 and page
 
-    events = wait_for(both, what="both events in the feed")
+    # The horizon is the server's: any write transaction still open on it, in another database too (a
+    # concurrent test run's test, seen holding one for 65 s on a shared machine), holds the feed back until it ends.
+    events = wait_for(both, timeout=120, what="both events in the feed (or another write transaction on the server)")
     assert [e.data["n"] for e in events] == [1, 2]
     assert n.events_page(NotificationEvent.objects.all(), after=(events[0].txid, events[0].pk)) == events[1:]
