@@ -1,9 +1,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-# Extra pytest arguments for `make test` / `make test-all`. For fast reruns keep the test database between runs
-# (pytest-django): `make test PYTEST_ARGS=--reuse-db`; after a migration changed, `PYTEST_ARGS="--reuse-db
-# --create-db"` builds it anew once. A subset: `make test PYTEST_ARGS="tests/unit -k outage"`.
+# Extra pytest arguments for `make test` / `make test-all`, e.g. a subset: `make test PYTEST_ARGS="tests/unit -k outage"`.
+# Fast reruns keep the test database (pytest-django): `make test PYTEST_ARGS=--reuse-db` saves its ~7 s build; it
+# is built anew when the last run's transactional tests flushed it (tests/conftest.py) or, after a migration
+# changed, with `PYTEST_ARGS="--reuse-db --create-db"` once.
 PYTEST_ARGS ?=
 # `make test`: lint, then every test but the real-process tiers (under 2 minutes on 2 cores);
 # `make test-all` (CI): lint, then the whole suite, those tiers too (e2e stacks, the chaos run, a real Chromium).
