@@ -1,9 +1,16 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# Extra pytest arguments for `make test` / `make test-all`, e.g. a subset: `make test PYTEST_ARGS="tests/unit -k outage"`.
+# Fast reruns keep the test database (pytest-django): `make test PYTEST_ARGS=--reuse-db` saves its ~7 s build; it
+# is built anew when the last run's transactional tests flushed it (tests/conftest.py) or, after a migration
+# changed, with `PYTEST_ARGS="--reuse-db --create-db"` once.
 PYTEST_ARGS ?=
+# `make test`: lint, then every test but the real-process tiers (under 2 minutes on 2 cores);
+# `make test-all` (CI): lint, then the whole suite, those tiers too (e2e stacks, the chaos run, a real Chromium).
+SLOW_TIERS := e2e or chaos or browser
 
-.PHONY: install lint test run bench clean
+.PHONY: install lint test test-all run bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,6 +19,7 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# lint: ruff's checks, its format check, then the docs site built strictly (the type checker's line goes after ruff's).
 lint: install docs-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -25,10 +33,18 @@ docs: install
 docs-check: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
-test: lint
+# $(1): the pytest arguments that choose the tier.
+define run_pytest
 	@DB_URL=$$($(PY) scripts/pick_database.py) || exit 1; \
 	echo "test database: $$DB_URL"; \
-	DATABASE_URL=$$DB_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$$DB_URL $(VENV)/bin/pytest $(1) $(PYTEST_ARGS)
+endef
+
+test: lint
+	$(call run_pytest,-m "not ($(SLOW_TIERS))")
+
+test-all: lint
+	$(call run_pytest,)
 
 run: install
 	$(PY) scripts/run.py

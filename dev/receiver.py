@@ -100,7 +100,9 @@ class WebhookReceiver:
         return Handler
 
     def start(self) -> "WebhookReceiver":
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # stop() waits for the serving loop to notice: it polls every 0.05 s (the default, 0.5 s, cost each
+        # test that starts a receiver up to half a second at its teardown).
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
 

@@ -118,3 +118,27 @@ def post_event(client):
         return client.post("/link/webhooks/", data=raw, content_type="application/json", **extra)
 
     return post
+
+
+@pytest.fixture(scope="session")
+def django_db_createdb(django_db_createdb, django_db_keepdb, django_db_modify_db_settings):
+    """``--reuse-db`` (pytest-django) keeps the test database between runs, but each transactional test ends by
+    flushing it, which takes the rows the migrations wrote (the ops roles, the schedules) that some tests read:
+    a reused database found flushed is built anew, as ``--create-db`` would."""
+    if django_db_createdb or not django_db_keepdb or connection.vendor != "postgresql":
+        return django_db_createdb
+    import psycopg
+
+    db = connection.settings_dict
+    try:
+        with psycopg.connect(
+            dbname=connection.creation._get_test_db_name(),
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            connect_timeout=5,
+        ) as conn:
+            return not conn.execute("SELECT EXISTS (SELECT 1 FROM auth_group)").fetchone()[0]
+    except psycopg.Error:
+        return django_db_createdb  # no test database yet (or not migrated): pytest-django builds it anyway

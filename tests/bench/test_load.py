@@ -29,7 +29,7 @@ class SlowHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def slow_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import threading
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CLOSE_SECONDS = 60
+CLOSE_SECONDS = 180  # closing's own budget, far past a normal close (about a second) even on a loaded 2-core CI
 _missing: list[str] = []
 
 
@@ -84,33 +85,57 @@ def browser_page(chromium, request, monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     marker = f"--linkbridge-test-browser={uuid.uuid4().hex}"  # Chromium ignores it; it names our process
-    watchdog = threading.Timer(CLOSE_SECONDS, kill_browser, [marker])
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=[*CHROMIUM_ARGS, marker])
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.set_default_timeout(15_000)
-            page = context.new_page()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=[*CHROMIUM_ARGS, marker])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            report = getattr(request.node, "rep_call", None)
+            if report is None or report.failed:
+                save_artifacts(page, request.node.name)
             try:
-                yield page
+                close_browser(context, browser, marker)
             finally:
-                report = getattr(request.node, "rep_call", None)
-                if report is None or report.failed:
-                    save_artifacts(page, request.node.name)
-                watchdog.start()
-                context.close()
-                browser.close()
                 # With Playwright's loop running, Django keeps connections per context, not per thread:
                 # close the one the test body opened, or it outlives the test database.
                 connections.close_all()
+
+
+def close_browser(context, browser, marker: str) -> None:
+    """Close the context, then the browser, under a watchdog: closing hung once in CI (the first run after apt
+    installed Chromium), so past ``CLOSE_SECONDS`` the watchdog kills Chromium rather than hang the suite.
+
+    Only then is a closing error (Playwright's TargetClosedError: the target we killed) expected: it becomes
+    a warning in the summary, not an error of a test that passed. Any other closing error still fails."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        print(f"Chromium did not close within {CLOSE_SECONDS} s; killing it")
+        subprocess.run(["pkill", "-KILL", "-f", "--", marker], check=False)
+
+    watchdog = threading.Timer(CLOSE_SECONDS, kill)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        for close in (context.close, browser.close):
+            try:
+                close()
+            except PlaywrightError as exc:
+                if not killed.is_set():
+                    raise
+                warnings.warn(
+                    f"Chromium did not close within {CLOSE_SECONDS} s and was killed ({type(exc).__name__}: {exc})",
+                    stacklevel=1,
+                )
+                return
     finally:
         watchdog.cancel()
-
-
-def kill_browser(marker: str) -> None:
-    """Closing hung once in CI (the first run after apt installed Chromium): kill it rather than hang the suite."""
-    print(f"Chromium did not close within {CLOSE_SECONDS} s; killing it")
-    subprocess.run(["pkill", "-KILL", "-f", "--", marker], check=False)
 
 
 def save_artifacts(page, test_name: str) -> None:
