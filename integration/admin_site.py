@@ -4,10 +4,13 @@ Listed in INSTALLED_APPS instead of ``django.contrib.admin``, so this module is 
 load: models and selectors are imported inside methods only.
 """
 
+import functools
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 
@@ -18,6 +21,24 @@ class OpsAdminSite(admin.AdminSite):
     index_template = "admin/integration/dashboard.html"
     # The app sidebar took 280 of 1280 px and left a list 631 px: too narrow for the order list's columns.
     enable_nav_sidebar = False
+
+    def admin_view(self, view, cacheable=False):
+        """Every console page in the viewer's time zone (their setting; UTC until they pick one)."""
+        inner = super().admin_view(view, cacheable)
+
+        @functools.wraps(inner)
+        def in_viewer_zone(request, *args, **kwargs):
+            from integration.admin.console import viewer_zone
+
+            with timezone.override(viewer_zone(request)):
+                return inner(request, *args, **kwargs)
+
+        return in_viewer_zone
+
+    def each_context(self, request):
+        from integration.admin.console import viewer_zone
+
+        return {**super().each_context(request), "viewer_zone": viewer_zone(request)}
 
     def dashboard(self, request) -> list[dict]:
         """One card per attention item of each model this user may see (counts: one query per model)."""
@@ -99,8 +120,14 @@ class OpsAdminSite(admin.AdminSite):
 
         return recover_view(self, request)
 
+    def zone_view(self, request):
+        from integration.admin.console import zone_view
+
+        return zone_view(self, request)
+
     def get_urls(self):
         return [
+            path("zone/", self.admin_view(self.zone_view), name="ops_zone"),
             path("live/", self.admin_view(self.live_view), name="ops_live"),
             path("board/", self.admin_view(self.board_view), name="ops_board"),
             path("trends/", self.admin_view(self.trends_view), name="ops_trends"),
