@@ -115,10 +115,15 @@ def _describe(level: str, failed: int, tried: int, health: LinkHealth) -> tuple[
         )
     if level == "quiet":
         return "No call to Link in the last 15 minutes.", "No action needed."
-    if health.retrying or health.held or health.not_at_link:
+    if health.retrying or health.held:
         return (
             f"Link answers; {capped(health.retrying + health.held)} calls still wait for their next try.",
             "They go by themselves; to send them now, use Retry everything since ... below.",
+        )
+    if health.not_at_link:
+        return (
+            f"Link answers; {capped(health.not_at_link)} orders are not at Link yet, none waiting on a failed try.",
+            "Their submissions are on their way; the board's first column shows them.",
         )
     return f"Link answers: our last {tried} calls to it succeeded.", "No action needed."
 

@@ -15,7 +15,7 @@ BROKEN_WORDS = """() => {
     });
     let node;
     while ((node = walker.nextNode())) {
-      const re = /\\S+/g;
+      const re = /[^\\s-]+-?/g;  // a break after a hyphen ("Re-/enable") is typography, not a broken word
       let m;
       while ((m = re.exec(node.textContent))) {
         const range = document.createRange();
