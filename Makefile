@@ -49,6 +49,13 @@ test-all: lint
 run: install
 	$(PY) scripts/run.py
 
+# The console's screenshots in docs/ (docs/subsystems/console.md), taken by the browser tests on a real stack.
+.PHONY: screenshots
+screenshots: install
+	@DB_URL=$$(REQUIRE_POSTGRES=1 $(PY) scripts/pick_database.py) || exit 1; \
+	CONSOLE_SCREENSHOTS=docs DATABASE_URL=$$DB_URL $(VENV)/bin/pytest -q -m browser \
+		tests/browser/test_console_reads.py tests/browser/test_live_console.py
+
 bench: install
 	@DB_URL=$$(REQUIRE_POSTGRES=1 $(PY) scripts/pick_database.py) || exit 1; \
 	DATABASE_URL=$$DB_URL $(PY) -m tests.bench.run

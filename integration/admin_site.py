@@ -11,6 +11,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 
@@ -65,7 +66,22 @@ class OpsAdminSite(admin.AdminSite):
                 return TemplateResponse(request, "admin/integration/bad_request.html", context, status=400)
             return view(request, *args, **kwargs)
 
-        return super().admin_view(checked, cacheable)
+        inner = super().admin_view(checked, cacheable)
+
+        @wraps(inner)
+        def in_viewer_zone(request, *args, **kwargs):
+            """Every console page in the viewer's time zone (their setting; UTC until they pick one)."""
+            from integration.admin.console import viewer_zone
+
+            with timezone.override(viewer_zone(request)):
+                return inner(request, *args, **kwargs)
+
+        return in_viewer_zone
+
+    def each_context(self, request):
+        from integration.admin.console import viewer_zone
+
+        return {**super().each_context(request), "viewer_zone": viewer_zone(request)}
 
     def dashboard(self, request) -> list[dict]:
         """One card per attention item of each model this user may see (counts: one query per model)."""
@@ -159,8 +175,14 @@ class OpsAdminSite(admin.AdminSite):
 
         return recover_view(self, request)
 
+    def zone_view(self, request):
+        from integration.admin.console import zone_view
+
+        return zone_view(self, request)
+
     def get_urls(self):
         return [
+            path("zone/", self.admin_view(self.zone_view), name="ops_zone"),
             path("live/", self.admin_view(self.live_view), name="ops_live"),
             path("board/", self.admin_view(self.board_view), name="ops_board"),
             path("trends/", self.admin_view(self.trends_view), name="ops_trends"),

@@ -288,6 +288,7 @@ class SandboxServer:
         control = [
             ("GET", r"/_sandbox/health", lambda r: (200, {"status": "ok", "seed": self.seed})),
             ("GET", r"/_sandbox/venues", lambda r: (200, s.venues.list())),
+            ("GET", rf"/_sandbox/venues/{venue}", lambda r, venue_id: s.venues.inspect(venue_id)),
             ("POST", r"/_sandbox/venues", lambda r: s.venues.connect(r.json())),
             (
                 "POST",

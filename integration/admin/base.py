@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from integration.link.client import LinkError
@@ -19,6 +20,8 @@ from integration.models import Store
 from integration.selectors.attention import attention_items, attention_label
 from integration.services.errors import ActionRefused
 from integration.templatetags.console import money  # noqa: F401  (the admins' one money format)
+
+from .times import ZonedTimes
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ class LoginForm(AdminAuthenticationForm):
     username = UsernameField(max_length=USERNAME_MAX, widget=AdminAuthenticationForm.base_fields["username"].widget)
 
 
-class OpsModelAdmin(admin.ModelAdmin):
+class OpsModelAdmin(ZonedTimes, admin.ModelAdmin):
     """Refuses (403) an action posted by a user who may not run it; Django would only ignore it."""
 
     def action_checkbox(self, obj):
@@ -91,7 +94,7 @@ class ReadOnlyAdmin(OpsModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ZonedTimes, admin.TabularInline):
     """Rows shown with their parent, never added, edited or deleted there."""
 
     extra = 0
@@ -131,6 +134,13 @@ def form_action(modeladmin, request, queryset, *, form_class: type[forms.Form], 
     return TemplateResponse(request, "admin/integration/action_form.html", context)
 
 
+def shown_name(modeladmin, obj) -> str:
+    """A row as a message names it. Django capitalises a message's first letter, so a row named by a URL
+    read "Http://..."; such a row is named after its kind first ("Webhook endpoint http://...")."""
+    name = str(obj)
+    return f"{capfirst(modeladmin.model._meta.verbose_name)} {name}" if "://" in name.split(" ")[0] else name
+
+
 def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
     """Run ``perform(obj)`` per row; report and log each outcome (done, refused and why, or failed).
 
@@ -140,6 +150,7 @@ def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
     """
     done = refused = failed = 0
     for obj in queryset:
+        name = shown_name(modeladmin, obj)
         try:
             message = perform(obj) or "done"
         except (ActionRefused, LinkError) as exc:
@@ -148,19 +159,19 @@ def action_apply(modeladmin, request, queryset, perform, title: str) -> None:
             if isinstance(exc, LinkError):
                 why = f"Link could not be asked ({exc}); nothing changed here. Try again in a while."
             modeladmin.log_change(request, obj, f"{title}: not done: {why}")
-            modeladmin.message_user(request, f"{obj}: not done. {why}", messages.WARNING)
+            modeladmin.message_user(request, f"{name}: not done. {why}", messages.WARNING)
             continue
         except Exception as exc:
             failed += 1
             logger.exception("admin action %r on %s failed", title, obj)
             error = f"{type(exc).__name__}: {exc}"
             modeladmin.log_change(request, obj, f"{title}: failed: {error}")
-            shown = f"{obj}: failed with an unexpected error ({error}); it is logged with its traceback."
+            shown = f"{name}: failed with an unexpected error ({error}); it is logged with its traceback."
             modeladmin.message_user(request, shown, messages.ERROR)
             continue
         done += 1
         modeladmin.log_change(request, obj, f"{title}: {message}")
-        modeladmin.message_user(request, f"{obj}: {message}", messages.SUCCESS)
+        modeladmin.message_user(request, f"{name}: {message}", messages.SUCCESS)
     if done + refused + failed > 1:
         summary = f"{title}: {done} done, {refused} refused" + (f", {failed} failed" if failed else "")
         modeladmin.message_user(request, f"{summary}.", messages.INFO)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -36,13 +37,14 @@ def _frame(hours: list[datetime], top: float, unit: str, title: str) -> list[str
     for i, hour in enumerate(hours):
         if i % every == 0:
             x = LEFT + plot_w * (i + 0.5) / len(hours)
+            hour = timezone.localtime(hour)  # the viewer's zone (the console's time rule)
             text = f"{hour:%H:%M}" if len(hours) <= 30 else f"{hour:%a %H:%M}"
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" fill="#666">{text}</text>')
     return parts
 
 
 def _stamps(hours: list[datetime]) -> list[str]:
-    return [f"{hour:%a %H:%M}" for hour in hours]
+    return [f"{timezone.localtime(hour):%a %H:%M %Z}" for hour in hours]
 
 
 def _legend(names: list[str]) -> str:

@@ -1,5 +1,6 @@
 """The console's own pages: the live order board and the trends (thin: the reads are in integration.console)."""
 
+import zoneinfo
 from datetime import timedelta
 
 from django import forms
@@ -10,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.models import Order, OutboundCall, Store
+from integration.models import ConsoleUser, Order, OutboundCall, Store
 from integration.selectors.board import order_board, store_for_picker, stores_for_picker
 from integration.selectors.link_health import RETRY_BATCH, calls_to_retry_since, orders_to_retry_since
 from integration.selectors.trends import OUTCOMES, RANGES, trends
@@ -83,6 +84,7 @@ def trends_view(site, request):
         "stores": stores_for_picker(),
         "total_orders": sum(sum(values) for values in data.orders.values()),
         "rollup": data.rollup,
+        "rollup_stale": data.rollup_stale,
         "live_hours": data.live_hours,
         "hours": len(data.hours),
     }
@@ -135,3 +137,38 @@ def recover_view(site, request):
         if total > RETRY_BATCH:
             messages.warning(request, f"{total - RETRY_BATCH} more {noun}: press Retry again.")
     return HttpResponseRedirect(reverse("admin:index", current_app=site.name))
+
+
+def viewer_zone(request) -> str:
+    """The signed-in user's zone (their console setting), read once per request; UTC by default."""
+    if not hasattr(request, "_console_zone"):
+        user = getattr(request, "user", None)
+        zone = None
+        if user is not None and user.is_authenticated:
+            zone = ConsoleUser.objects.filter(user=user).values_list("time_zone", flat=True).first()
+        request._console_zone = zone or "UTC"
+    return request._console_zone
+
+
+class ZoneForm(forms.ModelForm):
+    class Meta:
+        model = ConsoleUser
+        fields = ["time_zone"]
+        labels = {"time_zone": "Your time zone"}
+
+
+def zone_view(site, request):
+    """Each user picks the zone the console shows times in (where no store is the subject)."""
+    setting = ConsoleUser.objects.filter(user=request.user).first() or ConsoleUser(user=request.user)
+    form = ZoneForm(request.POST or None, instance=setting)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Times are now shown in {setting.time_zone} (a store's own times in its zone).")
+        return HttpResponseRedirect(request.GET.get("next") or reverse("admin:index", current_app=site.name))
+    context = {
+        **site.each_context(request),
+        "title": "Your time zone",
+        "form": form,
+        "zones": sorted(zoneinfo.available_timezones()),
+    }
+    return TemplateResponse(request, "admin/integration/zone.html", context)

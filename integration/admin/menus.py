@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from integration.models import Menu
 from integration.selectors.hours import hours_week
 from integration.selectors.menus import menu_catalog, menus_for_admin
 from integration.services.menus.fetching import menu_refresh_enqueue
+from integration.templatetags.console import store_when
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
 
@@ -49,15 +51,13 @@ def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
 
 @admin.register(Menu)
 class MenuAdmin(ReadOnlyAdmin):
+    store_is_subject = True  # a menu's times on its store's clock
     list_display = (
         "store",
         "menu_id",
         "version",
         "state",
-        "category_count",
-        "item_count",
-        "group_count",
-        "modifier_count",
+        "catalog_size",
         "fetched_at",
         "short_error",
     )
@@ -73,12 +73,23 @@ class MenuAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return menus_for_admin()
 
+    @admin.display(description="Catalog", ordering="item_count")
+    def catalog_size(self, obj):
+        return (
+            f"{obj.item_count} items in {obj.category_count} categories; "
+            f"{obj.modifier_count} modifiers in {obj.group_count} groups"
+        )
+
     @admin.display(description="Last error")
     def short_error(self, obj):
         if not obj.last_error:
             return "-"
         text = shortened(obj.last_error)
-        return f"{obj.last_error_at:%Y-%m-%d %H:%M}: {text}" if obj.last_error_at else text
+        return (
+            format_html("{}: {}", store_when(obj.last_error_at, obj.store.timezone), text)
+            if obj.last_error_at
+            else text
+        )
 
     def has_refresh_permission(self, request):
         return request.user.has_perm("integration.refresh_menu")

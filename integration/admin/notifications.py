@@ -5,13 +5,23 @@ from django.utils.html import format_html, format_html_join
 from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
 from integration.services.errors import ActionRefused
 from integration.services.mp_events.endpoints import endpoint_disable, endpoint_enable
+from integration.templatetags.console import when
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, shortened
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ReadOnlyAdmin):
-    list_display = ("id", "client", "url", "enabled", "failing_since", "last_success_at", "short_reason", "created_at")
+    list_display = (
+        "id",
+        "client",
+        "url",
+        "event_types_short",
+        "enabled",
+        "failing_since",
+        "last_success_at",
+        "short_reason",
+    )
     list_filter = (attention_filter(WebhookEndpoint), "enabled")
     search_fields = ("url", "client__username", "description")
     list_select_related = ("client",)
@@ -19,7 +29,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         "client",
         "url",
         "description",
-        "event_types",
+        "event_types_display",
         "enabled",
         "disabled_reason",
         "disabled_at",
@@ -42,24 +52,42 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
             '<tr><td><a href="{}">#{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
-                    reverse("admin:integration_outboundcall_change", args=[c.pk]),
+                    reverse("admin:integration_delivery_change", args=[c.pk]),
                     c.pk,
                     f"{c.event.type} {c.event.event_id}" if c.event_id else "",
                     c.get_status_display(),
                     c.attempts,
                     c.last_status_code or "",
                     shortened(c.last_error),
-                    c.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    when(c.created_at),
                 )
                 for c in calls
             ),
         )
-        every = reverse("admin:integration_outboundcall_changelist") + f"?endpoint={obj.pk}"
+        every = reverse("admin:integration_delivery_changelist") + f"?endpoint__id__exact={obj.pk}"
         return format_html(
             "<table><tr><th>Call</th><th>Event</th><th>Status</th><th>Tries</th><th>Last status</th>"
             '<th>Last error</th><th>Created</th></tr>{}</table><p><a href="{}">Every delivery, with its tries</a></p>',
             rows,
             every,
+        )
+
+    @admin.display(description="Event types")
+    def event_types_display(self, obj):
+        types = obj.event_types or []
+        if not types:
+            return "every type"
+        return format_html(
+            '<ul class="event-types">{}</ul>', format_html_join("", "<li>{}</li>", ((t,) for t in types))
+        )
+
+    @admin.display(description="Event types")
+    def event_types_short(self, obj):
+        types = obj.event_types or []
+        if not types:
+            return "every type"
+        return format_html(
+            '<span title="{}">{} type{}</span>', ", ".join(types), len(types), "s" if len(types) > 1 else ""
         )
 
     @admin.display(description="Disabled because")
@@ -94,9 +122,15 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 
 @admin.register(NotificationEvent)
 class NotificationEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "event_id", "type", "client", "order", "store", "sequence", "timestamp")
+    list_display = ("id", "event_id", "type", "client", "order_code", "store", "sequence", "timestamp")
     list_filter = ("type",)
     search_fields = ("event_id", "order__external_order_id", "store__venue_id")
     list_select_related = ("client", "order", "store")
     show_full_result_count = False
     readonly_fields = [f.name for f in NotificationEvent._meta.fields]
+
+    @admin.display(description="Order", ordering="order")
+    def order_code(self, obj):
+        if obj.order_id is None:
+            return "-"
+        return format_html('<span title="{}">{}</span>', obj.order.external_order_id, obj.order.display_code)

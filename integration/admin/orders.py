@@ -10,19 +10,22 @@ from django.db.models import Q
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from integration.link.routes import CANCEL_REASON_CODES, UNACCEPTED
-from integration.models import Order, OrderLine
+from integration.models import Order, OrderLine, OutboundCall
 from integration.selectors.board import order_timers
 from integration.selectors.order_export import orders_csv_rows
 from integration.selectors.orders import order_timeline, submission_statuses
 from integration.services.errors import ActionRefused
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.recovery import order_reconcile, order_retry_submission
-from integration.templatetags.console import duration
+from integration.templatetags.console import STATE_LABELS, duration, order_state
 
 from .base import ReadOnlyAdmin, ReadOnlyInline, StoreFilter, action_apply, attention_filter, form_action, money
 from .paging import KeysetChangeList, KeysetPagingMixin
+from .times import PREFIX as ZONED
 
 
 class Echo:
@@ -56,6 +59,22 @@ class PlacedAtFilter(admin.DateFieldListFilter):
         return super().queryset(request, queryset)
 
 
+class StateFilter(admin.SimpleListFilter):
+    """The state in ops' words (the model's labels name Link's statuses), and the pending orders Link lacks."""
+
+    title = "state"
+    parameter_name = "state__exact"
+
+    def lookups(self, request, model_admin):
+        shown = {**STATE_LABELS, "PENDING": "Not confirmed yet (at Link or not)"}
+        return [*shown.items(), ("not_at_link", "of which not yet at Link")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "not_at_link":
+            return queryset.filter(state=Order.State.PENDING, link_order_id__isnull=True)
+        return queryset.filter(state=self.value()) if self.value() in STATE_LABELS else queryset
+
+
 class CancelStatusFilter(admin.SimpleListFilter):
     title = "cancel"
     parameter_name = "cancel"
@@ -85,6 +104,7 @@ def money_column(field: str, description: str):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
+    store_is_subject = True
     fields = (
         "position",
         "item_link_id",
@@ -106,14 +126,30 @@ class OrderLineInline(ReadOnlyInline):
 
     @admin.display(description="Modifiers")
     def modifier_list(self, line):
+        """``Iced Tea +$0.75``, ``2 x Extra cheese +$1.00 each``; nested ones indented under theirs."""
+
         def describe(modifiers, depth=0):
             out = []
             for m in modifiers:
-                out.append(f"{'  ' * depth}{m['quantity']} x {m['name']} ({m['group_id']}) +{m['unit_price']}")
+                quantity = m.get("quantity") or 1
+                price = m.get("unit_price") or 0
+                shown = f"+{money(price, line.order.currency)}" if price else "no charge"
+                each = " each" if quantity > 1 and price else ""
+                name = f"{quantity} x {m['name']}" if quantity > 1 else m["name"]
+                out.append(
+                    ("\u2003" * depth + ("\u21b3 " if depth else ""), name, f"{shown}{each}", m.get("modifier_id"))
+                )
                 out += describe(m.get("modifiers") or [], depth + 1)
             return out
 
-        return "\n".join(describe(line.modifiers)) or "-"
+        rows = describe(line.modifiers)
+        if not rows:
+            return "-"
+        return format_html_join(
+            mark_safe("<br>"),
+            '{}<span title="Link ids: modifier {}">{}</span> <span class="money">{}</span>',
+            ((indent, link_id, name, price) for indent, name, price, link_id in rows),
+        )
 
 
 class OrderChangeList(KeysetChangeList):
@@ -139,12 +175,13 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
     )
     list_filter = (
         attention_filter(Order),
-        "state",
+        StateFilter,
         CancelStatusFilter,
         ("placed_at", PlacedAtFilter),
         StoreFilter,
     )
     keyset_field = "placed_at"
+    store_is_subject = True  # an order's times on its store's clock
     change_list_template = "admin/integration/order/change_list.html"
     search_fields = ("external_order_id",)
     search_help_text = "Exact external id, Link order id or display code; part of a customer's name or phone."
@@ -264,9 +301,7 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_display(self, order):
-        if order.state == Order.State.PENDING and not order.link_order_id:
-            return "Not yet at Link"
-        return order.get_state_display()
+        return order_state(order)
 
     @admin.display(description="Total", ordering="total")
     def total_display(self, order):
@@ -275,12 +310,15 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
     @admin.display(description="Cancel")
     def cancel_display(self, order):
         status = order.cancel_status
-        return "-" if status == Order.CancelStatus.NONE else status
+        return "-" if status == Order.CancelStatus.NONE else Order.CancelStatus(status).label.split(" (")[0]
 
-    @admin.display(description="Submission")
+    @admin.display(description="Submission to Link")
     def submission_display(self, order):
-        status = getattr(order, "submission_status", None) or "-"
-        return f"{status} ({order.link_order_id})" if order.link_order_id else status
+        status = getattr(order, "submission_status", None)
+        shown = OutboundCall.Status(status).label.split(" (")[0] if status in OutboundCall.Status.values else "-"
+        if order.link_order_id:
+            return format_html('{} <span class="id" title="Link\'s order id">{}</span>', shown, order.link_order_id)
+        return shown
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)
@@ -302,11 +340,13 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
 
     def get_fieldsets(self, request, obj=None):
         """Groups with nothing filled in are folded."""
+        fieldsets = super().get_fieldsets(request, obj)  # times swapped for their zoned columns (ZonedTimes)
         if obj is None:
-            return self.fieldsets
+            return fieldsets
         folded = []
-        for title, options in self.fieldsets:
-            empty = all(getattr(obj, name, None) in (None, "", 0) for name in options["fields"])
+        for title, options in fieldsets:
+            names = [name.removeprefix(ZONED) for name in options["fields"]]
+            empty = all(getattr(obj, name, None) in (None, "", 0) for name in names)
             if empty and title and "collapse" not in options.get("classes", []):
                 options = {**options, "classes": [*options.get("classes", []), "collapse"]}
             folded.append((title, options))

@@ -1,10 +1,13 @@
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from integration.models import Store
 from integration.selectors.stores import store_accepting
 from integration.services.stores import store_edit, store_pause, store_pause_end, store_resume, store_sync
+from integration.templatetags.console import store_when, zone
 
 from .base import OpsModelAdmin, action_apply, attention_filter, form_action
 
@@ -57,6 +60,7 @@ class PauseForm(forms.Form):
 
 @admin.register(Store)
 class StoreAdmin(OpsModelAdmin):
+    store_is_subject = True  # a store's times on its own clock
     list_display = ("__str__", "venue_id", "external_store_id", "state", "accepting", "pause_summary", "link_synced_at")
     list_filter = (attention_filter(Store), "state", "pause_source")
     search_fields = ("name", "venue_id", "external_store_id")
@@ -77,7 +81,8 @@ class StoreAdmin(OpsModelAdmin):
         "created_at",
         "updated_at",
     )
-    fields = ("name", "venue_id", "external_store_id", "timezone", "address", *readonly_fields[1:])
+    readonly_fields = (*readonly_fields, "address_display")
+    fields = ("name", "venue_id", "external_store_id", "timezone", "address_display", *readonly_fields[1:-1])
     list_select_related = ("paused_by", "menu")  # the accepting column reads the menu
     actions = ["pause_stores", "resume_stores", "sync_stores"]
 
@@ -89,6 +94,24 @@ class StoreAdmin(OpsModelAdmin):
         edited = store_edit(obj, {name: getattr(obj, name) for name in form.changed_data}, user=request.user)
         obj.external_store_id, obj.updated_at = edited.external_store_id, edited.updated_at
 
+    @admin.display(description="Address")
+    def address_display(self, obj):
+        """Link's address as lines to read (it comes from Link: not edited here)."""
+        address = obj.address or {}
+        if not isinstance(address, dict):
+            return str(address) or "-"
+        street = ", ".join(
+            str(address[k]) for k in ("line1", "street", "line2", "address1", "address2") if address.get(k)
+        )
+        city = " ".join(
+            str(address[k]) for k in ("city", "state", "region", "postal_code", "zip", "postcode") if address.get(k)
+        )
+        parts = [p for p in (street, city, address.get("country")) if p]
+        known = {"line1", "street", "line2", "address1", "address2", "city", "state", "region", "postal_code"}
+        known |= {"zip", "postcode", "country"}
+        parts += [f"{k}: {v}" for k, v in address.items() if k not in known and v not in (None, "")]
+        return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in parts)) if parts else "-"
+
     @admin.display(boolean=True, description="Accepting orders")
     def accepting(self, obj):
         return store_accepting(obj)[0]
@@ -98,8 +121,9 @@ class StoreAdmin(OpsModelAdmin):
         if obj.state != Store.State.PAUSED:
             return "-"
         who = obj.paused_by or obj.get_pause_source_display() or "?"
-        until = f" until {obj.paused_until:%Y-%m-%d %H:%M}" if obj.paused_until else ""
-        return f"{who}: {obj.pause_reason}{until}"
+        if obj.paused_until:
+            return format_html("{}: {} until {}", who, obj.pause_reason, store_when(obj.paused_until, obj.timezone))
+        return f"{who}: {obj.pause_reason}, until resumed"
 
     def has_pause_permission(self, request):
         return request.user.has_perm("integration.pause_store")
@@ -118,7 +142,8 @@ class StoreAdmin(OpsModelAdmin):
             store = store_pause(store, user=request.user, reason=data["reason"], paused_until=until)
             done = "was paused already; reason and end updated" if was_paused else "paused"
             if store.paused_until:
-                until = f"it resumes by itself at {store.paused_until:%Y-%m-%d %H:%M} UTC"
+                local = store.paused_until.astimezone(zone(store.timezone))
+                until = f"it resumes by itself at {local:%Y-%m-%d %H:%M} {local.tzname()} (store time)"
             else:
                 until = "it stays paused until someone resumes it"
             return f"{done}; Link is being told (see Outbound calls); {until}"

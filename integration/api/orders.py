@@ -87,6 +87,28 @@ class CancelRequestSerializer(serializers.Serializer):
 # --- answer shapes --------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/PricedModifier"},
+        "description": "The modifiers this one opened, same shape (nested like the request).",
+    }
+)
+class NestedPricedModifiersField(serializers.JSONField):
+    """A priced modifier's own modifiers: the schema refers back to ``PricedModifier`` (any depth)."""
+
+
+class PricedModifierSerializer(serializers.Serializer):
+    """One chosen modifier as priced at placement (``lines[].modifiers[]``)."""
+
+    modifier_id = serializers.CharField(help_text="Link's modifier id, from the menu.")
+    group_id = serializers.CharField(help_text="The modifier group it was chosen in.")
+    name = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Per unit of what it modifies.")
+    unit_price = serializers.IntegerField(help_text="Price of one, in minor units (cents), without nested modifiers.")
+    modifiers = NestedPricedModifiersField(default=list)
+
+
 class OrderLineSerializer(serializers.Serializer):
     item_id = serializers.CharField(source="item_link_id")
     name = serializers.CharField()
@@ -96,7 +118,7 @@ class OrderLineSerializer(serializers.Serializer):
     line_total = serializers.IntegerField()
     tax = serializers.IntegerField()
     special_instructions = serializers.CharField()
-    modifiers = serializers.JSONField(help_text="As priced at placement, nested like the request.")
+    modifiers = PricedModifierSerializer(many=True, help_text="As priced at placement, nested like the request.")
 
 
 class TimelineEntrySerializer(serializers.Serializer):

@@ -1,3 +1,4 @@
+from .console import ConsoleUser, Delivery
 from .heartbeat import WorkerHeartbeat
 from .menu import (
     CategoryItem,
@@ -20,6 +21,8 @@ from .webhook import WebhookEvent
 __all__ = [
     "CallAttempt",
     "CategoryItem",
+    "ConsoleUser",
+    "Delivery",
     "GroupModifier",
     "ItemGroup",
     "LinkCircuit",

@@ -55,6 +55,9 @@ class OutboundCall(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The admin's "Calls to Link" page; the deliveries to MP services are the Delivery proxy's page.
+        verbose_name = "call to Link"
+        verbose_name_plural = "calls to Link"
         permissions = [("retry_outboundcall", "Can retry an outbound call now")]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),

@@ -37,6 +37,7 @@ class BoardOrder:
     since_submitted: timedelta | None
     confirm_left: timedelta | None  # time to the confirm deadline (negative: past it); PENDING only
     ready_left: timedelta | None  # time to the estimated ready time (negative: late)
+    closed_at: datetime | None = None  # a closed order's end (its ages stop there); None while open
 
 
 @dataclass
@@ -49,9 +50,14 @@ class BoardColumn:
 
 
 def order_timers(order: Order, now: datetime | None = None) -> BoardOrder:
+    """Timers of an open order. A closed one (ready, cancelled, rejected, failed) counts nothing down: its
+    ages stop at its close, and it has neither a confirm deadline nor a ready time ahead."""
     now = now or timezone.now()
     confirm_left = ready_left = None
-    if order.state == Order.State.PENDING:
+    closed = order.state not in Order.OPEN_STATES
+    if closed:
+        now = order.closed_at or order.ready_at or order.updated_at or now
+    elif order.state == Order.State.PENDING:
         pending_from = order.pending_since or order.placed_at
         confirm_left = pending_from + timedelta(seconds=settings.LINK_CONFIRM_DEADLINE) - now
     elif order.estimated_ready_at:
@@ -62,6 +68,7 @@ def order_timers(order: Order, now: datetime | None = None) -> BoardOrder:
         since_submitted=now - order.submitted_at if order.submitted_at else None,
         confirm_left=confirm_left,
         ready_left=ready_left,
+        closed_at=now if closed else None,
     )
 
 

@@ -46,11 +46,13 @@ def hours_closing_at(hours: list[dict], tz_name: str, at: datetime) -> datetime 
 
 
 def hours_week(hours: list[dict]) -> list[tuple[str, str]]:
-    """``[(day, "11:00-14:00, 17:00-22:00" or "closed")]`` Monday first; no hours at all: open all day."""
+    """``[(day, "11:00-14:00, 17:00-22:00" or "closed")]`` Monday first; a day open round the clock (no hours
+    at all, or an opening whose close is its open: ``00:00-00:00``) reads "open 24 h"."""
     if not hours:
-        return [(day, "open all day") for day in DAYS]
+        return [(day, "open 24 h") for day in DAYS]
     spans = {day: [] for day in DAYS}
     for entry in sorted(hours, key=lambda entry: entry["open"]):
         if entry["day"] in spans:
-            spans[entry["day"]].append(f"{entry['open']}-{entry['close']}")
+            whole_day = entry["open"] == entry["close"] or (entry["open"] == "00:00" and entry["close"] == "24:00")
+            spans[entry["day"]].append("open 24 h" if whole_day else f"{entry['open']}-{entry['close']}")
     return [(day, ", ".join(spans[day]) or "closed") for day in DAYS]

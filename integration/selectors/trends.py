@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from integration.models import CallAttempt, Order, Store, TrendRollup
 from integration.selectors.trend_hours import (
+    STALE,
     CallHour,
     OrderHour,
     call_hour_stats,
@@ -49,6 +50,7 @@ class Trends:
     latency_p90: list[float | None] = field(default_factory=list)
     live_hours: int = 0  # hours computed from the raw rows (the rest came from the rollup)
     rollup: TrendRollup | None = None
+    rollup_stale: bool = False  # the rollup has not caught up for STALE: is the scheduler up?
 
 
 def _hours(since: datetime, until: datetime) -> list[datetime]:
@@ -79,6 +81,9 @@ def trends(range_key: str = "24h", store: Store | None = None, now: datetime | N
     live_orders, live_calls = order_hour_stats(orders), call_hour_stats(tries)
 
     result = Trends(hours=hours, live_hours=len(hours) - len(order_hours), rollup=rolled and rolled.state)
+    # Stale only when the rollup's changes watermark is old: on a fresh install it runs every minute but covers
+    # only the hours since its first run, so every earlier hour is computed live, and that is no alarm.
+    result.rollup_stale = bool(result.rollup and now - result.rollup.orders_seen > STALE)
     result.orders = {key: [] for key, _ in OUTCOMES}
     for hour in hours:
         o = rows[hour] if hour in order_hours and hour in rows else live_orders.get(hour, OrderHour())

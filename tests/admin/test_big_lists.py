@@ -68,7 +68,8 @@ def test_a_list_sorted_by_a_column_pages_by_offset(client, ops, orders):
     assert older and "p=2" in unescape(older.group(1))
 
 
-def test_store_is_typed_by_venue_or_storefront_id(client, ops, orders):
+def test_store_is_typed_by_venue_or_storefront_id(client, ops, orders, monkeypatch):
+    monkeypatch.setattr("integration.selectors.board.PICKER_MAX", 1)  # past it: a box to type, not a list
     other = Order.objects.create(
         store=StoreFactory(venue_id="ven_other", external_store_id="sf_other"), placed_at=timezone.now()
     )
@@ -78,6 +79,15 @@ def test_store_is_typed_by_venue_or_storefront_id(client, ops, orders):
     assert other.external_order_id not in html and orders[0].external_order_id in html
     assert "no such store" in client.get(f"{LIST}?store_q=nowhere").content.decode()
     assert f'value="{orders[0].store.pk}"' not in html  # no list of stores to pick from
+
+
+def test_store_is_picked_from_a_dropdown_up_to_the_pickers_limit(client, ops, orders):
+    """Issue 25: a few stores are a dropdown (like the board's), not a cut-off text box."""
+    html = client.get(LIST).content.decode()
+    assert '<select name="store__id__exact"' in html
+    assert f'<option value="{orders[0].store.pk}">{orders[0].store.name}</option>' in html
+    html = client.get(f"{LIST}?store__id__exact={orders[0].store.pk}").content.decode()
+    assert f'<option value="{orders[0].store.pk}" selected>' in html
 
 
 @pytest.mark.parametrize(

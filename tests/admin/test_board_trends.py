@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integration import counting
-from integration.models import Order, Store
+from integration.models import Order, Store, TrendRollup
 from integration.selectors.board import order_board
 from integration.selectors.trends import trends
 from integration.services.ops.trends import trends_backfill
@@ -48,7 +48,10 @@ def test_board_page_shows_store_local_times_money_and_the_late_highlighted(clien
     Order.objects.create(store=store, placed_at=timezone.now() - timedelta(minutes=15), total=123456)
     html = client.get(BOARD).content.decode()
     assert "Not yet at Link" in html and "$1,234.56" in html
-    assert re.search(r"placed (\w{3} \d\d \w{3} )?\d\d:\d\d C[SD]T", html)  # the day too when it was yesterday there
+    # On the store's clock, with its zone and seconds (the day too when it was yesterday there); the viewer's on hover.
+    assert re.search(
+        r'placed <time datetime="[^"]+" title="[^"]+ UTC">(\w{3} \d{1,2} \w{3} )?\d\d:\d\d:\d\d C[SD]T', html
+    )
     assert 'class="ticket late"' in html and "past the confirm deadline by 5 min" in html
     assert 'hx-trigger="every 5s"' in html
 
@@ -132,6 +135,26 @@ def test_trends_page_says_which_hours_came_from_the_rollup(client, ops):
     trends_backfill(timezone.now() - timedelta(days=2))
     assert "2 of 25 hours computed now" in client.get(TRENDS).content.decode()
     assert f"Computed from {store.name}" in client.get(f"{TRENDS}?store={store.pk}").content.decode()
+
+
+def test_a_fresh_rollup_that_covers_no_hour_yet_is_no_alarm(client, ops):
+    """Issue 25: on a fresh install the rollup runs every minute but covers only the hours since its first
+    run; the page said "has not run since ...: is the scheduler up?" all the same."""
+    week_world(20, timezone.now())
+    now = timezone.now()
+    TrendRollup.objects.update_or_create(
+        pk=1,
+        defaults={
+            "covered_from": now.replace(minute=0, second=0, microsecond=0),
+            "orders_seen": now,
+            "calls_until": now.replace(minute=0, second=0, microsecond=0),
+            "ran_at": now,
+        },
+    )
+    html = client.get(TRENDS).content.decode()
+    assert "is the scheduler" not in html and "covers the hours since" in html
+    TrendRollup.objects.filter(pk=1).update(orders_seen=now - timedelta(hours=1), ran_at=now - timedelta(hours=1))
+    assert "Is the scheduler (django-q2 cluster) up?" in client.get(TRENDS).content.decode()
 
 
 def test_board_counts_stop_at_the_cap_and_say_so(client, ops, monkeypatch):

@@ -57,12 +57,61 @@ def test_link_down_when_most_of_the_latest_tries_failed_and_the_last_one_too(cal
 
 
 def test_link_back_as_soon_as_a_try_succeeds_after_the_outage(call):
-    tries(call, "rrrrrrrrrr", start=timedelta(seconds=50))
+    tries(call, "rrrrrrrrrr", start=timedelta(seconds=25), step=timedelta(seconds=1))
     assert link_health().level == "down"
     tries(call, "s", start=timedelta(seconds=1))
-    assert link_health().level == "degraded"
+    assert link_health().level == "degraded"  # failures within the last 30 s: amber, no longer red
     tries(call, "sssssssss", start=timedelta(seconds=0), step=timedelta(milliseconds=1))
-    assert link_health().level == "ok"
+    assert link_health().level == "ok"  # the latest ten all succeeded and nothing waits
+
+
+def test_health_tells_the_present_a_quiet_night_after_an_outage_is_ok_within_a_minute(call):
+    """Issue 25: five orders, an outage, then Link answers and nothing waits: OK (not "5 of our last 10
+    calls failed" for fifteen minutes), with the outage as a note."""
+    tries(call, "sssss", start=timedelta(minutes=6), step=timedelta(seconds=20))
+    tries(call, "rrrrr", start=timedelta(minutes=4), step=timedelta(seconds=20))  # about 2 min down
+    tries(call, "s", start=timedelta(seconds=40))
+    call.status = OutboundCall.Status.SUCCEEDED
+    call.save()
+    health = link_health()
+    assert health.level == "ok", health.headline
+    assert health.outage and health.outage.was_down and health.outage.failed_tries == 5
+    assert health.outage.calls >= 1 and health.outage.calls_failed == 0
+    assert "Link answers" in health.headline
+
+
+def test_the_banner_is_amber_while_held_calls_drain_and_says_how_the_outage_went(client, ops, call):
+    tries(call, "rrrrrr", start=timedelta(minutes=3), step=timedelta(seconds=20))
+    tries(call, "s", start=timedelta(seconds=40))
+    held = OutboundCallFactory(store=call.store, waiting_on="link.example", waiting_since=timezone.now())
+    assert link_health().level == "degraded"
+    assert "still wait to be sent" in link_health().headline
+    held.status = OutboundCall.Status.SUCCEEDED
+    held.waiting_since = None
+    held.save()
+    call.status = OutboundCall.Status.SUCCEEDED
+    call.save()
+    html = client.get(LIVE).content.decode()
+    assert 'data-level="ok"' in html
+    note = re.search(r'id="health-recovered">(.*?)</p>', html, re.S).group(1)
+    assert re.search(
+        r"Recovered at <time [^>]+>\d\d:\d\d:\d\d UTC</time> after \d+ min down \(\d+ calls? held, 0 failed\)", note
+    )
+
+
+def test_the_circuit_table_shows_only_while_a_circuit_says_something(client, ops):
+    from integration.selectors.link_health import circuits_worth_showing
+    from integration.services.outbox.circuit import CircuitStatus
+
+    now = timezone.now()
+    base = {"failures": 0, "probes": 0, "probe_in_flight": False, "probe_due": False, "paused_until": None}
+    base.update(draining=False, drain_total=0, drain_until=None)
+    hour_ago, minute_ago = now - timedelta(hours=1), now - timedelta(minutes=1)
+    closed_long_ago = CircuitStatus(host="a", state="closed", since=hour_ago, closed_at=hour_ago, **base)
+    closed_lately = CircuitStatus(host="b", state="closed", since=minute_ago, closed_at=minute_ago, **base)
+    open_now = CircuitStatus(host="c", state="open", since=minute_ago, closed_at=None, **base)
+    shown = circuits_worth_showing([closed_long_ago, closed_lately, open_now], now)
+    assert [c.host for c in shown] == ["b", "c"]
 
 
 def test_a_few_failures_are_degraded_not_down_and_old_tries_do_not_count(call):

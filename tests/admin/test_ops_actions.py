@@ -1,6 +1,7 @@
 """Every admin action explains itself: asks what it needs, refuses plainly (saying what would work),
 reports per object and leaves an admin log entry with the user, also when it did not happen."""
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -30,9 +31,12 @@ def test_pause_form_asks_reason_and_until_and_tells_when_it_ends(client, ops, no
     store = StoreFactory()
     form = act(client, "store", "pause_stores", [store])
     assert 'name="reason"' in form and 'name="paused_until"' in form and str(store) in form
-    until = (timezone.now() + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+    end = timezone.now() + timedelta(hours=3)
+    until = end.strftime("%Y-%m-%d %H:%M")
     done = act(client, "store", "pause_stores", [store], apply="1", reason="flooded", paused_until=until)
-    assert f"paused; Link is being told (see Outbound calls); it resumes by itself at {until} UTC" in done
+    local = end.astimezone(zoneinfo.ZoneInfo(store.timezone))  # said on the store's own clock
+    said = f"it resumes by itself at {local:%Y-%m-%d %H:%M} {local.tzname()} (store time)"
+    assert f"paused; Link is being told (see Outbound calls); {said}" in done
     again = act(client, "store", "pause_stores", [store], apply="1", reason="still flooded", paused_until="")
     assert "was paused already; reason and end updated" in again and "until someone resumes it" in again
     store.refresh_from_db()

@@ -1,5 +1,7 @@
 """The orders admin: list (filters, exact search, no query per row), detail timeline, actions and permissions."""
 
+import re
+
 import pytest
 import responses as responses_lib
 from django.contrib.admin.models import LogEntry
@@ -33,7 +35,14 @@ def test_list_shows_the_columns_ops_need(client, ops, submitted):
     page = client.get(reverse(LIST))
     assert page.status_code == 200
     html = page.content.decode()
-    for text in (submitted.display_code, submitted.external_order_id, "$25.82", "SUCCEEDED (ord_1)", "PENDING"):
+    for text in (
+        submitted.display_code,
+        submitted.external_order_id,
+        "$25.82",
+        'Succeeded <span class="id"',
+        ">ord_1</span>",
+        "At Link, not confirmed",
+    ):
         assert text in html
 
 
@@ -77,7 +86,11 @@ def test_detail_shows_lines_and_one_timeline(client, ops, submitted):
     page = client.get(reverse("admin:integration_order_change", args=[submitted.pk]))
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Cheeseburger" in html and "1 x Bacon (mg_addons) +150" in html
+    # Modifiers by name and price, not group ids and cents (issue 25); Link's ids on hover.
+    assert "Cheeseburger" in html and re.search(
+        r'<span title="Link ids: modifier [^"]+">Bacon</span> <span class="money">\+\$1\.50</span>', html
+    )
+    assert "mg_addons" not in html.split('id="order-timeline"')[0].split("Modifiers")[-1][:400]
     timeline = html[html.index('id="order-timeline"') :]
     expected_in_order = [
         "placed (PENDING)",

@@ -34,7 +34,7 @@ def test_the_page_shows_the_delivery_log_and_never_the_secret(client, ops, endpo
     page = client.get(f"/admin/integration/webhookendpoint/{endpoint.pk}/change/").content.decode()
     assert "order.ready" in page and "the endpoint answered 503" in page
     assert endpoint.secret not in page
-    every = client.get(f"/admin/integration/outboundcall/?endpoint={endpoint.pk}")
+    every = client.get(f"/admin/integration/delivery/?endpoint__id__exact={endpoint.pk}")
     assert every.status_code == 200 and every.content.count(b'class="action-select"') == 1
 
 

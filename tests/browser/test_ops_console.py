@@ -4,7 +4,7 @@ the Link sandbox; support staff read everything and can act on nothing."""
 import random
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -87,7 +87,17 @@ def test_ops_pause_a_store_with_a_reason_see_it_reach_link_then_resume_it(stack_
     wait_for(lambda: stack.sandbox.venue("ven_br_1")["status"] == "PAUSED", what="the pause to reach Link")
     assert stack.sandbox.venue("ven_br_1")["mp_pause_calls"] == 1
     assert card(page, stack, "store-paused") == 1
-    assert f"Browser Burgers: ops, until {until} UTC (Kitchen flooded)" in page.inner_text("#card-store-paused")
+    # On the store's clock (UTC here), with seconds; the date only when it is not today there.
+    shown = timezone.localtime(timezone.make_aware(datetime.strptime(until, "%Y-%m-%d %H:%M")))
+    clock = (
+        f"{shown:%H:%M}:00 UTC"
+        if shown.date() == timezone.now().date()
+        else f"{shown.day} {shown:%b} {shown:%H:%M}:00 UTC"
+    )
+    assert "Browser Burgers: ops, until" in page.inner_text("#card-store-paused")
+    assert clock in page.inner_text("#card-store-paused") and "(Kitchen flooded)" in page.inner_text(
+        "#card-store-paused"
+    )
 
     # Resume from the list the dashboard card links to.
     follow(page, "#card-store-paused a")

@@ -171,6 +171,11 @@ class VenueStore:
             self.emit("store.resumed", venue_id, {})
             return 200, venue.inspect()
 
+    def inspect(self, venue_id: str) -> tuple[int, dict]:
+        """One venue as the inspection endpoint shows it (``GET /_sandbox/venues/<id>``; 404 if unknown)."""
+        with self.lock:
+            return 200, self.now(venue_id).inspect()
+
     def list(self) -> list[dict]:
         with self.lock:
             return [self.now(venue_id).inspect() for venue_id in self.venues]
