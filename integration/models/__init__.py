@@ -1,3 +1,11 @@
+from .availability import (
+    Alert,
+    AvailabilityChange,
+    AvailabilityDay,
+    AvailabilityWatermark,
+    ClusterBeat,
+    LinkReachability,
+)
 from .heartbeat import WorkerHeartbeat
 from .menu import (
     CategoryItem,
@@ -18,11 +26,17 @@ from .trends import TrendHour, TrendRollup
 from .webhook import WebhookEvent
 
 __all__ = [
+    "Alert",
+    "AvailabilityChange",
+    "AvailabilityDay",
+    "AvailabilityWatermark",
     "CallAttempt",
     "CategoryItem",
+    "ClusterBeat",
     "GroupModifier",
     "ItemGroup",
     "LinkCircuit",
+    "LinkReachability",
     "LinkToken",
     "Menu",
     "MenuCategory",

@@ -1,0 +1,314 @@
+"""Availability figures (issue 26): how long each store was scheduled, accepting, and down by cause.
+
+Everything is computed from two append-only records, exactly, by one function (``_day_figures``):
+
+- ``AvailabilityChange``: the store's standing from each change on (its cause and the menu's hours then);
+- ``LinkReachability``: when Link's circuit opened and closed (Link's API host, ``LINK_BASE_URL``).
+
+A store is *scheduled* inside its opening hours (``selectors.hours.store_scheduled_intervals``), once it has
+a record and while it is mapped. Scheduled time is attributed to exactly one of: accepting, or a cause,
+by this precedence (the first that holds wins):
+
+1. ``disconnected`` (Link disconnected the store);
+2. ``paused_on_link`` / ``paused_by_ops`` (paused, by whom: a store has one pause at a time);
+3. ``no_menu`` (no published menu);
+4. ``link_unreachable`` (Link's circuit open while the store would otherwise accept);
+5. accepting.
+
+Seconds are rounded once, on running totals (accepting, then the causes in ``CAUSES`` order), so each day's
+``accepting_seconds`` plus its ``unavailable_seconds`` equals its ``scheduled_seconds`` exactly.
+Finished days are pre-computed per store-day (``AvailabilityDay``, ``services.availability.rollup``); the
+all-stores read sums them and computes only the days not rolled up yet (today) from the records.
+"""
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+
+from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
+from integration.models.availability import CAUSES
+from integration.selectors.hours import local_day_bounds, store_scheduled_intervals, zone_of
+
+UNMAPPED = AvailabilityChange.UNMAPPED
+US = timedelta(microseconds=1)
+MAX_DAYS = 92
+
+
+def link_api_host() -> str:
+    """Link's circuit that decides ``link_unreachable``: the API host (menus may come from another host)."""
+    return urlsplit(settings.LINK_BASE_URL).netloc
+
+
+@dataclass
+class Segment:
+    start: datetime
+    end: datetime
+    cause: str | None  # None: before the store's first record (not counted)
+    hours: list
+    detail: str = ""
+    actor: str = ""
+
+
+@dataclass
+class DayFigures:
+    date: date
+    scheduled_seconds: int = 0
+    accepting_seconds: int = 0
+    unavailable_seconds: dict = field(default_factory=lambda: dict.fromkeys(CAUSES, 0))
+
+    def as_dict(self) -> dict:
+        return {
+            "date": self.date.isoformat(),
+            "scheduled_seconds": self.scheduled_seconds,
+            "accepting_seconds": self.accepting_seconds,
+            "unavailable_seconds": dict(self.unavailable_seconds),
+        }
+
+
+def _segments(rows: list[AvailabilityChange], start: datetime, end: datetime) -> list[Segment]:
+    """``rows``: the last change before ``start`` (if any) then the changes inside, oldest first."""
+    segments = [Segment(start, end, None, [])]
+    for row in rows:
+        at = max(row.at, start)
+        if at >= end:
+            break
+        last = segments[-1]
+        if at <= last.start:
+            segments[-1] = Segment(last.start, end, row.cause, row.hours, row.detail, row.actor)
+        else:
+            last.end = at
+            segments.append(Segment(at, end, row.cause, row.hours, row.detail, row.actor))
+    return segments
+
+
+def _outages(rows: list[LinkReachability], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The circuit's open intervals within ``[start, end)``; ``rows`` as ``_segments`` takes them."""
+    spans, opened = [], None
+    for row in rows:
+        at = max(row.at, start)
+        if at >= end:
+            break
+        if not row.reachable and opened is None:
+            opened = at
+        elif row.reachable and opened is not None:
+            if at > opened:
+                spans.append((opened, at))
+            opened = None
+    if opened is not None and opened < end:
+        spans.append((opened, end))
+    return spans
+
+
+def _overlap(spans: list[tuple[datetime, datetime]], starts: list[datetime], a: datetime, b: datetime) -> int:
+    total = 0
+    i = max(0, bisect.bisect_right(starts, a) - 1)
+    while i < len(spans) and spans[i][0] < b:
+        s, e = spans[i]
+        if e > a:
+            total += (min(e, b) - max(s, a)) // US
+        i += 1
+    return total
+
+
+def _rounded(micro: list[int]) -> list[int]:
+    """Whole seconds that add up: each part is the difference of rounded running totals."""
+    seconds, running, previous = [], 0, 0
+    for part in micro:
+        running += part
+        now = (running + 500_000) // 1_000_000
+        seconds.append(now - previous)
+        previous = now
+    return seconds
+
+
+def _day_figures(store, day: date, segments: list[Segment], seg_starts, outages, outage_starts, now) -> DayFigures:
+    day_start, day_end = local_day_bounds(store.timezone, day)
+    day_end = min(day_end, now)
+    parts = dict.fromkeys(("accepting", *CAUSES), 0)
+    if day_start < day_end:
+        i = max(0, bisect.bisect_right(seg_starts, day_start) - 1)
+        while i < len(segments) and segments[i].start < day_end:
+            seg = segments[i]
+            i += 1
+            if seg.cause is None or seg.cause == UNMAPPED or seg.end <= day_start:
+                continue
+            for s, e in store_scheduled_intervals(store, day, seg.hours):
+                a, b = max(s, seg.start, day_start), min(e, seg.end, day_end)
+                if a >= b:
+                    continue
+                length = (b - a) // US
+                if seg.cause:
+                    parts[seg.cause] += length
+                else:
+                    down = _overlap(outages, outage_starts, a, b) if outages else 0
+                    parts["link_unreachable"] += down
+                    parts["accepting"] += length - down
+    seconds = dict(zip(parts, _rounded(list(parts.values())), strict=True))
+    figures = DayFigures(day, accepting_seconds=seconds.pop("accepting"), unavailable_seconds=seconds)
+    figures.scheduled_seconds = figures.accepting_seconds + sum(seconds.values())
+    return figures
+
+
+def _dates(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _changes_query(stores, start: datetime, end: datetime):
+    """The changes of ``stores`` (a Store queryset) inside ``[start, end)`` and, per store, the last one
+    before ``start``: one statement."""
+    last_before = (
+        AvailabilityChange.objects.filter(store=OuterRef("pk"), at__lt=start).order_by("-at", "-id").values("pk")[:1]
+    )
+    previous = stores.annotate(last=Subquery(last_before)).values("last")
+    inside = Q(at__gte=start, at__lt=end, store__in=stores.values("pk"))
+    return AvailabilityChange.objects.filter(inside | Q(pk__in=previous)).order_by("store_id", "at", "id")
+
+
+def _reachability(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    host = link_api_host()
+    last_before = LinkReachability.objects.filter(host=host, at__lt=start).order_by("-at", "-id").values("pk")[:1]
+    rows = list(
+        LinkReachability.objects.filter(Q(host=host, at__gte=start, at__lt=end) | Q(pk__in=Subquery(last_before)))
+        .order_by("at", "id")
+        .only("at", "reachable")
+    )
+    return _outages(rows, start, end)
+
+
+def _window(stores, first: date, last: date, now: datetime) -> tuple[datetime, datetime]:
+    starts = [local_day_bounds(s.timezone, first)[0] for s in stores]
+    ends = [local_day_bounds(s.timezone, last)[1] for s in stores]
+    return min(starts), min(max(ends), now)
+
+
+def _figures_for(store, first, last, rows, outages, now) -> list[DayFigures]:
+    start, end = local_day_bounds(store.timezone, first)[0], local_day_bounds(store.timezone, last)[1]
+    segments = _segments(rows, start, max(start, min(end, now)))
+    seg_starts = [s.start for s in segments]
+    outage_starts = [s for s, _ in outages]
+    return [_day_figures(store, d, segments, seg_starts, outages, outage_starts, now) for d in _dates(first, last)]
+
+
+def store_availability_days(store: Store, first: date, last: date, now: datetime | None = None) -> list[DayFigures]:
+    """Each store-local day from ``first`` to ``last`` (inclusive), today up to ``now``: two queries."""
+    now = now or timezone.now()
+    start, end = _window([store], first, last, now)
+    rows = list(_changes_query(Store.objects.filter(pk=store.pk), start, max(start, end)))
+    outages = _reachability(start, max(start, end))
+    return _figures_for(store, first, last, rows, outages, now)
+
+
+def store_local_today(store: Store, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(zone_of(store.timezone)).date()
+
+
+def stores_availability_days(ranges: list[tuple[Store, date, date]], now: datetime) -> dict[int, list[DayFigures]]:
+    """Per store pk, the figures of each of its days in ``(store, first, last)``: two queries for all."""
+    ranges = [(s, f, la) for s, f, la in ranges if local_day_bounds(s.timezone, f)[0] < now]
+    if not ranges:
+        return {}
+    start = min(local_day_bounds(s.timezone, f)[0] for s, f, _ in ranges)
+    end = max(start, min(max(local_day_bounds(s.timezone, la)[1] for s, _, la in ranges), now))
+    by_store = defaultdict(list)
+    for row in _changes_query(Store.objects.filter(pk__in=[s.pk for s, _, _ in ranges]), start, end):
+        by_store[row.store_id].append(row)
+    outages = _reachability(start, end)
+    return {s.pk: _figures_for(s, f, la, by_store.get(s.pk, []), outages, now) for s, f, la in ranges}
+
+
+# --- all stores ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class StoreTotals:
+    store: Store
+    scheduled_seconds: int = 0
+    accepting_seconds: int = 0
+    unavailable_seconds: dict = field(default_factory=lambda: dict.fromkeys(CAUSES, 0))
+
+    @property
+    def unavailable_total(self) -> int:
+        return sum(self.unavailable_seconds.values())
+
+    @property
+    def availability(self) -> float | None:
+        return round(self.accepting_seconds / self.scheduled_seconds, 4) if self.scheduled_seconds else None
+
+    def add(self, figures: DayFigures) -> None:
+        self.scheduled_seconds += figures.scheduled_seconds
+        self.accepting_seconds += figures.accepting_seconds
+        for cause, seconds in figures.unavailable_seconds.items():
+            self.unavailable_seconds[cause] += seconds
+
+
+def stores_availability_totals(first: date, last: date, now: datetime | None = None, stores=None) -> list[StoreTotals]:
+    """Every mapped store's totals over its local ``first`` .. ``last``, worst first (most unavailable
+    seconds, then the lowest share accepting): the rolled-up days summed in SQL, the days after each
+    store's rollup (today) computed from the records. Four queries whatever the number of stores."""
+    now = now or timezone.now()
+    stores = list(
+        (stores if stores is not None else Store.objects.exclude(external_store_id=None))
+        .annotate(rolled_through=Subquery(AvailabilityWatermark.objects.filter(store=OuterRef("pk")).values("through")))
+        .only("pk", "external_store_id", "name", "venue_id", "timezone")
+        .order_by("pk")
+    )
+    totals = {s.pk: StoreTotals(s) for s in stores}
+    sums = AvailabilityDay.objects.filter(date__gte=first, date__lte=last)
+    for row in sums.values("store_id").annotate(
+        scheduled=Sum("scheduled_seconds"),
+        accepting=Sum("accepting_seconds"),
+        **{c: Sum(c) for c in CAUSES},
+    ):
+        t = totals.get(row["store_id"])
+        if t is None:
+            continue
+        t.scheduled_seconds += row["scheduled"]
+        t.accepting_seconds += row["accepting"]
+        for cause in CAUSES:
+            t.unavailable_seconds[cause] += row[cause]
+    live = []  # (store, first live day, last day)
+    for s in stores:
+        live_first = max(first, s.rolled_through + timedelta(days=1)) if s.rolled_through else first
+        if live_first <= last and local_day_bounds(s.timezone, live_first)[0] < now:
+            live.append((s, live_first, last))
+    for pk, days in stores_availability_days(live, now).items():
+        for figures in days:
+            totals[pk].add(figures)
+    return sorted(
+        totals.values(),
+        key=lambda t: (-t.unavailable_total, t.availability if t.availability is not None else 1.0, t.store.pk),
+    )
+
+
+# --- a store's standing now (what the record keeps) -----------------------------------------------------------
+
+
+def store_availability_cause(store: Store) -> tuple[str, str, str]:
+    """``(cause, detail, actor)``: what keeps the store from taking orders whenever it is scheduled (empty:
+    nothing), in the precedence of the module's docstring; its opening hours are not looked at (they are
+    applied to the record when figures are computed). Load with ``select_related("menu", "paused_by")``."""
+    if store.state == Store.State.DISCONNECTED:
+        return "disconnected", store.disconnect_reason, "Link"
+    if store.state == Store.State.PAUSED:
+        if store.pause_source == Store.PauseSource.LINK:
+            return "paused_on_link", store.pause_reason, "the restaurant, on Link"
+        user = store.paused_by if store.paused_by_id else None
+        return "paused_by_ops", store.pause_reason, f"ops: {user.get_username()}" if user else "ops"
+    if not store.external_store_id:
+        return UNMAPPED, "not mapped to an MP storefront", ""
+    menu = getattr(store, "menu", None)
+    if menu is None or menu.state != menu.State.PUBLISHED:
+        return "no_menu", "unpublished on Link" if menu is not None else "no menu from Link yet", "Link (menu)"
+    return "", "", ""
+
+
+def store_hours_on_record(store: Store) -> list:
+    """The opening hours the record keeps: the menu's, published or not (the last known ones)."""
+    menu = getattr(store, "menu", None)
+    return list(menu.hours or []) if menu is not None else []
