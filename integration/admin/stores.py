@@ -57,7 +57,16 @@ class PauseForm(forms.Form):
 
 @admin.register(Store)
 class StoreAdmin(OpsModelAdmin):
-    list_display = ("__str__", "venue_id", "external_store_id", "state", "accepting", "pause_summary", "link_synced_at")
+    list_display = (
+        "__str__",
+        "venue_id",
+        "external_store_id",
+        "state",
+        "accepting",
+        "availability_week",
+        "pause_summary",
+        "link_synced_at",
+    )
     list_filter = (attention_filter(Store), "state", "pause_source")
     search_fields = ("name", "venue_id", "external_store_id")
     readonly_fields = (
@@ -76,6 +85,7 @@ class StoreAdmin(OpsModelAdmin):
         "link_synced_at",
         "created_at",
         "updated_at",
+        "availability_link",
     )
     fields = ("name", "venue_id", "external_store_id", "timezone", "address", *readonly_fields[1:])
     list_select_related = ("paused_by", "menu")  # the accepting column reads the menu
@@ -83,6 +93,54 @@ class StoreAdmin(OpsModelAdmin):
 
     def has_add_permission(self, request):
         return False  # stores come from Link's store.connected
+
+    def get_urls(self):
+        from django.urls import path
+
+        from .availability import store_availability_view
+
+        view = self.admin_site.admin_view(lambda request, object_id: store_availability_view(self, request, object_id))
+        return [
+            path("<path:object_id>/availability/", view, name="integration_store_availability"),
+            *super().get_urls(),
+        ]
+
+    def get_changelist_instance(self, request):
+        """The page's stores with their last seven days' availability (four queries for the page)."""
+        from integration.selectors.availability import stores_availability_totals
+
+        from .availability import week_bounds
+
+        changelist = super().get_changelist_instance(request)
+        stores = list(changelist.result_list)
+        if stores:
+            first, last = week_bounds()
+            totals = stores_availability_totals(first, last, stores=Store.objects.filter(pk__in=[s.pk for s in stores]))
+            by_pk = {t.store.pk: t for t in totals}
+            for store in stores:
+                store.availability_totals = by_pk.get(store.pk)
+        return changelist
+
+    @admin.display(description="Available (7 days)")
+    def availability_week(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        totals = getattr(obj, "availability_totals", None)
+        if totals is None or totals.availability is None:
+            return "-"
+        url = reverse("admin:integration_store_availability", args=[obj.pk])
+        return format_html('<a href="{}">{} %</a>', url, f"{100 * totals.availability:.1f}")
+
+    @admin.display(description="Availability")
+    def availability_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:integration_store_availability", args=[obj.pk])
+        return format_html('<a href="{}">Day by day, gaps and CSV</a>', url)
 
     @admin.display(boolean=True, description="Accepting orders")
     def accepting(self, obj):

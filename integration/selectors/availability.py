@@ -312,3 +312,36 @@ def store_hours_on_record(store: Store) -> list:
     """The opening hours the record keeps: the menu's, published or not (the last known ones)."""
     menu = getattr(store, "menu", None)
     return list(menu.hours or []) if menu is not None else []
+
+
+# --- the console's timeline of gaps ----------------------------------------------------------------------------
+
+
+@dataclass
+class Gap:
+    start: datetime
+    end: datetime
+    cause: str
+    detail: str
+    actor: str
+
+    @property
+    def seconds(self) -> int:
+        return int((self.end - self.start).total_seconds())
+
+
+def availability_gaps(
+    store: Store, first: date, last: date, now: datetime | None = None, limit: int = 500
+) -> list[Gap]:
+    """The periods the store could not take orders in its local ``first`` .. ``last`` (hours not applied: a
+    pause overnight shows whole), with who or what caused each; Link's outages while it would accept."""
+    now = now or timezone.now()
+    start, end = _window([store], first, last, now)
+    end = max(start, end)
+    segments = _segments(list(_changes_query(Store.objects.filter(pk=store.pk), start, end)), start, end)
+    gaps = [Gap(s.start, s.end, s.cause, s.detail, s.actor) for s in segments if s.cause and s.cause != UNMAPPED]
+    for s, e in _reachability(start, end):
+        for seg in segments:
+            if seg.cause == "" and seg.start < e and s < seg.end:
+                gaps.append(Gap(max(s, seg.start), min(e, seg.end), "link_unreachable", "circuit open", "Link"))
+    return sorted(gaps, key=lambda g: g.start, reverse=True)[:limit]
