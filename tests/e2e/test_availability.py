@@ -166,7 +166,7 @@ def test_an_outage_past_its_threshold_sends_one_firing_and_one_resolved(stack_fa
     place_all(mp, order_bodies(catalogs, 1, seed=28))
     wait_for(lambda: circuit_status(host).is_open, what="the circuit to open")
     wait_for(lambda: receiver.of("link_unreachable") == ["firing"], timeout=120, what="the firing alert")
-    assert emails(mail_dir, "link_unreachable") == ["firing"]
+    wait_for(lambda: emails(mail_dir, "link_unreachable") == ["firing"], timeout=30, what="the firing e-mail")
     stack.sandbox.set_faults(outage=False)
     place_all(mp, order_bodies(catalogs, 1, seed=29))
     wait_for(lambda: not circuit_status(host).is_open, timeout=30, what="the circuit to close")
