@@ -25,6 +25,7 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from django.utils import timezone
 
 from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
 from integration.models.availability import CAUSES
-from integration.selectors.hours import local_day_bounds, store_scheduled_intervals, zone_of
+from integration.selectors.hours import hours_key, local_day_bounds, store_scheduled_intervals, zone_of
 
 UNMAPPED = AvailabilityChange.UNMAPPED
 US = timedelta(microseconds=1)
@@ -45,6 +46,15 @@ def link_api_host() -> str:
     return urlsplit(settings.LINK_BASE_URL).netloc
 
 
+class Row(NamedTuple):
+    store_id: int
+    at: datetime
+    cause: str
+    hours: list
+    detail: str
+    actor: str
+
+
 @dataclass
 class Segment:
     start: datetime
@@ -53,6 +63,7 @@ class Segment:
     hours: list
     detail: str = ""
     actor: str = ""
+    hours_key: str = "[]"
 
 
 @dataclass
@@ -71,7 +82,7 @@ class DayFigures:
         }
 
 
-def _segments(rows: list[AvailabilityChange], start: datetime, end: datetime) -> list[Segment]:
+def _segments(rows: list[Row], start: datetime, end: datetime) -> list[Segment]:
     """``rows``: the last change before ``start`` (if any) then the changes inside, oldest first."""
     segments = [Segment(start, end, None, [])]
     for row in rows:
@@ -79,11 +90,13 @@ def _segments(rows: list[AvailabilityChange], start: datetime, end: datetime) ->
         if at >= end:
             break
         last = segments[-1]
+        segment = Segment(at, end, row.cause, row.hours, row.detail, row.actor, hours_key(row.hours))
         if at <= last.start:
-            segments[-1] = Segment(last.start, end, row.cause, row.hours, row.detail, row.actor)
+            segment.start = last.start
+            segments[-1] = segment
         else:
             last.end = at
-            segments.append(Segment(at, end, row.cause, row.hours, row.detail, row.actor))
+            segments.append(segment)
     return segments
 
 
@@ -138,7 +151,7 @@ def _day_figures(store, day: date, segments: list[Segment], seg_starts, outages,
             i += 1
             if seg.cause is None or seg.cause == UNMAPPED or seg.end <= day_start:
                 continue
-            for s, e in store_scheduled_intervals(store, day, seg.hours):
+            for s, e in store_scheduled_intervals(store, day, seg.hours, key=seg.hours_key):
                 a, b = max(s, seg.start, day_start), min(e, seg.end, day_end)
                 if a >= b:
                     continue
@@ -167,7 +180,8 @@ def _changes_query(stores, start: datetime, end: datetime):
     )
     previous = stores.annotate(last=Subquery(last_before)).values("last")
     inside = Q(at__gte=start, at__lt=end, store__in=stores.values("pk"))
-    return AvailabilityChange.objects.filter(inside | Q(pk__in=previous)).order_by("store_id", "at", "id")
+    rows = AvailabilityChange.objects.filter(inside | Q(pk__in=previous)).order_by("store_id", "at", "id")
+    return (Row(*values) for values in rows.values_list("store_id", "at", "cause", "hours", "detail", "actor"))
 
 
 def _reachability(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

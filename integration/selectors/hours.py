@@ -68,6 +68,7 @@ def zone_of(tz_name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
+@functools.lru_cache(maxsize=65536)
 def local_day_bounds(tz_name: str, day) -> tuple[datetime, datetime]:
     """A store-local date as ``[start, end)`` in UTC (23 or 25 hours long on a DST change)."""
     tz = zone_of(tz_name)
@@ -106,13 +107,23 @@ def _hours_intervals(hours_key: str, tz_name: str, day) -> tuple[tuple[datetime,
     return tuple((s, e) for s, e in merged)
 
 
-def hours_scheduled_intervals(hours: list[dict], tz_name: str, day) -> tuple[tuple[datetime, datetime], ...]:
+def hours_key(hours: list[dict] | None) -> str:
+    """``hours`` as a cache key (the same hours, the same key)."""
+    return json.dumps(hours or [], sort_keys=True)
+
+
+def hours_scheduled_intervals(
+    hours: list[dict], tz_name: str, day, *, key: str | None = None
+) -> tuple[tuple[datetime, datetime], ...]:
     """The UTC intervals of store-local ``day`` inside ``hours`` (as ``hours_open_at`` reads them: an overnight
-    opening counts on each side of midnight in its own date; no hours at all: the whole day)."""
-    return _hours_intervals(json.dumps(hours or [], sort_keys=True), tz_name, day)
+    opening counts on each side of midnight in its own date; no hours at all: the whole day). ``key``:
+    ``hours_key(hours)`` when the caller has it already."""
+    return _hours_intervals(key or hours_key(hours), tz_name, day)
 
 
-def store_scheduled_intervals(store, day, hours: list[dict] | None = None) -> tuple[tuple[datetime, datetime], ...]:
+def store_scheduled_intervals(
+    store, day, hours: list[dict] | None = None, *, key: str | None = None
+) -> tuple[tuple[datetime, datetime], ...]:
     """When ``store`` is scheduled to take orders on its local ``day``: THE one place that decides it.
 
     ``hours``: the menu's opening hours in effect (availability passes the ones recorded with each change);
@@ -120,4 +131,4 @@ def store_scheduled_intervals(store, day, hours: list[dict] | None = None) -> tu
     if hours is None:
         menu = getattr(store, "menu", None)
         hours = menu.hours if menu is not None else []
-    return hours_scheduled_intervals(hours, store.timezone, day)
+    return hours_scheduled_intervals(hours, store.timezone, day, key=key)

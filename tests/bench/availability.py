@@ -108,7 +108,7 @@ def load(stores: int = STORES, days: int = DAYS) -> None:
     _insert_series(
         AvailabilityWatermark,
         stores,
-        {"store_id": "%(store0)s + i - 1", "through": "(now() - interval '1 day')::date"},
+        {"store": "%(store0)s + i - 1", "through": "(now() - interval '1 day')::date"},
         params,
     )
     with connection.cursor() as cursor:
