@@ -106,7 +106,7 @@ class StoreAdmin(OpsModelAdmin):
         ]
 
     def get_changelist_instance(self, request):
-        """The page's stores with their last seven days' availability (four queries for the page)."""
+        """The page's stores with their last seven days' availability (five queries for the page)."""
         from integration.selectors.availability import stores_availability_totals
 
         from .availability import week_bounds

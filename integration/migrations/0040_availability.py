@@ -78,6 +78,11 @@ class Migration(migrations.Migration):
             fields=[
                 ('store', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='integration.store')),
                 ('through', models.DateField()),
+                ('has_state', models.BooleanField(default=False)),
+                ('cause', models.CharField(blank=True, max_length=32)),
+                ('hours', models.JSONField(blank=True, default=list)),
+                ('detail', models.CharField(blank=True, max_length=500)),
+                ('actor', models.CharField(blank=True, max_length=200)),
             ],
         ),
         migrations.CreateModel(

@@ -76,10 +76,16 @@ class AvailabilityDay(models.Model):
 
 
 class AvailabilityWatermark(models.Model):
-    """Per store: the last local day rolled up into ``AvailabilityDay`` (days after it are computed live)."""
+    """Per store: the last local day rolled up into ``AvailabilityDay`` (days after it are computed live), and
+    the store's standing at the end of that day (its last change by then), so the live part needs no search."""
 
     store = models.OneToOneField("integration.Store", on_delete=models.CASCADE, primary_key=True, related_name="+")
     through = models.DateField()
+    has_state = models.BooleanField(default=False)
+    cause = models.CharField(max_length=32, blank=True)
+    hours = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=200, blank=True)
 
     def __str__(self):
         return f"{self.store_id} through {self.through}"

@@ -29,7 +29,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
@@ -53,6 +53,11 @@ class Row(NamedTuple):
     hours: list
     detail: str
     actor: str
+
+
+class Reach(NamedTuple):
+    at: datetime
+    reachable: bool
 
 
 @dataclass
@@ -172,27 +177,37 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _changes_query(stores, start: datetime, end: datetime):
-    """The changes of ``stores`` (a Store queryset) inside ``[start, end)`` and, per store, the last one
-    before ``start``: one statement."""
-    last_before = (
-        AvailabilityChange.objects.filter(store=OuterRef("pk"), at__lt=start).order_by("-at", "-id").values("pk")[:1]
-    )
-    previous = stores.annotate(last=Subquery(last_before)).values("last")
-    inside = Q(at__gte=start, at__lt=end, store__in=stores.values("pk"))
-    rows = AvailabilityChange.objects.filter(inside | Q(pk__in=previous)).order_by("store_id", "at", "id")
-    return (Row(*values) for values in rows.values_list("store_id", "at", "cause", "hours", "detail", "actor"))
+ROW_FIELDS = ("store_id", "at", "cause", "hours", "detail", "actor")
+
+
+def _changes_query(
+    store_ids: list[int], start: datetime, end: datetime, known: dict[int, Row] | None = None
+) -> list[Row]:
+    """The changes of the stores inside ``[start, end)`` and, per store, the last one before ``start``, oldest
+    first: one statement (a UNION ALL, each half on the ``(store, at)`` index; an OR of the two would not be).
+    ``known``: stores whose standing before their window is known already (the rollup's watermark) are not
+    searched for it (5,000 searches for a last row cost more than everything else)."""
+    known = known or {}
+    search = [pk for pk in store_ids if pk not in known]
+    rows = AvailabilityChange.objects.filter(store_id__in=store_ids, at__gte=start, at__lt=end)
+    rows = rows.values_list(*ROW_FIELDS, "id")
+    if search:
+        last_before = (
+            AvailabilityChange.objects.filter(store=OuterRef("pk"), at__lt=start).order_by("-at").values("pk")[:1]
+        )
+        previous = Store.objects.filter(pk__in=search).annotate(last=Subquery(last_before)).values("last")
+        rows = rows.union(AvailabilityChange.objects.filter(pk__in=previous).values_list(*ROW_FIELDS, "id"), all=True)
+    values = [*rows, *((*row, 0) for row in known.values())]
+    return [Row(*v[:-1]) for v in sorted(values, key=lambda v: (v[0], v[1], v[-1]))]
 
 
 def _reachability(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     host = link_api_host()
     last_before = LinkReachability.objects.filter(host=host, at__lt=start).order_by("-at", "-id").values("pk")[:1]
-    rows = list(
-        LinkReachability.objects.filter(Q(host=host, at__gte=start, at__lt=end) | Q(pk__in=Subquery(last_before)))
-        .order_by("at", "id")
-        .only("at", "reachable")
-    )
-    return _outages(rows, start, end)
+    inside = LinkReachability.objects.filter(host=host, at__gte=start, at__lt=end).values_list("at", "reachable", "id")
+    before = LinkReachability.objects.filter(pk__in=Subquery(last_before)).values_list("at", "reachable", "id")
+    rows = sorted(inside.union(before, all=True), key=lambda v: (v[0], v[2]))
+    return _outages([Reach(at, reachable) for at, reachable, _ in rows], start, end)
 
 
 def _window(stores, first: date, last: date, now: datetime) -> tuple[datetime, datetime]:
@@ -213,7 +228,7 @@ def store_availability_days(store: Store, first: date, last: date, now: datetime
     """Each store-local day from ``first`` to ``last`` (inclusive), today up to ``now``: two queries."""
     now = now or timezone.now()
     start, end = _window([store], first, last, now)
-    rows = list(_changes_query(Store.objects.filter(pk=store.pk), start, max(start, end)))
+    rows = _changes_query([store.pk], start, max(start, end))
     outages = _reachability(start, max(start, end))
     return _figures_for(store, first, last, rows, outages, now)
 
@@ -222,17 +237,31 @@ def store_local_today(store: Store, now: datetime | None = None) -> date:
     return (now or timezone.now()).astimezone(zone_of(store.timezone)).date()
 
 
-def stores_availability_days(ranges: list[tuple[Store, date, date]], now: datetime) -> dict[int, list[DayFigures]]:
-    """Per store pk, the figures of each of its days in ``(store, first, last)``: two queries for all."""
+def stores_availability_days(
+    ranges: list[tuple[Store, date, date]],
+    now: datetime,
+    *,
+    known: dict[int, Row] | None = None,
+    end_states: dict[int, Row] | None = None,
+) -> dict[int, list[DayFigures]]:
+    """Per store pk, the figures of each of its days in ``(store, first, last)``: two queries for all.
+    ``known``: see ``_changes_query``; ``end_states``: filled with each store's last change before its last
+    day ended (what the rollup's watermark keeps)."""
     ranges = [(s, f, la) for s, f, la in ranges if local_day_bounds(s.timezone, f)[0] < now]
     if not ranges:
         return {}
     start = min(local_day_bounds(s.timezone, f)[0] for s, f, _ in ranges)
     end = max(start, min(max(local_day_bounds(s.timezone, la)[1] for s, _, la in ranges), now))
     by_store = defaultdict(list)
-    for row in _changes_query(Store.objects.filter(pk__in=[s.pk for s, _, _ in ranges]), start, end):
+    for row in _changes_query([s.pk for s, _, _ in ranges], start, end, known):
         by_store[row.store_id].append(row)
     outages = _reachability(start, end)
+    if end_states is not None:
+        for s, _, la in ranges:
+            day_end = local_day_bounds(s.timezone, la)[1]
+            before = [row for row in by_store.get(s.pk, []) if row.at < day_end]
+            if before:
+                end_states[s.pk] = before[-1]
     return {s.pk: _figures_for(s, f, la, by_store.get(s.pk, []), outages, now) for s, f, la in ranges}
 
 
@@ -264,11 +293,10 @@ class StoreTotals:
 def stores_availability_totals(first: date, last: date, now: datetime | None = None, stores=None) -> list[StoreTotals]:
     """Every mapped store's totals over its local ``first`` .. ``last``, worst first (most unavailable
     seconds, then the lowest share accepting): the rolled-up days summed in SQL, the days after each
-    store's rollup (today) computed from the records. Four queries whatever the number of stores."""
+    store's rollup (today) computed from the records. Five queries whatever the number of stores."""
     now = now or timezone.now()
     stores = list(
         (stores if stores is not None else Store.objects.exclude(external_store_id=None))
-        .annotate(rolled_through=Subquery(AvailabilityWatermark.objects.filter(store=OuterRef("pk")).values("through")))
         .only("pk", "external_store_id", "name", "venue_id", "timezone")
         .order_by("pk")
     )
@@ -286,12 +314,19 @@ def stores_availability_totals(first: date, last: date, now: datetime | None = N
         t.accepting_seconds += row["accepting"]
         for cause in CAUSES:
             t.unavailable_seconds[cause] += row[cause]
-    live = []  # (store, first live day, last day)
+    marks = {
+        m[0]: m for m in AvailabilityWatermark.objects.values_list("store_id", "through", "has_state", *ROW_FIELDS[2:])
+    }
+    live, known = [], {}  # (store, first live day, last day); the standing before it, where the rollup knows it
     for s in stores:
-        live_first = max(first, s.rolled_through + timedelta(days=1)) if s.rolled_through else first
+        mark = marks.get(s.pk)
+        live_first = max(first, mark[1] + timedelta(days=1)) if mark else first
         if live_first <= last and local_day_bounds(s.timezone, live_first)[0] < now:
             live.append((s, live_first, last))
-    for pk, days in stores_availability_days(live, now).items():
+            if mark and mark[2] and live_first == mark[1] + timedelta(days=1):
+                at = local_day_bounds(s.timezone, live_first)[0] - US
+                known[s.pk] = Row(s.pk, at, *mark[3:])
+    for pk, days in stores_availability_days(live, now, known=known).items():
         for figures in days:
             totals[pk].add(figures)
     return sorted(
@@ -352,7 +387,7 @@ def availability_gaps(
     now = now or timezone.now()
     start, end = _window([store], first, last, now)
     end = max(start, end)
-    segments = _segments(list(_changes_query(Store.objects.filter(pk=store.pk), start, end)), start, end)
+    segments = _segments(_changes_query([store.pk], start, end), start, end)
     gaps = [Gap(s.start, s.end, s.cause, s.detail, s.actor) for s in segments if s.cause and s.cause != UNMAPPED]
     for s, e in _reachability(start, end):
         for seg in segments:

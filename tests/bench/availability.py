@@ -141,19 +141,30 @@ def bench_availability() -> list[str]:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from integration.models import AvailabilityChange, AvailabilityWatermark
+    from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark
     from integration.services.availability.rollup import availability_rollup
 
-    from .admin import migrated_scratch
+    from .admin import _database, migrated_scratch
 
     lines = []
-    with migrated_scratch("linkbridge_bench_availability"):
+    name = "linkbridge_bench_availability"
+    reuse = os.environ.get("BENCH_AVAILABILITY_REUSE") == "1"  # the last run's database, as it was loaded
+    if reuse:
+        import dj_database_url
+
+        from tests.e2e.harness import database_url
+
+        scratch = _database(database_url({**dj_database_url.parse(os.environ["DATABASE_URL"]), "NAME": name}))
+    else:
+        scratch = migrated_scratch(name)
+    with scratch:
         t0 = time.perf_counter()
-        load()
+        if not reuse:
+            load()
         changes = AvailabilityChange.objects.count()
         lines.append(f"loaded {STORES} stores, {changes} changes over {DAYS} days in {time.perf_counter() - t0:.0f} s")
-        user = get_user_model().objects.create(username="bench-bi")
-        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        user, _ = get_user_model().objects.get_or_create(username="bench-bi")
+        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
         today = timezone.now().date()
         one = f"/api/v1/stores/sf_av_00007/availability/?from={today - timedelta(days=91)}&to={today}"
         week = f"/api/v1/availability/?from={today - timedelta(days=6)}&to={today}&limit=100"
@@ -171,6 +182,7 @@ def bench_availability() -> list[str]:
                 f"queries {sorted(set(counts))}; HTTP {status}"
             )
         AvailabilityWatermark.objects.update(through=today - timedelta(days=2))
+        AvailabilityDay.objects.filter(date=today - timedelta(days=1)).delete()
         t0 = time.perf_counter()
         written = availability_rollup()
         lines.append(f"nightly rollup: {written} store-days in {time.perf_counter() - t0:.1f} s")

@@ -177,5 +177,5 @@ def test_fixed_query_counts(store, django_assert_num_queries):
     availability_rollup(now=at(10))
     with django_assert_num_queries(2):
         store_availability_days(store, DAY - timedelta(days=91), DAY, now=at(10))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         stores_availability_totals(DAY - timedelta(days=6), DAY, now=at(10))

@@ -49,7 +49,8 @@ def availability_rollup(now: datetime | None = None, *, max_days: int = MAX_DAYS
 
 
 def _write(ranges, now) -> int:
-    figures = stores_availability_days(ranges, now)
+    ends = {}
+    figures = stores_availability_days(ranges, now, end_states=ends)
     rows = [
         AvailabilityDay(
             store_id=pk,
@@ -61,7 +62,11 @@ def _write(ranges, now) -> int:
         for pk, days in figures.items()
         for day in days
     ]
-    marks = [AvailabilityWatermark(store_id=s.pk, through=last) for s, _, last in ranges]
+    marks = []
+    for s, _, last in ranges:
+        end = ends.get(s.pk)
+        state = {"cause": end.cause, "hours": end.hours, "detail": end.detail, "actor": end.actor} if end else {}
+        marks.append(AvailabilityWatermark(store_id=s.pk, through=last, has_state=end is not None, **state))
     with transaction.atomic():
         AvailabilityDay.objects.bulk_create(
             rows,
@@ -71,6 +76,9 @@ def _write(ranges, now) -> int:
             update_fields=["scheduled_seconds", "accepting_seconds", *CAUSES],
         )
         AvailabilityWatermark.objects.bulk_create(
-            marks, update_conflicts=True, unique_fields=["store"], update_fields=["through"]
+            marks,
+            update_conflicts=True,
+            unique_fields=["store"],
+            update_fields=["through", "has_state", "cause", "hours", "detail", "actor"],
         )
     return len(rows)
