@@ -29,12 +29,13 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
 from integration.models.availability import CAUSES
-from integration.selectors.hours import hours_key, local_day_bounds, store_scheduled_intervals, zone_of
+from integration.selectors.hours import local_day_bounds, store_scheduled_intervals, zone_of
 
 UNMAPPED = AvailabilityChange.UNMAPPED
 US = timedelta(microseconds=1)
@@ -50,7 +51,7 @@ class Row(NamedTuple):
     store_id: int
     at: datetime
     cause: str
-    hours: list
+    hours: str  # the hours as the database's JSON text: the scheduled intervals' cache key, parsed once per key
     detail: str
     actor: str
 
@@ -95,7 +96,7 @@ def _segments(rows: list[Row], start: datetime, end: datetime) -> list[Segment]:
         if at >= end:
             break
         last = segments[-1]
-        segment = Segment(at, end, row.cause, row.hours, row.detail, row.actor, hours_key(row.hours))
+        segment = Segment(at, end, row.cause, None, row.detail, row.actor, row.hours)
         if at <= last.start:
             segment.start = last.start
             segments[-1] = segment
@@ -177,26 +178,33 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-ROW_FIELDS = ("store_id", "at", "cause", "hours", "detail", "actor")
+ROW_FIELDS = ("store_id", "at", "cause", "hours_text", "detail", "actor")
+
+
+def _as_rows(queryset):
+    return queryset.annotate(hours_text=Cast("hours", TextField()))
 
 
 def _changes_query(
-    store_ids: list[int], start: datetime, end: datetime, known: dict[int, Row] | None = None
+    store_ids: list[int], start: datetime, end: datetime, known: dict[int, Row] | None = None, *, among=None
 ) -> list[Row]:
     """The changes of the stores inside ``[start, end)`` and, per store, the last one before ``start``, oldest
     first: one statement (a UNION ALL, each half on the ``(store, at)`` index; an OR of the two would not be).
     ``known``: stores whose standing before their window is known already (the rollup's watermark) are not
-    searched for it (5,000 searches for a last row cost more than everything else)."""
+    searched for it (5,000 searches for a last row cost more than everything else). ``among``: a subquery of
+    store pks containing ``store_ids``, to filter by instead of a list of thousands of ids."""
     known = known or {}
     search = [pk for pk in store_ids if pk not in known]
-    rows = AvailabilityChange.objects.filter(store_id__in=store_ids, at__gte=start, at__lt=end)
+    stores = among if among is not None else store_ids
+    rows = _as_rows(AvailabilityChange.objects.filter(store_id__in=stores, at__gte=start, at__lt=end))
     rows = rows.values_list(*ROW_FIELDS, "id")
     if search:
         last_before = (
             AvailabilityChange.objects.filter(store=OuterRef("pk"), at__lt=start).order_by("-at").values("pk")[:1]
         )
         previous = Store.objects.filter(pk__in=search).annotate(last=Subquery(last_before)).values("last")
-        rows = rows.union(AvailabilityChange.objects.filter(pk__in=previous).values_list(*ROW_FIELDS, "id"), all=True)
+        before = _as_rows(AvailabilityChange.objects.filter(pk__in=previous))
+        rows = rows.union(before.values_list(*ROW_FIELDS, "id"), all=True)
     values = [*rows, *((*row, 0) for row in known.values())]
     return [Row(*v[:-1]) for v in sorted(values, key=lambda v: (v[0], v[1], v[-1]))]
 
@@ -243,6 +251,7 @@ def stores_availability_days(
     *,
     known: dict[int, Row] | None = None,
     end_states: dict[int, Row] | None = None,
+    among=None,
 ) -> dict[int, list[DayFigures]]:
     """Per store pk, the figures of each of its days in ``(store, first, last)``: two queries for all.
     ``known``: see ``_changes_query``; ``end_states``: filled with each store's last change before its last
@@ -253,7 +262,8 @@ def stores_availability_days(
     start = min(local_day_bounds(s.timezone, f)[0] for s, f, _ in ranges)
     end = max(start, min(max(local_day_bounds(s.timezone, la)[1] for s, _, la in ranges), now))
     by_store = defaultdict(list)
-    for row in _changes_query([s.pk for s, _, _ in ranges], start, end, known):
+    ids = [s.pk for s, _, _ in ranges]
+    for row in _changes_query(ids, start, end, known, among=among):
         by_store[row.store_id].append(row)
     outages = _reachability(start, end)
     if end_states is not None:
@@ -266,6 +276,19 @@ def stores_availability_days(
 
 
 # --- all stores ----------------------------------------------------------------------------------------
+
+
+class StoreRef(NamedTuple):
+    """What the totals need of a store (thousands of model instances, with their signals, cost 50 ms)."""
+
+    pk: int
+    external_store_id: str | None
+    name: str
+    venue_id: str
+    timezone: str
+
+    def __str__(self):
+        return self.name or self.venue_id
 
 
 @dataclass
@@ -295,11 +318,8 @@ def stores_availability_totals(first: date, last: date, now: datetime | None = N
     seconds, then the lowest share accepting): the rolled-up days summed in SQL, the days after each
     store's rollup (today) computed from the records. Five queries whatever the number of stores."""
     now = now or timezone.now()
-    stores = list(
-        (stores if stores is not None else Store.objects.exclude(external_store_id=None))
-        .only("pk", "external_store_id", "name", "venue_id", "timezone")
-        .order_by("pk")
-    )
+    base = stores if stores is not None else Store.objects.exclude(external_store_id=None)
+    stores = [StoreRef(*v) for v in base.order_by("pk").values_list(*StoreRef._fields)]
     totals = {s.pk: StoreTotals(s) for s in stores}
     sums = AvailabilityDay.objects.filter(date__gte=first, date__lte=last)
     for row in sums.values("store_id").annotate(
@@ -314,9 +334,10 @@ def stores_availability_totals(first: date, last: date, now: datetime | None = N
         t.accepting_seconds += row["accepting"]
         for cause in CAUSES:
             t.unavailable_seconds[cause] += row[cause]
-    marks = {
-        m[0]: m for m in AvailabilityWatermark.objects.values_list("store_id", "through", "has_state", *ROW_FIELDS[2:])
-    }
+    marks = _as_rows(AvailabilityWatermark.objects.all()).values_list(
+        "store_id", "through", "has_state", *ROW_FIELDS[2:]
+    )
+    marks = {m[0]: m for m in marks}
     live, known = [], {}  # (store, first live day, last day); the standing before it, where the rollup knows it
     for s in stores:
         mark = marks.get(s.pk)
@@ -326,7 +347,7 @@ def stores_availability_totals(first: date, last: date, now: datetime | None = N
             if mark and mark[2] and live_first == mark[1] + timedelta(days=1):
                 at = local_day_bounds(s.timezone, live_first)[0] - US
                 known[s.pk] = Row(s.pk, at, *mark[3:])
-    for pk, days in stores_availability_days(live, now, known=known).items():
+    for pk, days in stores_availability_days(live, now, known=known, among=base.values("pk")).items():
         for figures in days:
             totals[pk].add(figures)
     return sorted(

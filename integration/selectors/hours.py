@@ -127,8 +127,9 @@ def store_scheduled_intervals(
     """When ``store`` is scheduled to take orders on its local ``day``: THE one place that decides it.
 
     ``hours``: the menu's opening hours in effect (availability passes the ones recorded with each change);
-    None reads the store's menu now. Special hours (issue 28) override here, by store and date."""
-    if hours is None:
+    None reads the store's menu now; ``key`` (``hours_key`` of them, or their JSON text) stands for ``hours``.
+    Special hours (issue 28) override here, by store and date."""
+    if hours is None and key is None:
         menu = getattr(store, "menu", None)
         hours = menu.hours if menu is not None else []
     return hours_scheduled_intervals(hours, store.timezone, day, key=key)

@@ -108,7 +108,13 @@ def load(stores: int = STORES, days: int = DAYS) -> None:
     _insert_series(
         AvailabilityWatermark,
         stores,
-        {"store": "%(store0)s + i - 1", "through": "(now() - interval '1 day')::date"},
+        {
+            "store": "%(store0)s + i - 1",
+            "through": "(now() - interval '1 day')::date",
+            "has_state": "true",
+            "cause": "''",
+            "hours": "%(hours)s::jsonb",
+        },
         params,
     )
     with connection.cursor() as cursor:

@@ -3,6 +3,7 @@ function the live reads use) into ``AvailabilityDay``, so the all-stores reads s
 a year of changes. Runs from the sweep (every minute); a day is rolled up once it has been over for
 ``GRACE`` (a circuit change written a moment late still counts)."""
 
+import json
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -65,7 +66,11 @@ def _write(ranges, now) -> int:
     marks = []
     for s, _, last in ranges:
         end = ends.get(s.pk)
-        state = {"cause": end.cause, "hours": end.hours, "detail": end.detail, "actor": end.actor} if end else {}
+        state = (
+            {"cause": end.cause, "hours": json.loads(end.hours), "detail": end.detail, "actor": end.actor}
+            if end
+            else {}
+        )
         marks.append(AvailabilityWatermark(store_id=s.pk, through=last, has_state=end is not None, **state))
     with transaction.atomic():
         AvailabilityDay.objects.bulk_create(
