@@ -152,6 +152,10 @@ class OpsAdminSite(admin.AdminSite):
         from integration.admin.console import RecoverForm, recover_permissions
 
         context = {**(extra_context or {}), **self.live_context(request)}
+        if request.user.has_perm("integration.view_store"):
+            from integration.admin.availability import availability_panel_context
+
+            context.update(availability_panel_context())
         if any(recover_permissions(self, request)):
             context["recover_form"] = RecoverForm()
         return super().index(request, context)

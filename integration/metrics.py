@@ -205,6 +205,71 @@ def _trends_rollup_age() -> dict:
     return {(): (timezone.now() - ran_at).total_seconds()} if ran_at else {}
 
 
+@scrape_gauge(
+    "linkbridge_stores_unavailable",
+    "Mapped stores that would not take orders when scheduled now, by cause (opening hours not applied)",
+    ["cause"],
+)
+def _stores_unavailable() -> dict:
+    from django.db.models import OuterRef, Subquery
+
+    from integration.models import AvailabilityChange, Store
+    from integration.models.availability import CAUSES
+
+    last = AvailabilityChange.objects.filter(store=OuterRef("pk")).order_by("-at", "-id").values("cause")[:1]
+    counts = dict.fromkeys((c for c in CAUSES if c != "link_unreachable"), 0.0)
+    causes = (
+        Store.objects.exclude(external_store_id=None).annotate(cause=Subquery(last)).values_list("cause", flat=True)
+    )
+    for cause in causes:
+        if cause in counts:
+            counts[cause] += 1
+    return {(cause,): n for cause, n in counts.items()}
+
+
+@scrape_gauge("linkbridge_orders_failed_15m", "Orders that failed in the last 15 minutes")
+def _orders_failed_recently() -> dict:
+    from datetime import timedelta
+
+    from integration.models import Order
+
+    since = timezone.now() - timedelta(minutes=15)
+    return {(): float(Order.objects.filter(state=Order.State.FAILED, closed_at__gte=since).count())}
+
+
+@scrape_gauge(
+    "linkbridge_process_silent_seconds",
+    "Seconds since each background process last showed life: worker (the sweep), webhooks (the deliveries' "
+    "cluster), scheduler (how late the minute schedule is)",
+    ["process"],
+)
+def _process_silence() -> dict:
+    from django.db.models import Max
+    from django_q.models import Schedule
+
+    from integration.models import ClusterBeat, WorkerHeartbeat
+
+    now, values = timezone.now(), {}
+    beat = WorkerHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
+    if beat:
+        values[("worker",)] = (now - beat).total_seconds()
+    webhooks = ClusterBeat.objects.filter(name="webhooks").values_list("beat_at", flat=True).first()
+    if webhooks:
+        values[("webhooks",)] = (now - webhooks).total_seconds()
+    due = Schedule.objects.filter(name="linkbridge-outbox-sweep").values_list("next_run", flat=True).first()
+    if due:
+        values[("scheduler",)] = max(0.0, (now - due).total_seconds())
+    return values
+
+
+@scrape_gauge("linkbridge_alerts_undeliverable", "Alert messages (webhook, e-mail) that failed for good")
+def _alerts_undeliverable() -> dict:
+    from integration.models import OutboundCall
+
+    failed = OutboundCall.objects.filter(kind=OutboundCall.Kind.DELIVER_ALERT, status=OutboundCall.Status.FAILED)
+    return {(): float(failed.count())}
+
+
 def _per_host(value: Callable) -> Callable[[], dict]:
     """A gauge per Link host from ``backlog_status()`` (circuit, held calls, drain)."""
 

@@ -5,7 +5,7 @@ from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
 from integration.services.mp_events import deliveries
-from integration.services.ops import health, retention, trends
+from integration.services.ops import alerts, health, retention, trends
 from integration.services.outbox import calls as outbound
 from integration.services.outbox import drain
 from integration.services.sweep import sweep_all
@@ -51,3 +51,14 @@ def trends_rollup() -> dict:
     """Every minute: roll up the hours whose orders changed and the hours whose calls to Link are all in."""
     run = trends.trends_rollup()
     return {"order_hours": run.order_hours, "call_hours": run.call_hours, "behind": run.behind}
+
+
+def alerts_evaluate() -> dict:
+    """Every 30 s (two minute schedules, one per cluster): the alert rules, then the due alert messages."""
+    run = alerts.alerts_evaluate()
+    return {"fired": len(run.fired), "resolved": len(run.resolved), "messages": run.messages, "tried": run.delivered}
+
+
+def deliver_alert(call_id: int) -> int:
+    with log_context(**call_log_ids(call_id)):
+        return alerts.alert_deliver(call_id)

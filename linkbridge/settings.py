@@ -403,3 +403,36 @@ if MP_WEBHOOK_FAILING_PLACES >= MP_WEBHOOK_WORKERS:  # else dead endpoints could
         f"MP_WEBHOOK_FAILING_PLACES must be at least 1 and fewer than MP_WEBHOOK_WORKERS ({MP_WEBHOOK_WORKERS}), "
         f"not {MP_WEBHOOK_FAILING_PLACES}."
     )
+
+# --- Availability alerts to people (issue 26): evaluated every 30 s; see docs/subsystems/availability.md ------
+# A rule fires once its condition has held this long, and resolves once clear for ALERT_RESOLVE_SECONDS.
+ALERT_LINK_UNREACHABLE_SECONDS = env_number("ALERT_LINK_UNREACHABLE_SECONDS", 120, minimum=0, maximum=7 * 86400)
+ALERT_STORE_UNAVAILABLE_SECONDS = env_number("ALERT_STORE_UNAVAILABLE_SECONDS", 900, minimum=0, maximum=7 * 86400)
+# Orders failing: at least ALERT_ORDERS_FAILED orders FAILED within the last ALERT_ORDERS_FAILED_MINUTES.
+ALERT_ORDERS_FAILED = env_number("ALERT_ORDERS_FAILED", 3, minimum=1, maximum=100000)
+ALERT_ORDERS_FAILED_MINUTES = env_number("ALERT_ORDERS_FAILED_MINUTES", 15, minimum=1, maximum=24 * 60)
+ALERT_MP_ENDPOINT_FAILING_SECONDS = env_number("ALERT_MP_ENDPOINT_FAILING_SECONDS", 3600, minimum=0, maximum=30 * 86400)
+# The Link workers' cluster, the deliveries' cluster or the scheduler silent this long.
+ALERT_WORKER_SILENT_SECONDS = env_number("ALERT_WORKER_SILENT_SECONDS", 180, minimum=30, maximum=86400)
+ALERT_RESOLVE_SECONDS = env_number("ALERT_RESOLVE_SECONDS", 60, minimum=0, maximum=3600)
+# Stores going unavailable in one evaluation are announced in one message listing them (up to this many names).
+ALERT_GROUP_LIST_MAX = env_number("ALERT_GROUP_LIST_MAX", 20, minimum=1, maximum=1000)
+# Channels: a chat-style incoming webhook (POST {"text", "alert"}) and/or e-mail through Django's EMAIL_* settings.
+ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
+ALERT_EMAILS = env_list("ALERT_EMAILS", "")
+ALERT_DELIVERY_DEADLINE = env_number("ALERT_DELIVERY_DEADLINE", 3600, minimum=1, maximum=7 * 86400)
+ALERT_WEBHOOK_TIMEOUT = env_number("ALERT_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, maximum=30, cast=float)
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if LINKBRIDGE_DEMO
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_number("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10, minimum=1, maximum=55)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "linkbridge@localhost")

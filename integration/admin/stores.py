@@ -61,7 +61,16 @@ class PauseForm(forms.Form):
 @admin.register(Store)
 class StoreAdmin(OpsModelAdmin):
     store_is_subject = True  # a store's times on its own clock
-    list_display = ("__str__", "venue_id", "external_store_id", "state", "accepting", "pause_summary", "link_synced_at")
+    list_display = (
+        "__str__",
+        "venue_id",
+        "external_store_id",
+        "state",
+        "accepting",
+        "availability_week",
+        "pause_summary",
+        "link_synced_at",
+    )
     list_filter = (attention_filter(Store), "state", "pause_source")
     search_fields = ("name", "venue_id", "external_store_id")
     readonly_fields = (
@@ -80,6 +89,7 @@ class StoreAdmin(OpsModelAdmin):
         "link_synced_at",
         "created_at",
         "updated_at",
+        "availability_link",
     )
     readonly_fields = (*readonly_fields, "address_display")
     fields = ("name", "venue_id", "external_store_id", "timezone", "address_display", *readonly_fields[1:-1])
@@ -111,6 +121,54 @@ class StoreAdmin(OpsModelAdmin):
         known |= {"zip", "postcode", "country"}
         parts += [f"{k}: {v}" for k, v in address.items() if k not in known and v not in (None, "")]
         return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in parts)) if parts else "-"
+
+    def get_urls(self):
+        from django.urls import path
+
+        from .availability import store_availability_view
+
+        view = self.admin_site.admin_view(lambda request, object_id: store_availability_view(self, request, object_id))
+        return [
+            path("<path:object_id>/availability/", view, name="integration_store_availability"),
+            *super().get_urls(),
+        ]
+
+    def get_changelist_instance(self, request):
+        """The page's stores with their last seven days' availability (five queries for the page)."""
+        from integration.selectors.availability import stores_availability_totals
+
+        from .availability import week_bounds
+
+        changelist = super().get_changelist_instance(request)
+        stores = list(changelist.result_list)
+        if stores:
+            first, last = week_bounds()
+            totals = stores_availability_totals(first, last, stores=Store.objects.filter(pk__in=[s.pk for s in stores]))
+            by_pk = {t.store.pk: t for t in totals}
+            for store in stores:
+                store.availability_totals = by_pk.get(store.pk)
+        return changelist
+
+    @admin.display(description="Available (7 days)")
+    def availability_week(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        totals = getattr(obj, "availability_totals", None)
+        if totals is None or totals.availability is None:
+            return "-"
+        url = reverse("admin:integration_store_availability", args=[obj.pk])
+        return format_html('<a href="{}">{} %</a>', url, f"{100 * totals.availability:.1f}")
+
+    @admin.display(description="Availability")
+    def availability_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:integration_store_availability", args=[obj.pk])
+        return format_html('<a href="{}">Day by day, gaps and CSV</a>', url)
 
     @admin.display(boolean=True, description="Accepting orders")
     def accepting(self, obj):

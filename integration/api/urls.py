@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from .availability import AvailabilityListApi, StoreAvailabilityApi
 from .notifications import EndpointDetailView, EndpointListView, EndpointRotateView, EventFeedView
 from .orders import OrderCancelView, OrderDetailView, OrderListView
 from .stores import StoreDetailApi, StoreListApi, StoreMenuApi
@@ -26,6 +27,8 @@ urlpatterns: list = [
     path("stores/", StoreListApi.as_view(), name="store-list"),
     path("stores/<id:store_id>/", StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<id:store_id>/menu/", StoreMenuApi.as_view(), name="store-menu"),
+    path("stores/<id:store_id>/availability/", StoreAvailabilityApi.as_view(), name="store-availability"),
+    path("availability/", AvailabilityListApi.as_view(), name="availability"),
     path("webhook-endpoints/", EndpointListView.as_view(), name="webhook-endpoints"),
     path("webhook-endpoints/<int:endpoint_id>/", EndpointDetailView.as_view(), name="webhook-endpoint"),
     path(

@@ -1,3 +1,11 @@
+from .availability import (
+    Alert,
+    AvailabilityChange,
+    AvailabilityDay,
+    AvailabilityWatermark,
+    ClusterBeat,
+    LinkReachability,
+)
 from .console import ConsoleUser, Delivery
 from .heartbeat import WorkerHeartbeat
 from .menu import (
@@ -19,13 +27,19 @@ from .trends import TrendHour, TrendRollup
 from .webhook import WebhookEvent
 
 __all__ = [
+    "Alert",
+    "AvailabilityChange",
+    "AvailabilityDay",
+    "AvailabilityWatermark",
     "CallAttempt",
     "CategoryItem",
+    "ClusterBeat",
     "ConsoleUser",
     "Delivery",
     "GroupModifier",
     "ItemGroup",
     "LinkCircuit",
+    "LinkReachability",
     "LinkToken",
     "Menu",
     "MenuCategory",

@@ -13,6 +13,7 @@ class OutboundCall(models.Model):
         RESUME_STORE = "resume_store", "Resume store"
         FETCH_MENU = "fetch_menu", "Fetch menu"
         DELIVER_EVENT = "deliver_event", "Deliver event to an MP webhook"
+        DELIVER_ALERT = "deliver_alert", "Deliver an alert to people"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"

@@ -6,6 +6,7 @@ from integration.models import OutboundCall
 from integration.services import stores
 from integration.services.menus import fetching
 from integration.services.mp_events import deliveries
+from integration.services.ops import alerts
 from integration.services.orders import cancellation, submission
 from integration.services.outbox.kinds import CallKind, call_kinds_register
 
@@ -49,6 +50,14 @@ def register_call_kinds() -> None:
             retry_refusal=deliveries.delivery_retry_refusal,
             deadline_setting="MP_WEBHOOK_DEADLINE",
             claim_lease_setting="MP_WEBHOOK_CLAIM_LEASE",
+            to_link=False,
+        ),
+        CallKind(
+            Kind.DELIVER_ALERT,
+            send=alerts.alert_send,
+            channel=alerts.alert_channel,
+            enqueue=alerts.alert_enqueue,
+            deadline_setting="ALERT_DELIVERY_DEADLINE",
             to_link=False,
         ),
     )

@@ -2,10 +2,12 @@
 
 The outbox table, not the broker, is the source of truth, so every minute: due and abandoned calls to
 Link go again, ended pause windows resume, unconfirmed orders are cancelled, due deliveries to MP
-endpoints go again, and endpoints failing for days are disabled.
+endpoints go again, endpoints failing for days are disabled,
+and finished store-days are rolled up for the availability figures.
 """
 
 from integration.services import stores
+from integration.services.availability.rollup import availability_rollup
 from integration.services.mp_events import deliveries, endpoints
 from integration.services.ops import health
 from integration.services.orders.recovery import orders_cancel_unconfirmed
@@ -21,4 +23,5 @@ def sweep_all() -> dict:
         "unconfirmed_cancelled": len(orders_cancel_unconfirmed()),
         "deliveries_enqueued": deliveries.deliveries_sweep(),
         "endpoints_disabled": endpoints.endpoints_disable_failing(),
+        "availability_days": availability_rollup(),
     }

@@ -14,7 +14,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     os.environ.setdefault("LINKBRIDGE_DEMO", "1")  # dev secrets; the bench sets Link's values itself
     django.setup()
-    from . import admin, menus, notifications, orders, outage, retention, scale, webhooks
+    from . import admin, availability, menus, notifications, orders, outage, retention, scale, webhooks
 
     sections = {
         "webhooks": webhooks.bench_webhooks,
@@ -27,6 +27,7 @@ def main() -> int:
     }
     default = ",".join(sections)
     sections["scale"] = scale.bench_scale
+    sections["availability"] = availability.bench_availability  # 5,000 stores, a year: BENCH=availability
     wanted = [s for s in os.environ.get("BENCH", default).split(",") if s]
     for name in wanted:
         started = time.perf_counter()

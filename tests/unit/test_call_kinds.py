@@ -132,7 +132,7 @@ def test_a_kind_may_bring_its_own_sender(mocked_link, monkeypatch):
 def test_the_default_channel_is_the_link_host():
     assert link_channel(OutboundCall(path="/v2/venues/ven_1/pause")) == "link.test"
     assert link_channel(OutboundCall(path="https://menus.link.test:8443/m.json")) == "menus.link.test:8443"
-    link_kinds = [kind for kind in CALL_KINDS.values() if kind.kind != OutboundCall.Kind.DELIVER_EVENT]
+    link_kinds = [kind for kind in CALL_KINDS.values() if kind.to_link]
     assert all(kind.channel is link_channel for kind in link_kinds)
     assert CALL_KINDS[OutboundCall.Kind.DELIVER_EVENT].channel(OutboundCall(endpoint_id=7)) == "mp-webhook-endpoint-7"
 

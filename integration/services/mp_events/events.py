@@ -24,6 +24,7 @@ from integration.locks import advisory_xact_lock
 from integration.models import Menu, NotificationEvent, Order, OutboundCall, Store, WebhookEndpoint
 from integration.selectors.orders import order_public
 from integration.selectors.stores import store_accepting
+from integration.services.availability.record import availability_record
 from integration.services.outbox.calls import call_create
 
 S = Order.State
@@ -182,6 +183,7 @@ def store_accepting_announce(store: Store) -> NotificationEvent | None:
     with transaction.atomic(savepoint=False):
         advisory_xact_lock(_STORE_LOCK, store.pk)
         store._state.fields_cache.pop("menu", None)  # it may have changed through another instance
+        availability_record(store)  # the availability record (issue 26), in the change's transaction
         accepting, why = store_accepting(store)
         last = (
             NotificationEvent.objects.filter(store_id=store.pk, type=STORE_ACCEPTING_CHANGED)

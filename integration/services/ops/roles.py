@@ -18,6 +18,7 @@ VIEWED = [
     "callattempt",
     "webhookendpoint",
     "notificationevent",
+    "alert",  # the alert history (issue 26)
 ]
 ACTIONS = [
     "pause_store",

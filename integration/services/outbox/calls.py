@@ -20,6 +20,7 @@ from django.utils import timezone
 from integration import metrics
 from integration.http import CallError, CallResponse
 from integration.models import CallAttempt, OutboundCall
+from integration.services.availability.record import link_reachability_record
 from integration.services.errors import ActionRefused
 from integration.services.outbox import attempts, backlog, circuit
 from integration.services.outbox.circuit import Action, Answer, Change
@@ -174,6 +175,8 @@ def call_send(call: OutboundCall, *, probe: bool = False) -> str:
     change = (
         circuit.circuit_record(channel, _answer(response, error), probe=probe, pause=pause) if kind.to_link else None
     )
+    if change in (circuit.Change.OPENED, circuit.Change.CLOSED):  # Link unreachable from now, or again reachable
+        link_reachability_record(channel, reachable=change == circuit.Change.CLOSED)
     observed = metrics.link_call_observed if kind.to_link else metrics.mp_delivery_observed
     try:
         with transaction.atomic():
