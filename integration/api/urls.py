@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from .notifications import EndpointDetailView, EndpointListView, EndpointRotateView, EventFeedView
 from .orders import OrderCancelView, OrderDetailView, OrderListView
 from .stores import StoreDetailApi, StoreListApi, StoreMenuApi
+from .timed import BusyApi, ItemSnoozeApi, ModifierSnoozeApi, SpecialHoursApi
 
 
 class IdConverter:
@@ -26,6 +27,13 @@ urlpatterns: list = [
     path("stores/", StoreListApi.as_view(), name="store-list"),
     path("stores/<id:store_id>/", StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<id:store_id>/menu/", StoreMenuApi.as_view(), name="store-menu"),
+    # Issue 28: the MP's own timed controls.
+    path("stores/<id:store_id>/menu/items/<id:entry_id>/snooze/", ItemSnoozeApi.as_view(), name="item-snooze"),
+    path(
+        "stores/<id:store_id>/menu/modifiers/<id:entry_id>/snooze/", ModifierSnoozeApi.as_view(), name="modifier-snooze"
+    ),
+    path("stores/<id:store_id>/special-hours/", SpecialHoursApi.as_view(), name="store-special-hours"),
+    path("stores/<id:store_id>/busy/", BusyApi.as_view(), name="store-busy"),
     path("webhook-endpoints/", EndpointListView.as_view(), name="webhook-endpoints"),
     path("webhook-endpoints/<int:endpoint_id>/", EndpointDetailView.as_view(), name="webhook-endpoint"),
     path(

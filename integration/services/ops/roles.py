@@ -18,6 +18,10 @@ VIEWED = [
     "callattempt",
     "webhookendpoint",
     "notificationevent",
+    "itemsnooze",
+    "specialhours",
+    "storebusy",
+    "storetimelineentry",
 ]
 ACTIONS = [
     "pause_store",
@@ -30,6 +34,8 @@ ACTIONS = [
     "replay_webhookevent",
     "retry_outboundcall",
     "toggle_webhookendpoint",
+    "manage_catalog",
+    "manage_stores",
 ]
 VIEW = [f"view_{model}" for model in VIEWED]
 ROLES = {

@@ -14,6 +14,9 @@ from django.utils import timezone
 from integration.logcontext import bind
 from integration.models import Order, OrderLine
 from integration.selectors.stores import store_accepting, store_by_public_id, store_menu
+from integration.services.menus.snoozes import order_invalid_code, snoozes_refusals
+from integration.services.mp_events.events import accepting_reason_code
+from integration.services.stores.busy import busy_admit
 
 from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
 from .pricing import MAX_LINES, MAX_TIP, MenuIndex, Pricer
@@ -71,7 +74,8 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
         )
     accepting, why = store_accepting(store)  # includes a PUBLISHED menu
     if not accepting:
-        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
+        details = {"store": request.store, "reason": why, "reason_code": accepting_reason_code(why)}
+        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", details)
     menu = store_menu(store)
 
     if len(request.items) > MAX_LINES:
@@ -88,8 +92,11 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     now = timezone.now()
     if scheduled_for is not None and scheduled_for <= now:
         pricer.error("fulfillment.scheduled_for", "in_past", "A scheduled order must be for a time in the future.")
+    snoozed = snoozes_refusals(store, request.items, pricer.index, now)  # the MP's own snoozes (issue 28)
+    pricer.errors += snoozed
     if pricer.errors:
-        raise OrderInvalid("The order does not match the store's menu.", pricer.errors)
+        code = order_invalid_code(pricer.errors, snoozed)
+        raise OrderInvalid("The order does not match the store's menu.", pricer.errors, code=code)
 
     subtotal = sum(line.line_total for line in lines)
     tax = sum(line.tax for line in lines)
@@ -107,6 +114,7 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
         )
     try:
         with transaction.atomic():
+            busy_admit(store)  # a busy store's cap, exact under concurrent orders (issue 28)
             order = Order.objects.create(
                 store=store,
                 menu_version=menu.version,
