@@ -44,7 +44,7 @@ def store_accepting(store: Store, at: datetime | None = None) -> tuple[bool, str
     return True, ""
 
 
-def _special_hours_near() -> Prefetch:
+def special_hours_near() -> Prefetch:
     """Special hours of the dates any zone may be on around now (what ``store_special_hours`` reads)."""
     today = timezone.now().date()
     near = SpecialHours.objects.filter(date__gte=today - timedelta(days=2), date__lte=today + timedelta(days=2))
@@ -52,7 +52,7 @@ def _special_hours_near() -> Prefetch:
 
 
 def stores_for_api():
-    return Store.objects.select_related("menu", "busy").prefetch_related(_special_hours_near()).order_by("name", "id")
+    return Store.objects.select_related("menu", "busy").prefetch_related(special_hours_near()).order_by("name", "id")
 
 
 def store_by_public_id(identifier: str) -> Store | None:
