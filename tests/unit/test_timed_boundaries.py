@@ -130,7 +130,7 @@ def test_snooze_times_without_an_offset_are_store_local_and_must_be_ahead():
     store, now = store_in(NY), utc(2026, 3, 8, 16, 0)
     assert snooze_until_parse(store, "2026-03-08T23:30:00", now) == utc(2026, 3, 9, 3, 30)
     assert snooze_until_parse(store, "2026-03-08T20:00:00Z", now) == utc(2026, 3, 8, 20, 0)
-    for bad in ("2026-03-08T11:00:00", "tomorrow", now + timedelta(days=31)):
+    for bad in ("2026-03-08T11:00:00", "tomorrow", "2026-13-45T00:00:00", now + timedelta(days=31)):
         with pytest.raises(SnoozeRefused):
             snooze_until_parse(store, bad, now)
 

@@ -47,7 +47,10 @@ def snooze_until_parse(store: Store, value, now: datetime | None = None) -> date
     now = now or timezone.now()
     if value == END_OF_DAY:
         return store_end_of_day(store, now)
-    until = value if isinstance(value, datetime) else parse_datetime(str(value or ""))
+    try:
+        until = value if isinstance(value, datetime) else parse_datetime(str(value or ""))
+    except ValueError:  # well formed, out of range ("2026-13-45T00:00")
+        until = None
     if until is None:
         raise SnoozeRefused(f'"until" must be an ISO datetime or "{END_OF_DAY}", not {value!r}.', code="invalid_until")
     if until.tzinfo is None:
