@@ -86,6 +86,7 @@ class OpsAdminSite(admin.AdminSite):
     def dashboard(self, request) -> list[dict]:
         """One card per attention item of each model this user may see (counts: one query per model)."""
         from integration.selectors import attention
+        from integration.selectors.snoozes import snoozes_long
         from integration.selectors.stores import stores_paused
 
         visible = []
@@ -109,6 +110,8 @@ class OpsAdminSite(admin.AdminSite):
             }
             if item.key == "paused" and card["count"]:
                 card["stores"] = stores_paused()
+            if item.key == "snoozed_long" and card["count"]:
+                card["snoozes"] = snoozes_long()
             cards.append(card)
         return cards
 

@@ -329,6 +329,14 @@ MP_WEBHOOK_RETRY_INLINE_MAX = env_number("MP_WEBHOOK_RETRY_INLINE_MAX", LINK_RET
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)
 
+# Automatic busy mode (issue 28), off by default: a store goes busy for AUTO_BUSY_MINUTES (quoting
+# AUTO_BUSY_EXTRA_PREP_MINUTES more) when Link's confirmed prep times of its last five orders average over
+# AUTO_BUSY_PREP_MINUTES, or when three of its orders are rejected for capacity (KITCHEN_BUSY) within 15 minutes.
+AUTO_BUSY = env_bool("AUTO_BUSY", False)
+AUTO_BUSY_PREP_MINUTES = env_number("AUTO_BUSY_PREP_MINUTES", 45, minimum=1)
+AUTO_BUSY_MINUTES = env_number("AUTO_BUSY_MINUTES", 30, minimum=1)
+AUTO_BUSY_EXTRA_PREP_MINUTES = env_number("AUTO_BUSY_EXTRA_PREP_MINUTES", 15, minimum=0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

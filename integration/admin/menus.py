@@ -1,13 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from integration.models import Menu
+from integration.models import Menu, Via
 from integration.selectors.hours import hours_week
 from integration.selectors.menus import menu_catalog, menus_for_admin
+from integration.selectors.snoozes import catalog_snoozes_apply, snoozes_active, snoozes_of_store
 from integration.services.menus.fetching import menu_refresh_enqueue
+from integration.services.menus.snoozes import SnoozeRefused, catalog_snooze, catalog_unsnooze
 from integration.templatetags.console import store_when
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
+from .timed import MANAGE_CATALOG, SnoozeForm
 
 CATALOG_ITEMS_SHOWN = 300
 
@@ -30,7 +37,7 @@ class HasErrorFilter(admin.SimpleListFilter):
 def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
     """The catalog for the template, flat: items name their groups; each group is listed once, its
     modifiers naming the groups they open (links), so the page grows with the menu, not its nesting."""
-    catalog = menu_catalog(menu)
+    catalog = catalog_snoozes_apply(menu_catalog(menu), snoozes_active(menu.store))  # the MP's snoozes shown
     groups = {group["id"]: group for group in catalog["modifier_groups"]}
     for group in groups.values():
         for modifier in group["modifiers"]:
@@ -110,4 +117,40 @@ class MenuAdmin(ReadOnlyAdmin):
         if menu is not None and menu.version is not None:
             extra["catalog"] = catalog_tree(menu)
             extra["week"] = hours_week(menu.hours)
+            extra["snoozes"] = snoozes_of_store(menu.store)
+            if request.user.has_perm(MANAGE_CATALOG):
+                extra["snooze_form"] = SnoozeForm()
+                extra["snooze_url"] = reverse("admin:integration_menu_snooze", args=[menu.pk])
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(require_POST(self.snooze_view))
+        return [path("<int:menu_pk>/snooze/", view, name="integration_menu_snooze"), *super().get_urls()]
+
+    def snooze_view(self, request, menu_pk: int):
+        """The menu page's snooze presets (1 h, the rest of the day, until a time) and "End" buttons."""
+        if not request.user.has_perm(MANAGE_CATALOG):
+            raise PermissionDenied("You may not snooze menu entries.")
+        menu = get_object_or_404(menus_for_admin(), pk=menu_pk)
+        back = redirect(reverse("admin:integration_menu_change", args=[menu.pk]))
+        if request.POST.get("end"):
+            kind, link_id = request.POST.get("kind", "item"), request.POST["end"]
+            ended = catalog_unsnooze(menu.store, kind, link_id, user=request.user, via=Via.ADMIN)
+            note = "back on sale" if ended else "was not snoozed"
+            self.log_change(request, menu, f"Snooze of {kind} {link_id} ended: {note}")
+            messages.success(request, f"{kind} {link_id}: {note}.")
+            return back
+        form = SnoozeForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Not snoozed: {form.errors.as_text()}")
+            return back
+        kind, link_id = form.cleaned_data["kind"], form.cleaned_data["link_id"]
+        try:
+            snooze = catalog_snooze(menu.store, kind, link_id, form.until(), user=request.user, via=Via.ADMIN)
+        except SnoozeRefused as exc:
+            messages.error(request, f"Not snoozed: {exc.message}")
+            return back
+        self.log_change(request, menu, f"Snoozed {kind} {link_id} until {snooze.until:%Y-%m-%d %H:%M} UTC")
+        until = f"{snooze.until:%Y-%m-%d %H:%M} UTC"
+        messages.success(request, f"{snooze.name} ({link_id}) snoozed until {until}; it comes back by itself.")
+        return back

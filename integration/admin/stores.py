@@ -1,15 +1,20 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from integration.models import Store
-from integration.selectors.stores import store_accepting
+from integration.models import SpecialHours, Store, Via
+from integration.selectors.busy import store_busy
+from integration.selectors.stores import special_hours_near, store_accepting
 from integration.services.stores import store_edit, store_pause, store_pause_end, store_resume, store_sync
+from integration.services.stores.busy import store_busy_end, store_busy_set
 from integration.templatetags.console import store_when, zone
 
 from .base import OpsModelAdmin, action_apply, attention_filter, form_action
+from .timed import MANAGE_STORES, BusyForm, SpecialHoursInline, TimelineInline, special_hours_save
 
 
 class PauseForm(forms.Form):
@@ -69,6 +74,7 @@ class StoreAdmin(OpsModelAdmin):
         "accepting",
         "availability_week",
         "pause_summary",
+        "busy_summary",
         "link_synced_at",
     )
     list_filter = (attention_filter(Store), "state", "pause_source")
@@ -93,8 +99,27 @@ class StoreAdmin(OpsModelAdmin):
     )
     readonly_fields = (*readonly_fields, "address_display")
     fields = ("name", "venue_id", "external_store_id", "timezone", "address_display", *readonly_fields[1:-1])
-    list_select_related = ("paused_by", "menu")  # the accepting column reads the menu
-    actions = ["pause_stores", "resume_stores", "sync_stores"]
+    list_select_related = ("paused_by", "menu", "busy")  # the accepting column reads the menu
+    actions = ["pause_stores", "resume_stores", "sync_stores", "busy_quick", "busy_stores", "busy_end"]
+    inlines = [SpecialHoursInline, TimelineInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(special_hours_near())  # the accepting column
+
+    def get_formsets_with_inlines(self, request, obj=None):
+        """A post without an inline's forms (a script, an older page) leaves that inline alone."""
+        for formset, inline in super().get_formsets_with_inlines(request, obj):
+            if request.method == "POST" and f"{formset.get_default_prefix()}-TOTAL_FORMS" not in request.POST:
+                continue
+            yield formset, inline
+
+    def save_formset(self, request, form, formset, change):
+        """Special hours go through their service (timeline, announcement), not straight to the table."""
+        if formset.model is SpecialHours:
+            special_hours_save(request, form.instance, formset)
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []  # on the timeline
+        else:
+            super().save_formset(request, form, formset, change)
 
     def has_add_permission(self, request):
         return False  # stores come from Link's store.connected
@@ -174,6 +199,15 @@ class StoreAdmin(OpsModelAdmin):
     def accepting(self, obj):
         return store_accepting(obj)[0]
 
+    @admin.display(description="Busy")
+    def busy_summary(self, obj):
+        busy = store_busy(obj)
+        if busy is None:
+            return "-"
+        cap = f", max {busy.max_orders_per_15_min}/15 min" if busy.max_orders_per_15_min else ""
+        until = f" until {busy.until:%H:%M} UTC" if busy.until else ""
+        return f"+{busy.extra_prep_minutes} min{cap}{until} ({busy.get_via_display().lower()})"
+
     @admin.display(description="Pause")
     def pause_summary(self, obj):
         if obj.state != Store.State.PAUSED:
@@ -236,3 +270,49 @@ class StoreAdmin(OpsModelAdmin):
             return f"Link says {result.link_status}; " + ("; ".join(result.changes) or "already in step")
 
         action_apply(self, request, queryset, perform, "Sync status")
+
+    def has_busy_permission(self, request):
+        return request.user.has_perm(MANAGE_STORES)
+
+    @admin.action(description="Busy: +15 min for 1 h", permissions=["busy"])
+    def busy_quick(self, request, queryset):
+        def perform(store):
+            until = timezone.now() + timedelta(hours=1)
+            store_busy_set(store, extra_prep_minutes=15, until=until, user=request.user, via=Via.ADMIN)
+            return f"busy: checkout quotes 15 more minutes until {until:%H:%M} UTC"
+
+        action_apply(self, request, queryset, perform, "Busy +15 min for 1 h")
+
+    @admin.action(description="Busy (longer prep times, a cap on orders)...", permissions=["busy"])
+    def busy_stores(self, request, queryset):
+        def perform(store, data):
+            until = timezone.now() + timedelta(minutes=data["minutes"]) if data.get("minutes") else None
+            busy = store_busy_set(
+                store,
+                extra_prep_minutes=data["extra_prep_minutes"],
+                until=until,
+                max_orders_per_15_min=data.get("max_orders_per_15_min"),
+                user=request.user,
+                via=Via.ADMIN,
+            )
+            cap = f", at most {busy.max_orders_per_15_min} orders per 15 minutes" if busy.max_orders_per_15_min else ""
+            return f"busy: +{busy.extra_prep_minutes} min{cap}" + (f" until {until:%H:%M} UTC" if until else "")
+
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=BusyForm,
+            title="Busy mode",
+            perform=perform,
+            intro="Checkout quotes the extra minutes; beyond the cap, orders are refused (409 store_busy, with when "
+            "to retry). It ends by itself at its end; MP services hear store.busy_changed.",
+        )
+
+    @admin.action(description="End busy mode (also an automatic one)", permissions=["busy"])
+    def busy_end(self, request, queryset):
+        def perform(store):
+            ended = store_busy_end(store, user=request.user, via=Via.ADMIN)
+            return "busy mode ended" if ended else "was not busy"
+
+        action_apply(self, request, queryset, perform, "End busy mode")

@@ -28,17 +28,18 @@ def not_found(request, exception=None):
 class ApiError(exceptions.APIException):
     """Raise from a view to answer with a specific status and machine-readable code."""
 
-    def __init__(self, http_status: int, code: str, message: str, details=None):
+    def __init__(self, http_status: int, code: str, message: str, details=None, headers: dict | None = None):
         super().__init__(message)
         self.status_code = http_status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = headers
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, headers=exc.headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

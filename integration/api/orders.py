@@ -285,7 +285,11 @@ class OrderListView(APIView):
         responses={
             201: OrderSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Body is not JSON, or a bad Idempotency-Key."),
-            409: OpenApiResponse(ErrorSerializer, description="store_not_accepting, with the reason."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="store_not_accepting, with the reason (and reason_code); store_busy when a busy "
+                "store's cap per 15 minutes is reached, with Retry-After (seconds until a slot frees).",
+            ),
             422: ERRORS_422,
         },
         examples=[
@@ -321,8 +325,8 @@ class OrderListView(APIView):
             raise ApiError(422, "invalid_order", "The order has invalid fields.", flatten_errors(serializer.errors))
         try:
             placed = order_place(to_order_request(serializer.validated_data), user=request.user, idempotency_key=key)
-        except StoreNotAccepting as exc:
-            raise ApiError(409, exc.code, exc.message, exc.details) from exc
+        except StoreNotAccepting as exc:  # store_busy (issue 28) carries Retry-After
+            raise ApiError(409, exc.code, exc.message, exc.details, getattr(exc, "headers", None)) from exc
         except OrderError as exc:
             raise ApiError(422, exc.code, exc.message, exc.details) from exc
         order = _order_queryset().get(pk=placed.order.pk)

@@ -1,6 +1,7 @@
 """``/api/v1/stores/``: which stores take orders, and the catalog the customer app renders."""
 
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -8,8 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.link.menus import DAYS
-from integration.models import Menu, Store
+from integration.models import Menu, Store, Via
+from integration.selectors.busy import busy_public, store_busy
+from integration.selectors.hours import store_local_date, store_special_hours
 from integration.selectors.menus import menu_body, menu_etag
+from integration.selectors.snoozes import catalog_etag_snoozed, catalog_snoozes_apply, snoozes_active
 from integration.selectors.stores import (
     store_accepting,
     store_by_public_id,
@@ -17,6 +21,7 @@ from integration.selectors.stores import (
     store_published_menu,
     stores_for_api,
 )
+from integration.services.mp_events.events import accepting_reason_code
 
 from .errors import ApiError, ErrorSerializer
 from .pagination import Pages
@@ -41,6 +46,27 @@ class StoreMenuSummarySerializer(serializers.Serializer):
     item_count = serializers.IntegerField()
 
 
+class BusySetBySerializer(serializers.Serializer):
+    via = serializers.ChoiceField(choices=Via.choices)
+    who = serializers.CharField(allow_null=True)
+    trigger = serializers.CharField(allow_null=True)
+
+
+class BusyOutputSerializer(serializers.Serializer):
+    extra_prep_minutes = serializers.IntegerField()
+    max_orders_per_15_min = serializers.IntegerField(allow_null=True)
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField(allow_null=True)
+    set_by = BusySetBySerializer()
+
+
+class SpecialHoursTodaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    closed = serializers.BooleanField(required=False)
+    open = serializers.CharField(required=False)
+    close = serializers.CharField(required=False)
+
+
 class StoreOutputSerializer(serializers.Serializer):
     id = serializers.CharField(
         source="external_store_id", allow_null=True, help_text="MP storefront id; null = unmapped."
@@ -52,12 +78,24 @@ class StoreOutputSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=Store.State.choices)
     accepting_orders = serializers.BooleanField()
     not_accepting_reason = serializers.CharField(allow_null=True, help_text="Why not, when not accepting.")
+    not_accepting_code = serializers.CharField(
+        allow_null=True,
+        help_text="The reason as a code (as store.accepting_changed gives it): paused, outside_hours, "
+        "special_hours, ...",
+    )
+    busy = BusyOutputSerializer(
+        allow_null=True, help_text="Busy mode (quote extra prep minutes at checkout); null when not busy."
+    )
+    special_hours_today = SpecialHoursTodaySerializer(
+        allow_null=True, help_text="Today's special hours (store-local), replacing the menu's hours; null: none."
+    )
     hours = HoursSerializer(many=True, help_text="From the published menu; empty means always open.")
     menu = StoreMenuSummarySerializer(allow_null=True)
 
 
 def _store_data(store: Store) -> dict:
-    accepting, reason = store_accepting(store)
+    now = timezone.now()
+    accepting, reason = store_accepting(store, now)
     menu = store_menu(store)
     published = store_published_menu(store)
     return {
@@ -69,6 +107,9 @@ def _store_data(store: Store) -> dict:
         "state": store.state,
         "accepting_orders": accepting,
         "not_accepting_reason": reason or None,
+        "not_accepting_code": accepting_reason_code(reason),
+        "busy": busy_public(store_busy(store, now)),
+        "special_hours_today": store_special_hours(store, now).get(store_local_date(store, now)),
         "hours": published.hours if published else [],
         "menu": menu,
     }
@@ -120,6 +161,7 @@ class CatalogModifierSerializer(serializers.Serializer):
     name = serializers.CharField()
     price = serializers.IntegerField(help_text="Minor units.")
     available = serializers.BooleanField()
+    snoozed_until = serializers.DateTimeField(allow_null=True, help_text="Snoozed by the MP until then; else null.")
     modifier_group_ids = serializers.ListField(
         child=serializers.CharField(), help_text="Groups this modifier opens (nesting), listed in modifier_groups."
     )
@@ -139,6 +181,7 @@ class CatalogItemSerializer(serializers.Serializer):
     description = serializers.CharField()
     price = serializers.IntegerField(help_text="Minor units.")
     available = serializers.BooleanField()
+    snoozed_until = serializers.DateTimeField(allow_null=True, help_text="Snoozed by the MP until then; else null.")
     image_url = serializers.CharField(allow_null=True)
     tax_rate = serializers.CharField(help_text='Decimal string, e.g. "0.0875".')
     modifier_group_ids = serializers.ListField(child=serializers.CharField(), help_text="Listed in modifier_groups.")
@@ -195,9 +238,11 @@ class StoreMenuApi(APIView):
         menu = store_published_menu(store)
         if menu is None:
             raise ApiError(404, "menu_not_published", f"Store {store_id!r} has no published menu right now.")
-        etag = menu_etag(menu, store)
+        active = snoozes_active(store)  # the MP's own snoozes, on or off by their time (issue 28)
+        etag = catalog_etag_snoozed(menu_etag(menu, store), active)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         wanted = request.headers.get("If-None-Match")
         if wanted and (wanted.strip() == "*" or etag in {t.removeprefix("W/") for t in parse_etags(wanted)}):
             return Response(status=304, headers=headers)
-        return HttpResponse(menu_body(menu, store, etag), content_type="application/json", headers=headers)
+        body = menu_body(menu, store, etag, overlay=lambda content: catalog_snoozes_apply(content, active))
+        return HttpResponse(body, content_type="application/json", headers=headers)

@@ -4,6 +4,7 @@ from .availability import AvailabilityListApi, StoreAvailabilityApi
 from .notifications import EndpointDetailView, EndpointListView, EndpointRotateView, EventFeedView
 from .orders import OrderCancelView, OrderDetailView, OrderListView
 from .stores import StoreDetailApi, StoreListApi, StoreMenuApi
+from .timed import BusyApi, ItemSnoozeApi, ModifierSnoozeApi, SpecialHoursApi
 
 
 class IdConverter:
@@ -29,6 +30,13 @@ urlpatterns: list = [
     path("stores/<id:store_id>/menu/", StoreMenuApi.as_view(), name="store-menu"),
     path("stores/<id:store_id>/availability/", StoreAvailabilityApi.as_view(), name="store-availability"),
     path("availability/", AvailabilityListApi.as_view(), name="availability"),
+    # Issue 28: the MP's own timed controls.
+    path("stores/<id:store_id>/menu/items/<id:entry_id>/snooze/", ItemSnoozeApi.as_view(), name="item-snooze"),
+    path(
+        "stores/<id:store_id>/menu/modifiers/<id:entry_id>/snooze/", ModifierSnoozeApi.as_view(), name="modifier-snooze"
+    ),
+    path("stores/<id:store_id>/special-hours/", SpecialHoursApi.as_view(), name="store-special-hours"),
+    path("stores/<id:store_id>/busy/", BusyApi.as_view(), name="store-busy"),
     path("webhook-endpoints/", EndpointListView.as_view(), name="webhook-endpoints"),
     path("webhook-endpoints/<int:endpoint_id>/", EndpointDetailView.as_view(), name="webhook-endpoint"),
     path(

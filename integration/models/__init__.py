@@ -23,6 +23,7 @@ from .notification import NotificationEvent, WebhookEndpoint
 from .order import Order, OrderLine
 from .outbound import CallAttempt, LinkCircuit, LinkToken, OutboundCall
 from .store import Store
+from .timed import ItemSnooze, SpecialHours, StoreBusy, StoreTimelineEntry, Via
 from .trends import TrendHour, TrendRollup
 from .webhook import WebhookEvent
 
@@ -38,6 +39,7 @@ __all__ = [
     "Delivery",
     "GroupModifier",
     "ItemGroup",
+    "ItemSnooze",
     "LinkCircuit",
     "LinkReachability",
     "LinkToken",
@@ -51,9 +53,13 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboundCall",
+    "SpecialHours",
     "Store",
+    "StoreBusy",
+    "StoreTimelineEntry",
     "TrendHour",
     "TrendRollup",
+    "Via",
     "WebhookEndpoint",
     "WebhookEvent",
     "WorkerHeartbeat",

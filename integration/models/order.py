@@ -153,6 +153,8 @@ class Order(FSMModelMixin, models.Model):
             ("see_all_orders", "API client: sees and cancels every client's orders (back office)"),
             ("retry_order_submission", "Can retry an order's submission"),
             ("reconcile_order", "Can reconcile an order with Link"),
+            ("manage_catalog", "Can manage the MP catalog"),
+            ("manage_stores", "Can manage stores' special hours and busy mode"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from integration.counting import capped_counts
 from integration.models import Menu, Order, OutboundCall, Store, WebhookEndpoint, WebhookEvent
 from integration.selectors.calls import calls_failed_unsettled
+from integration.selectors.snoozes import menus_with_long_snoozes
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,13 @@ ATTENTION = [
         "Menus that failed to fetch or validate",
         "The live menu stays as it was: have the cause fixed on Link, then Refresh menu.",
         lambda now: ~Q(last_error=""),
+    ),
+    Attention(
+        "snoozed_long",
+        Menu,
+        "Menus with items snoozed for more than 24 h",
+        "Forgotten snoozes? Open the menu and end the ones no longer needed (each ends by itself at its time).",
+        menus_with_long_snoozes,
     ),
 ]
 

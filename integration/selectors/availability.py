@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
 from integration.models.availability import CAUSES
-from integration.selectors.hours import local_day_bounds, store_scheduled_intervals, zone_of
+from integration.selectors.hours import local_day_bounds, special_hours_by_store, store_scheduled_intervals, zone_of
 
 UNMAPPED = AvailabilityChange.UNMAPPED
 US = timedelta(microseconds=1)
@@ -146,7 +146,9 @@ def _rounded(micro: list[int]) -> list[int]:
     return seconds
 
 
-def _day_figures(store, day: date, segments: list[Segment], seg_starts, outages, outage_starts, now) -> DayFigures:
+def _day_figures(
+    store, day: date, segments: list[Segment], seg_starts, outages, outage_starts, now, special=None
+) -> DayFigures:
     day_start, day_end = local_day_bounds(store.timezone, day)
     day_end = min(day_end, now)
     parts = dict.fromkeys(("accepting", *CAUSES), 0)
@@ -157,7 +159,7 @@ def _day_figures(store, day: date, segments: list[Segment], seg_starts, outages,
             i += 1
             if seg.cause is None or seg.cause == UNMAPPED or seg.end <= day_start:
                 continue
-            for s, e in store_scheduled_intervals(store, day, seg.hours, key=seg.hours_key):
+            for s, e in store_scheduled_intervals(store, day, seg.hours, key=seg.hours_key, special=special):
                 a, b = max(s, seg.start, day_start), min(e, seg.end, day_end)
                 if a >= b:
                     continue
@@ -224,21 +226,25 @@ def _window(stores, first: date, last: date, now: datetime) -> tuple[datetime, d
     return min(starts), min(max(ends), now)
 
 
-def _figures_for(store, first, last, rows, outages, now) -> list[DayFigures]:
+def _figures_for(store, first, last, rows, outages, now, special=None) -> list[DayFigures]:
     start, end = local_day_bounds(store.timezone, first)[0], local_day_bounds(store.timezone, last)[1]
     segments = _segments(rows, start, max(start, min(end, now)))
     seg_starts = [s.start for s in segments]
     outage_starts = [s for s, _ in outages]
-    return [_day_figures(store, d, segments, seg_starts, outages, outage_starts, now) for d in _dates(first, last)]
+    return [
+        _day_figures(store, d, segments, seg_starts, outages, outage_starts, now, special) for d in _dates(first, last)
+    ]
 
 
 def store_availability_days(store: Store, first: date, last: date, now: datetime | None = None) -> list[DayFigures]:
-    """Each store-local day from ``first`` to ``last`` (inclusive), today up to ``now``: two queries."""
+    """Each store-local day from ``first`` to ``last`` (inclusive), today up to ``now``: three queries (the
+    changes, Link's reachability, the special hours)."""
     now = now or timezone.now()
     start, end = _window([store], first, last, now)
     rows = _changes_query([store.pk], start, max(start, end))
     outages = _reachability(start, max(start, end))
-    return _figures_for(store, first, last, rows, outages, now)
+    special = special_hours_by_store([store.pk], first, last).get(store.pk)
+    return _figures_for(store, first, last, rows, outages, now, special)
 
 
 def store_local_today(store: Store, now: datetime | None = None) -> date:
@@ -253,9 +259,9 @@ def stores_availability_days(
     end_states: dict[int, Row] | None = None,
     among=None,
 ) -> dict[int, list[DayFigures]]:
-    """Per store pk, the figures of each of its days in ``(store, first, last)``: two queries for all.
+    """Per store pk, the figures of each of its days in ``(store, first, last)``.
     ``known``: see ``_changes_query``; ``end_states``: filled with each store's last change before its last
-    day ended (what the rollup's watermark keeps)."""
+    day ended (what the rollup's watermark keeps). Three queries for all (with the special hours)."""
     ranges = [(s, f, la) for s, f, la in ranges if local_day_bounds(s.timezone, f)[0] < now]
     if not ranges:
         return {}
@@ -272,7 +278,10 @@ def stores_availability_days(
             before = [row for row in by_store.get(s.pk, []) if row.at < day_end]
             if before:
                 end_states[s.pk] = before[-1]
-    return {s.pk: _figures_for(s, f, la, by_store.get(s.pk, []), outages, now) for s, f, la in ranges}
+    special = special_hours_by_store(ids, min(f for _, f, _ in ranges), max(la for _, _, la in ranges))
+    return {
+        s.pk: _figures_for(s, f, la, by_store.get(s.pk, []), outages, now, special.get(s.pk)) for s, f, la in ranges
+    }
 
 
 # --- all stores ----------------------------------------------------------------------------------------
@@ -316,7 +325,7 @@ class StoreTotals:
 def stores_availability_totals(first: date, last: date, now: datetime | None = None, stores=None) -> list[StoreTotals]:
     """Every mapped store's totals over its local ``first`` .. ``last``, worst first (most unavailable
     seconds, then the lowest share accepting): the rolled-up days summed in SQL, the days after each
-    store's rollup (today) computed from the records. Five queries whatever the number of stores."""
+    store's rollup (today) computed from the records. Six queries whatever the number of stores."""
     now = now or timezone.now()
     base = stores if stores is not None else Store.objects.exclude(external_store_id=None)
     stores = [StoreRef(*v) for v in base.order_by("pk").values_list(*StoreRef._fields)]

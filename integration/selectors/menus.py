@@ -2,6 +2,7 @@
 
 import threading
 import zlib
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -111,7 +112,7 @@ _locks_lock = threading.Lock()
 _building: dict[str, threading.Lock] = {}
 
 
-def menu_body(menu: catalog.Menu, store: Store, etag: str) -> bytes:
+def menu_body(menu: catalog.Menu, store: Store, etag: str, overlay: Callable[[dict], dict] | None = None) -> bytes:
     """The store's published catalog as the JSON bytes the API answers, cached by its ETag (which changes
     with any change to the catalog, so a cached body is never stale).
 
@@ -119,6 +120,8 @@ def menu_body(menu: catalog.Menu, store: Store, etag: str) -> bytes:
     so reads of a big menu (16 MB, 16-24 at once) cost a cache read each instead of a web thread building
     and serialising it for seconds, which starved /healthz/ (issue 23 H10). A process builds one body per
     version at a time: a burst of reads of a new version waits for the first build instead of repeating it.
+    ``overlay`` changes the catalog before it is rendered (the MP's own snoozes); its state must be part of
+    ``etag``.
     """
     key = f"menu-body:{etag}"
     body = cache.get(key)
@@ -129,7 +132,9 @@ def menu_body(menu: catalog.Menu, store: Store, etag: str) -> bytes:
     with lock:
         body = cache.get(key)
         if body is None:
-            catalog_data = {"store_id": store.external_store_id, "venue_id": store.venue_id, **menu_catalog(menu)}
+            content = menu_catalog(menu)
+            content = overlay(content) if overlay is not None else content
+            catalog_data = {"store_id": store.external_store_id, "venue_id": store.venue_id, **content}
             body = JSONRenderer().render(catalog_data)
             if settings.MENU_BODY_CACHE_SECONDS:
                 cache.set(key, body, settings.MENU_BODY_CACHE_SECONDS)

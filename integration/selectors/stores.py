@@ -1,12 +1,12 @@
 """Stores: whether one takes orders now (state, mapping, menu, opening hours), and lookups."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
-from integration.models import Menu, Store
-from integration.selectors.hours import hours_open_at
+from integration.models import Menu, SpecialHours, Store
+from integration.selectors.hours import hours_open_at, special_hours_describe, store_local_date, store_special_hours
 
 
 def store_menu(store: Store) -> Menu | None:
@@ -34,13 +34,25 @@ def store_accepting(store: Store, at: datetime | None = None) -> tuple[bool, str
     menu = store_published_menu(store)
     if menu is None:
         return False, "no published menu"
-    if not hours_open_at(menu.hours, store.timezone, at or timezone.now()):
+    at = at or timezone.now()
+    special = store_special_hours(store, at)
+    if not hours_open_at(menu.hours, store.timezone, at, special):
+        today = special.get(store_local_date(store, at))
+        if today is not None:  # the date's special hours decided (issue 28)
+            return False, f"special hours: {special_hours_describe(today)} ({store.timezone})"
         return False, f"closed now (outside its opening hours, {store.timezone})"
     return True, ""
 
 
+def special_hours_near() -> Prefetch:
+    """Special hours of the dates any zone may be on around now (what ``store_special_hours`` reads)."""
+    today = timezone.now().date()
+    near = SpecialHours.objects.filter(date__gte=today - timedelta(days=2), date__lte=today + timedelta(days=2))
+    return Prefetch("special_hours", queryset=near)
+
+
 def stores_for_api():
-    return Store.objects.select_related("menu").order_by("name", "id")
+    return Store.objects.select_related("menu", "busy").prefetch_related(special_hours_near()).order_by("name", "id")
 
 
 def store_by_public_id(identifier: str) -> Store | None:

@@ -39,6 +39,7 @@ def test_dashboard_counts_what_needs_a_person_and_each_card_lands_on_exactly_tho
     expected = ops_world(40, paused_by=ops)
     html = client.get(INDEX).content.decode()
     found = cards(html)
+    found.pop("menu-snoozed_long", None)  # issue 28's forgotten snoozes: tests/admin/test_timed_admin.py
     keys = [
         "store-unmapped",
         "store-paused",

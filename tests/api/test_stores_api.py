@@ -136,6 +136,7 @@ def test_catalog_is_nested_categories_items_and_groups_modifiers(api, store):
         "description": "Description of item 1",
         "price": 899,
         "available": True,
+        "snoozed_until": None,
         "image_url": None,
         "tax_rate": "0.0875",
         "modifier_group_ids": ["mg_1", "mg_2"],
@@ -149,6 +150,7 @@ def test_catalog_is_nested_categories_items_and_groups_modifiers(api, store):
         "name": "Modifier 1",
         "price": 150,
         "available": True,
+        "snoozed_until": None,
         "modifier_group_ids": ["mg_3"],
     }
     assert (groups["mg_3"]["min_selections"], groups["mg_3"]["max_selections"]) == (0, 2)

@@ -176,7 +176,7 @@ def test_fixed_query_counts(store, django_assert_num_queries):
         change(s, at(-30 + n % 5), "paused_on_link", [])
         change(s, at(-28 + n % 5), "", [])
     availability_rollup(now=at(10))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # the changes, Link's reachability, the special hours
         store_availability_days(store, DAY - timedelta(days=91), DAY, now=at(10))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         stores_availability_totals(DAY - timedelta(days=6), DAY, now=at(10))

@@ -40,6 +40,7 @@ ORDER_FAILED = "order.failed"
 ORDER_CANCEL_REFUSED = "order.cancel_refused"
 STORE_ACCEPTING_CHANGED = "store.accepting_changed"
 MENU_UPDATED = "menu.updated"
+STORE_BUSY_CHANGED = "store.busy_changed"
 
 ORDER_EVENT_TYPES = (
     ORDER_SUBMITTED,
@@ -52,7 +53,7 @@ ORDER_EVENT_TYPES = (
     ORDER_FAILED,
     ORDER_CANCEL_REFUSED,
 )
-EVENT_TYPES = (*ORDER_EVENT_TYPES, STORE_ACCEPTING_CHANGED, MENU_UPDATED)
+EVENT_TYPES = (*ORDER_EVENT_TYPES, STORE_ACCEPTING_CHANGED, MENU_UPDATED, STORE_BUSY_CHANGED)
 
 _ON_ENTERING = {
     S.CONFIRMED: ORDER_CONFIRMED,
@@ -159,6 +160,7 @@ _NOT_ACCEPTING = (
     ("not mapped", "unmapped"),
     ("no published menu", "menu_unpublished"),
     ("closed now", "outside_hours"),
+    ("special hours", "special_hours"),
 )
 _BACK_BECAUSE = {
     "disconnected": "reconnected",
@@ -166,11 +168,17 @@ _BACK_BECAUSE = {
     "unmapped": "mapped",
     "menu_unpublished": "menu_published",
     "outside_hours": "opened",
+    "special_hours": "opened",
 }
 
 
 def _reason_code(why: str) -> str:
     return next((code for prefix, code in _NOT_ACCEPTING if why.startswith(prefix)), "other")
+
+
+def accepting_reason_code(why: str) -> str | None:
+    """The machine-readable reason ``store.accepting_changed`` gives for ``store_accepting``'s why (None: accepting)."""
+    return _reason_code(why) if why else None
 
 
 def store_ref(store: Store) -> dict:

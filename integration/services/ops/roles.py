@@ -19,6 +19,10 @@ VIEWED = [
     "webhookendpoint",
     "notificationevent",
     "alert",  # the alert history (issue 26)
+    "itemsnooze",
+    "specialhours",
+    "storebusy",
+    "storetimelineentry",
 ]
 ACTIONS = [
     "pause_store",
@@ -31,6 +35,8 @@ ACTIONS = [
     "replay_webhookevent",
     "retry_outboundcall",
     "toggle_webhookendpoint",
+    "manage_catalog",
+    "manage_stores",
 ]
 VIEW = [f"view_{model}" for model in VIEWED]
 ROLES = {

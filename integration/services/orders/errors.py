@@ -32,9 +32,9 @@ class FieldProblems:
     def add(self, field: str, code: str, message: str) -> None:
         self.problems.append({"field": field, "code": code, "message": message})
 
-    def raise_if_any(self, message: str) -> None:
+    def raise_if_any(self, message: str, *, code: str | None = None) -> None:
         if self.problems:
-            raise OrderInvalid(message, self.problems)
+            raise OrderInvalid(message, self.problems, code=code)
 
     def refuse(self, message: str, field: str, code: str, detail: str) -> NoReturn:
         """A problem that stops the check here (nothing after it can be judged)."""

@@ -10,6 +10,7 @@ from integration.link import routes
 from integration.link.orders import LinkOrderReport
 from integration.link.payloads import OrderEvent
 from integration.models import Order, WebhookEvent
+from integration.services.stores.busy import busy_auto_check
 
 from .cancellation import follow_up_cancel
 from .transitions import close, move, order_eta_set, order_link_id_set, order_save
@@ -121,4 +122,6 @@ def order_event_from_link(event: WebhookEvent, data: OrderEvent) -> str | None:
         return f"order_id mismatch: order {external_id} is {order.link_order_id} on Link, the event names {named}"
     reason = report_apply(order, report, cause=f"Link event {event.type} {event.event_id}")
     order_save(order)
+    if reason is None:
+        busy_auto_check(order)  # automatic busy mode from Link's prep times and capacity rejections (issue 28)
     return reason

@@ -14,6 +14,9 @@ from django.utils import timezone
 from integration.logcontext import bind
 from integration.models import Menu, Order, OrderLine, Store
 from integration.selectors.stores import store_accepting, store_by_public_id, store_menu
+from integration.services.menus.snoozes import order_invalid_code, snoozes_refusals
+from integration.services.mp_events.events import accepting_reason_code
+from integration.services.stores.busy import busy_admit
 
 from .errors import FieldProblems, IdempotencyKeyReused, StoreNotAccepting
 from .pricing import MAX_LINES, MAX_TIP, MenuIndex, PricedLine, Pricer
@@ -70,9 +73,13 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     problems = FieldProblems()
     now = timezone.now()
     store, menu = _validate_target(request, problems)
-    lines = _price_lines(request, menu, problems)
+    lines, index = _price_lines(request, menu, problems)
     _validate_fields(request, problems, now)  # after the lines: the 422 lists the lines' problems first
-    problems.raise_if_any("The order does not match the store's menu.")
+    snoozed = snoozes_refusals(store, request.items, index, now)  # the MP's own snoozes (issue 28)
+    problems.problems += snoozed
+    problems.raise_if_any(
+        "The order does not match the store's menu.", code=order_invalid_code(problems.problems, snoozed)
+    )
     totals = _totals(lines, request.tip, problems)
     try:
         order = _create(request, store, menu, lines, totals, user, idempotency_key, request_hash, now)
@@ -96,7 +103,8 @@ def _validate_target(request: OrderRequest, problems: FieldProblems) -> tuple[St
         problems.refuse("The order names an unknown store.", "store", "unknown", f"No store with id {request.store!r}.")
     accepting, why = store_accepting(store)  # includes a PUBLISHED menu
     if not accepting:
-        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", {"store": request.store, "reason": why})
+        details = {"store": request.store, "reason": why, "reason_code": accepting_reason_code(why)}
+        raise StoreNotAccepting(f"{store} does not take orders now: {why}.", details)
     if len(request.items) > MAX_LINES:
         problems.refuse(
             "The order has too many lines.", "items", "too_many_lines", f"An order has at most {MAX_LINES} lines."
@@ -127,10 +135,13 @@ class Totals:
         return self.subtotal + self.tax + self.tip
 
 
-def _price_lines(request: OrderRequest, menu: Menu, problems: FieldProblems) -> list[PricedLine | None]:
-    """Each line checked against the menu (every problem collected) and priced from it."""
-    pricer = Pricer(MenuIndex(menu, request.items), problems)
-    return [pricer.line(n, item) for n, item in enumerate(request.items)]
+def _price_lines(
+    request: OrderRequest, menu: Menu, problems: FieldProblems
+) -> tuple[list[PricedLine | None], MenuIndex]:
+    """Each line checked against the menu (every problem collected) and priced from it; and the menu's index."""
+    index = MenuIndex(menu, request.items)
+    pricer = Pricer(index, problems)
+    return [pricer.line(n, item) for n, item in enumerate(request.items)], index
 
 
 def _totals(lines: list[PricedLine], tip: int, problems: FieldProblems) -> Totals:
@@ -164,6 +175,7 @@ def _create(
     """The order PENDING, its lines and its submit call, in one transaction (IntegrityError when a
     request with the same idempotency key inserted first)."""
     with transaction.atomic():
+        busy_admit(store)  # a busy store's cap, exact under concurrent orders (issue 28)
         order = Order.objects.create(
             store=store,
             menu_version=menu.version,
