@@ -10,6 +10,7 @@ from .menu import (
     ModifierGroup,
     ModifierNestedGroup,
 )
+from .menu_layer import ItemOverride, MenuVersion, PriceRule
 from .notification import NotificationEvent, WebhookEndpoint
 from .order import Order, OrderLine
 from .outbound import CallAttempt, LinkCircuit, LinkToken, OutboundCall
@@ -22,11 +23,13 @@ __all__ = [
     "CategoryItem",
     "GroupModifier",
     "ItemGroup",
+    "ItemOverride",
     "LinkCircuit",
     "LinkToken",
     "Menu",
     "MenuCategory",
     "MenuItem",
+    "MenuVersion",
     "Modifier",
     "ModifierGroup",
     "ModifierNestedGroup",
@@ -34,6 +37,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboundCall",
+    "PriceRule",
     "Store",
     "TrendHour",
     "TrendRollup",

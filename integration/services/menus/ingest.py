@@ -14,6 +14,7 @@ from integration.models import Menu, Store
 from integration.services.mp_events.events import menu_updated_announce, store_accepting_announce
 
 from . import rows
+from .versions import event_changes, menu_version_copy, menu_version_record
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
         now = timezone.now()
         if decision == UNCHANGED:
             bump = menu.version != header.version or menu.state != Menu.State.PUBLISHED
+            summary = menu_version_copy(store, menu.menu_id, menu.version, header.version)
             menu.version = header.version
             menu.published_at = header.published_at or menu.published_at
         else:
@@ -103,6 +105,7 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
                 except MenuInvalid as exc:
                     return _refuse(store, exc, dry_run=False, version=header.version)
             counts = rows.replace_rows(menu, parsed)
+            summary = menu_version_record(store, parsed)
             bump = True
             menu.menu_id = parsed.menu_id
             menu.version = parsed.version
@@ -121,7 +124,8 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
         menu.save()
         published = menu.state != state_was
         if published or menu.version != version_was:
-            menu_updated_announce(menu, "published")
+            changes = event_changes(summary)
+            menu_updated_announce(menu, "published", **({"changes": changes} if changes else {}))
         if published:
             store_accepting_announce(menu.store)
     return _result(decision or INGESTED, menu, header.version)
