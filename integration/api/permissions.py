@@ -24,6 +24,7 @@ SEE_ALL_ORDERS = "integration.see_all_orders"
 VIEW_STORE = "integration.view_store"
 VIEW_MENU = "integration.view_menu"
 VIEW_ORDER = "integration.view_order"
+MANAGE_CATALOG = "integration.manage_catalog"  # price rules and content overrides (issue 27)
 
 READ_METHODS = {"HEAD": "GET", "OPTIONS": "GET"}
 

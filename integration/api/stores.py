@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from integration.link.menus import DAYS
 from integration.models import Menu, Store
+from integration.selectors.menu_layer import catalog_with_layer, layer_etag_part
 from integration.selectors.menus import menu_catalog, menu_etag
 from integration.selectors.stores import (
     store_accepting,
@@ -117,7 +118,8 @@ class StoreDetailApi(APIView):
 class CatalogModifierSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
-    price = serializers.IntegerField(help_text="Minor units.")
+    price = serializers.IntegerField(help_text="What the customer pays (our price rule applied), minor units.")
+    link_price = serializers.IntegerField(help_text="The restaurant's price on Link, minor units.")
     available = serializers.BooleanField()
     modifier_group_ids = serializers.ListField(
         child=serializers.CharField(), help_text="Groups this modifier opens (nesting), listed in modifier_groups."
@@ -134,9 +136,12 @@ class CatalogGroupSerializer(serializers.Serializer):
 
 class CatalogItemSerializer(serializers.Serializer):
     id = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    price = serializers.IntegerField(help_text="Minor units.")
+    name = serializers.CharField(help_text="Ours where overridden, else Link's.")
+    description = serializers.CharField(help_text="Ours where overridden, else Link's.")
+    link_name = serializers.CharField(help_text="The restaurant's name on Link.")
+    link_description = serializers.CharField(help_text="The restaurant's description on Link.")
+    price = serializers.IntegerField(help_text="What the customer pays (our price rule applied), minor units.")
+    link_price = serializers.IntegerField(help_text="The restaurant's price on Link, minor units.")
     available = serializers.BooleanField()
     image_url = serializers.CharField(allow_null=True)
     tax_rate = serializers.CharField(help_text='Decimal string, e.g. "0.0875".')
@@ -193,10 +198,11 @@ class StoreMenuApi(APIView):
         menu = store_published_menu(store)
         if menu is None:
             raise ApiError(404, "menu_not_published", f"Store {store_id!r} has no published menu right now.")
-        etag = menu_etag(menu, store)
+        etag = f'{menu_etag(menu, store)[:-1]}-l{layer_etag_part(store)}"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         wanted = request.headers.get("If-None-Match")
         if wanted and (wanted.strip() == "*" or etag in {t.removeprefix("W/") for t in parse_etags(wanted)}):
             return Response(status=304, headers=headers)
         catalog = {"store_id": store.external_store_id, "venue_id": store.venue_id, **menu_catalog(menu)}
+        catalog = catalog_with_layer(catalog, store)
         return Response(catalog, headers=headers)

@@ -2,104 +2,170 @@
 
 import django.db.models.deletion
 from django.conf import settings
+import importlib
+
 from django.db import migrations, models
+
+ops_roles = importlib.import_module("integration.migrations.0006_ops_roles")
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integration', '0024_order_state_protected'),
+        ("integration", "0024_order_state_protected"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='link_subtotal',
+            model_name="order",
+            name="link_subtotal",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='link_tax',
+            model_name="order",
+            name="link_tax",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='link_total',
+            model_name="order",
+            name="link_total",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='markup',
-            field=models.IntegerField(default=0, help_text='subtotal - link_subtotal: what our price rules added.'),
+            model_name="order",
+            name="markup",
+            field=models.IntegerField(default=0, help_text="subtotal - link_subtotal: what our price rules added."),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='link_item_price',
+            model_name="orderline",
+            name="link_item_price",
             field=models.IntegerField(blank=True, help_text="Link's price of the item.", null=True),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='link_unit_price',
+            model_name="orderline",
+            name="link_unit_price",
             field=models.IntegerField(blank=True, help_text="Link's item price plus modifiers.", null=True),
         ),
         migrations.CreateModel(
-            name='PriceRule',
+            name="PriceRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('markup_percent', models.DecimalField(decimal_places=2, default=0, max_digits=7)),
-                ('markup_fixed', models.IntegerField(default=0, help_text='Minor units, added after the percent.')),
-                ('rounding_step', models.PositiveIntegerField(default=0, help_text='0: no step; else round up to a multiple.')),
-                ('rounding_ending', models.PositiveIntegerField(default=0, help_text='With a step: the price ends so (step 50, ending 49: x.49 / x.99).')),
-                ('exclude_items', models.JSONField(blank=True, default=list, help_text="Link item ids that keep Link's price.")),
-                ('modifiers', models.BooleanField(default=True, help_text='Apply the markup to modifiers too.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('stores', models.ManyToManyField(blank=True, related_name='price_rules', to='integration.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("markup_percent", models.DecimalField(decimal_places=2, default=0, max_digits=7)),
+                ("markup_fixed", models.IntegerField(default=0, help_text="Minor units, added after the percent.")),
+                (
+                    "rounding_step",
+                    models.PositiveIntegerField(default=0, help_text="0: no step; else round up to a multiple."),
+                ),
+                (
+                    "rounding_ending",
+                    models.PositiveIntegerField(
+                        default=0, help_text="With a step: the price ends so (step 50, ending 49: x.49 / x.99)."
+                    ),
+                ),
+                (
+                    "exclude_items",
+                    models.JSONField(blank=True, default=list, help_text="Link item ids that keep Link's price."),
+                ),
+                ("modifiers", models.BooleanField(default=True, help_text="Apply the markup to modifiers too.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("stores", models.ManyToManyField(blank=True, related_name="price_rules", to="integration.store")),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('manage_catalog', 'Can manage price rules and menu content overrides')],
+                "ordering": ["-id"],
+                "permissions": [("manage_catalog", "Can manage price rules and menu content overrides")],
             },
         ),
         migrations.CreateModel(
-            name='ItemOverride',
+            name="ItemOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item_id', models.CharField(help_text="Link's item id.", max_length=64)),
-                ('name', models.CharField(blank=True, max_length=200, null=True)),
-                ('description', models.TextField(blank=True, null=True)),
-                ('image_url', models.URLField(blank=True, max_length=2000, null=True)),
-                ('hidden', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='item_overrides', to='integration.store')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("item_id", models.CharField(help_text="Link's item id.", max_length=64)),
+                ("name", models.CharField(blank=True, max_length=200, null=True)),
+                ("description", models.TextField(blank=True, null=True)),
+                ("image_url", models.URLField(blank=True, max_length=2000, null=True)),
+                ("hidden", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="item_overrides",
+                        to="integration.store",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['store_id', 'item_id'],
-                'constraints': [models.UniqueConstraint(fields=('store', 'item_id'), name='item_override_store_item_unique')],
+                "ordering": ["store_id", "item_id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("store", "item_id"), name="item_override_store_item_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MenuVersion',
+            name="MenuVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('menu_id', models.CharField(max_length=64)),
-                ('version', models.PositiveIntegerField()),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('content', models.BinaryField(help_text='zlib-compressed JSON of the normalized content.')),
-                ('previous_version', models.PositiveIntegerField(blank=True, help_text='The version this one was compared with at ingest (null: none kept).', null=True)),
-                ('summary', models.JSONField(blank=True, help_text='Against previous_version: {"items": {"added", "removed", "changed"}, ..., "prices": {"changed", "compared", "percent"}}.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='menu_versions', to='integration.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("menu_id", models.CharField(max_length=64)),
+                ("version", models.PositiveIntegerField()),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("content", models.BinaryField(help_text="zlib-compressed JSON of the normalized content.")),
+                (
+                    "previous_version",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="The version this one was compared with at ingest (null: none kept).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "summary",
+                    models.JSONField(
+                        blank=True,
+                        help_text='Against previous_version: {"items": {"added", "removed", "changed"}, ..., "prices": {"changed", "compared", "percent"}}.',
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="menu_versions",
+                        to="integration.store",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['store_id', '-version'],
-                'indexes': [models.Index(fields=['created_at'], name='menu_version_created')],
-                'constraints': [models.UniqueConstraint(fields=('store', 'version'), name='menu_version_store_version_unique')],
+                "ordering": ["store_id", "-version"],
+                "indexes": [models.Index(fields=["created_at"], name="menu_version_created")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("store", "version"), name="menu_version_store_version_unique")
+                ],
             },
         ),
+        # Restaurant ops manage price rules and overrides; ops and Support see them and the kept versions.
+        migrations.RunPython(ops_roles.setup_roles, migrations.RunPython.noop),
     ]

@@ -134,7 +134,10 @@ def test_catalog_is_nested_categories_items_and_groups_modifiers(api, store):
         "id": "itm_1",
         "name": "Item 1",
         "description": "Description of item 1",
+        "link_name": "Item 1",
+        "link_description": "Description of item 1",
         "price": 899,
+        "link_price": 899,
         "available": True,
         "image_url": None,
         "tax_rate": "0.0875",
@@ -148,6 +151,7 @@ def test_catalog_is_nested_categories_items_and_groups_modifiers(api, store):
         "id": "mod_1",
         "name": "Modifier 1",
         "price": 150,
+        "link_price": 150,
         "available": True,
         "modifier_group_ids": ["mg_3"],
     }

@@ -8,7 +8,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 # What a client may be given (codenames of integration's permissions), and what a new one gets.
-CLIENT_PERMISSIONS = ("place_order", "cancel_order", "see_all_orders")
+CLIENT_PERMISSIONS = ("place_order", "cancel_order", "see_all_orders", "manage_catalog")
 DEFAULT_CLIENT_PERMISSIONS = ("place_order", "cancel_order")
 
 

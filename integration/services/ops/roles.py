@@ -18,6 +18,9 @@ VIEWED = [
     "callattempt",
     "webhookendpoint",
     "notificationevent",
+    "menuversion",
+    "pricerule",
+    "itemoverride",
 ]
 ACTIONS = [
     "pause_store",
@@ -30,6 +33,7 @@ ACTIONS = [
     "replay_webhookevent",
     "retry_outboundcall",
     "toggle_webhookendpoint",
+    "manage_catalog",  # price rules and content overrides (issue 27)
 ]
 VIEW = [f"view_{model}" for model in VIEWED]
 ROLES = {

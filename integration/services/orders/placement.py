@@ -14,6 +14,7 @@ from django.utils import timezone
 from integration.logcontext import bind
 from integration.models import Order, OrderLine
 from integration.selectors.stores import store_accepting, store_by_public_id, store_menu
+from integration.services.menus.order_layer import order_layer_apply, order_layer_refusal_code, order_link_prices
 
 from .errors import IdempotencyKeyReused, OrderInvalid, StoreNotAccepting
 from .pricing import MAX_LINES, MAX_TIP, MenuIndex, Pricer
@@ -79,7 +80,7 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
             "The order has too many lines.",
             [{"field": "items", "code": "too_many_lines", "message": f"An order has at most {MAX_LINES} lines."}],
         )
-    pricer = Pricer(MenuIndex(menu, request.items))
+    pricer = Pricer(order_layer_apply(store, MenuIndex(menu, request.items)))  # our prices, hidden items
     lines = [pricer.line(n, item) for n, item in enumerate(request.items)]
     tip = request.tip
     if not 0 <= tip <= MAX_TIP:
@@ -89,7 +90,8 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     if scheduled_for is not None and scheduled_for <= now:
         pricer.error("fulfillment.scheduled_for", "in_past", "A scheduled order must be for a time in the future.")
     if pricer.errors:
-        raise OrderInvalid("The order does not match the store's menu.", pricer.errors)
+        code = order_layer_refusal_code(pricer.index, request.items, pricer.errors)
+        raise OrderInvalid("The order does not match the store's menu.", pricer.errors, code=code)
 
     subtotal = sum(line.line_total for line in lines)
     tax = sum(line.tax for line in lines)
@@ -105,6 +107,7 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
                 }
             ],
         )
+    link = order_link_prices(lines, pricer.index, subtotal=subtotal, tip=tip)  # what Link charges us
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -125,6 +128,7 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
                 notes=request.notes,
                 placed_at=now,
                 pending_since=now,
+                **link.order_fields(),
             )
             bind(external_order_id=order.external_order_id, venue_id=store.venue_id)
             rows = OrderLine.objects.bulk_create(
@@ -140,6 +144,7 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
                     tax=line.tax,
                     special_instructions=line.special_instructions,
                     modifiers=line.modifiers,
+                    **link.line_fields(n),
                 )
                 for n, line in enumerate(lines)
             )
