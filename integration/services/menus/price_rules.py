@@ -3,9 +3,10 @@
 The price a customer pays is Link's price x (1 + percent / 100) + fixed, rounded half up to the minor
 unit; then, with a ``step``, raised to the smallest price at or above it that ends in ``ending`` modulo
 ``step`` (step 50, ending 0: a multiple of 0.50; step 50, ending 49: x.49 or x.99; step 100, ending 99:
-x.99). A price never goes below 0, a free entry (Link's price 0) stays free, an excluded item keeps
-Link's price, and with ``modifiers`` false so do modifiers. For a store the most specific rule wins:
-a rule naming the store over a rule for every store; among rules equally specific, the newest.
+x.99). A price at or below 0 after the markup is 0 (no step applies), a free entry (Link's price 0)
+stays free, an excluded item keeps Link's price, and with ``modifiers`` false so do modifiers. For a
+store the most specific rule wins: a rule naming the store over a rule for every store; among rules
+equally specific, the newest.
 """
 
 from dataclasses import dataclass
@@ -41,9 +42,11 @@ def price_compute(link_price: int, percent: Decimal, fixed: int, step: int, endi
         return max(0, link_price)
     exact = Decimal(link_price) * (1 + Decimal(percent) / 100) + fixed
     price = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if price <= 0:
+        return 0  # a markup that takes the price to nothing or below makes it free, never negative
     if step:
         price += (ending - price) % step
-    return max(0, price)
+    return price
 
 
 def price_rule_apply(rule: PriceRule | None, link_price: int, *, item_id: str | None = None) -> int:
