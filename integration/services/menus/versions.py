@@ -13,7 +13,7 @@ import zlib
 from django.conf import settings
 
 from integration.models import MenuVersion, Store
-from integration.selectors.menu_versions import PRICED, SECTIONS, content_unpack, diff_summary
+from integration.selectors.menu_versions import PRICED, SECTIONS, content_unpack, diff_summary, gc_paused
 
 COMPRESSION_LEVEL = 1  # the fastest: ingest time counts more than a few KiB
 
@@ -64,16 +64,19 @@ def _previous(store: Store, version: int) -> MenuVersion | None:
 def menu_version_record(store: Store, parsed) -> dict | None:
     """Keep ``parsed``'s content as the store's version ``parsed.version``, compared with the version
     kept before it; prune beyond ``MENU_VERSIONS_KEPT``. Returns the summary (None: nothing to compare)."""
-    content = content_from_parsed(parsed)
     previous = _previous(store, parsed.version)
-    summary = diff_summary(content_unpack(previous.content), content) if previous is not None else None
+    with gc_paused():
+        content = content_from_parsed(parsed)
+        summary = diff_summary(content_unpack(previous.content), content) if previous is not None else None
+        packed = content_pack(content)
+        del content
     MenuVersion.objects.filter(store=store, version=parsed.version).delete()
     MenuVersion.objects.create(
         store=store,
         menu_id=parsed.menu_id,
         version=parsed.version,
         currency=parsed.currency,
-        content=content_pack(content),
+        content=packed,
         previous_version=previous.version if previous is not None else None,
         summary=summary,
     )
