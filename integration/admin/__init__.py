@@ -1,1 +1,1 @@
-from . import menus, notifications, orders, outbound, stores, webhooks  # noqa: F401  (registers the admins)
+from . import menu_layer, menus, notifications, orders, outbound, stores, webhooks  # noqa: F401  (registers the admins)

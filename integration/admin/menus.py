@@ -6,6 +6,7 @@ from integration.selectors.menus import menu_catalog, menus_for_admin
 from integration.services.menus.fetching import menu_refresh_enqueue
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
+from .menu_layer import MenuLayerAdminMixin, menu_layer_context
 
 CATALOG_ITEMS_SHOWN = 300
 
@@ -48,7 +49,7 @@ def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
 
 
 @admin.register(Menu)
-class MenuAdmin(ReadOnlyAdmin):
+class MenuAdmin(MenuLayerAdminMixin, ReadOnlyAdmin):
     list_display = (
         "store",
         "menu_id",
@@ -99,4 +100,6 @@ class MenuAdmin(ReadOnlyAdmin):
         if menu is not None and menu.version is not None:
             extra["catalog"] = catalog_tree(menu)
             extra["week"] = hours_week(menu.hours)
+        if menu is not None:
+            extra.update(menu_layer_context(request, menu))  # versions, overrides (issue 27)
         return super().change_view(request, object_id, form_url, extra_context=extra)

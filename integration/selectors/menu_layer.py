@@ -102,3 +102,53 @@ def catalog_with_layer(catalog: dict, store: Store) -> dict:
             categories.append(category)
     catalog["categories"] = categories
     return catalog
+
+
+PREVIEW_STORES = 10
+PREVIEW_ROWS = 15
+
+
+def price_rule_preview(candidate: PriceRule, stores: list[Store], *, rule_id: int | None = None) -> dict:
+    """What saving ``candidate`` (unsaved; ``stores`` its stores, [] = every store) would change: per store
+    where it would win (up to PREVIEW_STORES with a published menu), how many items and modifiers change
+    price and a sample of items with Link's price, today's and the new one. ``rule_id``: the rule edited."""
+    from integration.models import Menu, Modifier
+    from integration.services.menus.price_rules import price_rule_apply
+
+    menus = Menu.objects.filter(state=Menu.State.PUBLISHED).select_related("store").order_by("store_id")
+    if stores:
+        menus = menus.filter(store__in=stores)
+    total = menus.count()
+    shown = []
+    for menu in menus[:PREVIEW_STORES]:
+        store = menu.store
+        current = price_rule_for_store(store)
+        if not stores:
+            own = PriceRule.objects.filter(stores=store).exclude(pk=rule_id).exists()
+            if own:
+                shown.append({"store": store, "wins": False, "current": current})
+                continue
+        items = list(MenuItem.objects.filter(menu=menu).order_by("id").values_list("link_id", "name", "price"))
+        modifier_prices = list(Modifier.objects.filter(menu=menu).values_list("price", flat=True))
+        changed_items, rows = 0, []
+        for link_id, name, link_price in items:
+            now = price_rule_apply(current, link_price, item_id=link_id)
+            new = price_rule_apply(candidate, link_price, item_id=link_id)
+            changed_items += now != new
+            if len(rows) < PREVIEW_ROWS:
+                rows.append({"id": link_id, "name": name, "link": link_price, "now": now, "new": new})
+        changed_modifiers = sum(price_rule_apply(current, p) != price_rule_apply(candidate, p) for p in modifier_prices)
+        shown.append(
+            {
+                "store": store,
+                "wins": True,
+                "current": current,
+                "currency": menu.currency,
+                "items": len(items),
+                "changed_items": changed_items,
+                "modifiers": len(modifier_prices),
+                "changed_modifiers": changed_modifiers,
+                "rows": rows,
+            }
+        )
+    return {"stores": shown, "total": total, "more": max(0, total - PREVIEW_STORES)}

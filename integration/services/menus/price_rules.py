@@ -85,6 +85,11 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def price_rule_validate(fields: RuleFields, rule: PriceRule | None = None) -> tuple[dict, list[Store] | None]:
+    """The values ``fields`` would set on ``rule`` (a new one when None) and its stores; PriceRuleInvalid."""
+    return _check(fields, rule if rule is not None else PriceRule())
+
+
 def _check(fields: RuleFields, rule: PriceRule) -> tuple[dict, list[Store] | None]:
     """The validated values to set (and the stores), or PriceRuleInvalid listing every problem."""
     errors, values = [], {}
