@@ -208,3 +208,28 @@ def test_overrides_survive_new_versions_and_orphans_are_kept(manager, checkout):
     assert ItemOverride.objects.filter(store=store, item_id="itm_2").exists()
     menu_ingest(store, with_changes(v1, version=3))
     assert catalog_items(checkout)["itm_2"]["name"] == "Ours"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"image_url": "https://[::1"},
+        {"image_url": "https://img.example/a\x00.jpg"},
+        {"name": "a\x00b"},
+        {"hidden": "yes"},
+        {"colour": "red"},
+        {},
+    ],
+)
+def test_override_refuses_bad_bodies_with_422(manager, body):
+    make_store()
+    resp = manager.put("/api/v1/stores/sf_1/menu/items/itm_fries/override/", body, format="json")
+    assert resp.status_code == 422, resp.content
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"name": "a\x00"}, {"exclude_items": ["itm\x00"]}, {"stores": ["sf\x00"]}, {"markup_percent": "NaN"}],
+)
+def test_price_rule_refuses_hostile_values_with_422(manager, changes):
+    assert manager.post("/api/v1/price-rules/", rule_body(**changes), format="json").status_code == 422

@@ -52,8 +52,12 @@ def _check(item_id: str, data: dict) -> dict:
     if "image_url" in data:
         url = data["image_url"]
         if url is not None:
-            parts = urlsplit(url) if isinstance(url, str) and len(url) <= URL_MAX else None
-            if parts is None or parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url):
+            try:
+                parts = urlsplit(url) if isinstance(url, str) and len(url) <= URL_MAX else None
+            except ValueError:
+                parts = None
+            unsafe = parts is None or any(c.isspace() or c == "\x00" for c in url)
+            if unsafe or parts.scheme != "https" or not parts.hostname:
                 bad("image_url", "An https:// URL (or null for Link's).")
             else:
                 values["image_url"] = url

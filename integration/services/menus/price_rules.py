@@ -98,7 +98,8 @@ def _check(fields: RuleFields, rule: PriceRule) -> tuple[dict, list[Store] | Non
         errors.append({"field": field, "code": code, "message": message})
 
     if fields.name is not None:
-        if not isinstance(fields.name, str) or not fields.name.strip() or len(fields.name) > NAME_MAX:
+        name = fields.name
+        if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX or "\x00" in name:
             bad("name", f"A name of 1 to {NAME_MAX} characters.")
         else:
             values["name"] = fields.name.strip()
@@ -138,7 +139,7 @@ def _check(fields: RuleFields, rule: PriceRule) -> tuple[dict, list[Store] | Non
         if (
             not isinstance(fields.exclude_items, list)
             or len(fields.exclude_items) > EXCLUDED_MAX
-            or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in fields.exclude_items)
+            or not all(isinstance(i, str) and 0 < len(i) <= 64 and "\x00" not in i for i in fields.exclude_items)
         ):
             bad("exclude_items", f"A list of at most {EXCLUDED_MAX} Link item ids.")
         else:
@@ -157,7 +158,7 @@ def _check(fields: RuleFields, rule: PriceRule) -> tuple[dict, list[Store] | Non
         else:
             stores = []
             for n, ref in enumerate(dict.fromkeys(fields.stores)):
-                store = store_by_public_id(ref)
+                store = store_by_public_id(ref) if 0 < len(ref) <= 64 and "\x00" not in ref else None
                 if store is None:
                     bad(f"stores[{n}]", f"No store {ref!r}.", "unknown")
                 else:
