@@ -51,6 +51,9 @@ class MenuDiffSerializer(serializers.Serializer):
         return {"from": serializers.IntegerField(), **fields}
 
 
+VERSION_NUMBER = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
+
+
 def _version(request, name: str) -> int:
     raw = request.query_params.get(name, "")
     if not raw.isdigit() or len(raw) > 9:
@@ -71,8 +74,8 @@ class MenuDiffApi(APIView):
         "each id in both the fields that differ, old then new. The last MENU_VERSIONS_KEPT versions are kept.",
         parameters=[
             STORE_ID,
-            OpenApiParameter("from", int, OpenApiParameter.QUERY, required=True),
-            OpenApiParameter("to", int, OpenApiParameter.QUERY, required=True),
+            OpenApiParameter("from", VERSION_NUMBER, OpenApiParameter.QUERY, required=True),
+            OpenApiParameter("to", VERSION_NUMBER, OpenApiParameter.QUERY, required=True),
         ],
         responses={
             200: MenuDiffSerializer,
