@@ -297,6 +297,10 @@ LINK_RATE_BURST = env_number("LINK_RATE_BURST", 1, minimum=1)
 
 # The largest order total accepted (minor units); never above what an integer column holds.
 ORDER_TOTAL_MAX = env_number("ORDER_TOTAL_MAX", 1000000, minimum=1, maximum=2**31 - 1)
+# The marketplace's menu layer (issue 27): versions kept per store to compare; the share of prices a new
+# version may change before the dashboard flags it.
+MENU_VERSIONS_KEPT = env_number("MENU_VERSIONS_KEPT", 30, minimum=2, maximum=1000)
+MENU_CHANGE_ALERT_PERCENT = env_number("MENU_CHANGE_ALERT_PERCENT", 20.0, minimum=0, maximum=100, cast=float)
 
 # Events for MP services (issue 14: webhooks out, event feed). Endpoint URLs must be on these hosts (the
 # demo's receiver is on 8200); deliveries never use Link's client, circuit, budget or workers.

@@ -47,7 +47,9 @@ class SandboxControl:
         return self._call("POST", f"/venues/{venue_id}/resume", {})
 
     def publish_menu(self, venue_id: str, **options) -> dict:
-        """Options: items, groups, modifiers, depth, categories, seed, hours, currency."""
+        """Options: items, groups, modifiers, depth, categories, seed, hours, currency; or ``edits``: the previous
+        version with ``{"prices": {id: price}, "remove_items": [ids], "add_items": [{id, name, price, category_id}]}``
+        applied (so a test knows exactly what changed)."""
         return self._call("POST", f"/venues/{venue_id}/menu", options)
 
     def unpublish_menu(self, venue_id: str) -> dict:

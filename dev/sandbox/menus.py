@@ -5,6 +5,7 @@ groups; a modifier opens only groups of a level above every group it belongs to.
 grow along a path, so no path can come back to where it started.
 """
 
+import copy
 import time
 
 from .util import rfc3339, rng_for
@@ -198,6 +199,43 @@ def generate_menu(
         "modifier_groups": group_list,
         "modifiers": modifier_list,
     }
+
+
+def edit_menu(previous: dict, edits: dict, version: int, published_at: str | None = None) -> dict:
+    """The previous version with ``edits`` applied, as version ``version`` (for tests of what changed):
+    ``{"prices": {item_or_modifier_id: price}, "remove_items": [ids], "add_items": [{"id", "name", "price",
+    "category_id"}]}``. Unknown ids raise KeyError."""
+    menu = copy.deepcopy(previous)
+    menu["version"] = version
+    menu["published_at"] = published_at or rfc3339()
+    entries = {row["id"]: row for key in ("items", "modifiers") for row in menu[key]}
+    for entry_id, price in (edits.get("prices") or {}).items():
+        entries[entry_id]["price"] = int(price)
+    removed = set(edits.get("remove_items") or ())
+    unknown = removed - entries.keys()
+    if unknown:
+        raise KeyError(sorted(unknown)[0])
+    menu["items"] = [row for row in menu["items"] if row["id"] not in removed]
+    categories = {row["id"]: row for row in menu["categories"]}
+    for category in menu["categories"]:
+        category["item_ids"] = [i for i in category["item_ids"] if i not in removed]
+    for added in edits.get("add_items") or ():
+        category = categories[added.get("category_id") or menu["categories"][0]["id"]]
+        tax_rate = menu["items"][0]["tax_rate"] if menu["items"] else "0"
+        menu["items"].append(
+            {
+                "id": added["id"],
+                "name": added.get("name", added["id"]),
+                "description": added.get("description", ""),
+                "price": int(added["price"]),
+                "available": True,
+                "image_url": None,
+                "tax_rate": tax_rate,
+                "modifier_group_ids": [],
+            }
+        )
+        category["item_ids"].append(added["id"])
+    return menu
 
 
 def menu_counts(menu: dict) -> dict:

@@ -14,6 +14,7 @@ from integration.services.menus.snoozes import SnoozeRefused, catalog_snooze, ca
 from integration.templatetags.console import store_when
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
+from .menu_layer import MenuLayerAdminMixin, menu_layer_context
 from .timed import MANAGE_CATALOG, SnoozeForm
 
 CATALOG_ITEMS_SHOWN = 300
@@ -57,7 +58,7 @@ def catalog_tree(menu: Menu, limit: int = CATALOG_ITEMS_SHOWN) -> dict:
 
 
 @admin.register(Menu)
-class MenuAdmin(ReadOnlyAdmin):
+class MenuAdmin(MenuLayerAdminMixin, ReadOnlyAdmin):
     store_is_subject = True  # a menu's times on its store's clock
     list_display = (
         "store",
@@ -121,6 +122,8 @@ class MenuAdmin(ReadOnlyAdmin):
             if request.user.has_perm(MANAGE_CATALOG):
                 extra["snooze_form"] = SnoozeForm()
                 extra["snooze_url"] = reverse("admin:integration_menu_snooze", args=[menu.pk])
+        if menu is not None:
+            extra.update(menu_layer_context(request, menu))  # versions, overrides (issue 27)
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def get_urls(self):

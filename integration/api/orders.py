@@ -114,11 +114,17 @@ class OrderLineSerializer(serializers.Serializer):
     name = serializers.CharField()
     quantity = serializers.IntegerField()
     item_price = serializers.IntegerField()
-    unit_price = serializers.IntegerField(help_text="Item price plus its modifiers, per unit.")
+    unit_price = serializers.IntegerField(help_text="Item price plus its modifiers, per unit: what the customer pays.")
+    link_unit_price = serializers.SerializerMethodField(
+        help_text="The same at Link's prices (what the restaurant charges us), as at placement."
+    )
     line_total = serializers.IntegerField()
     tax = serializers.IntegerField()
     special_instructions = serializers.CharField()
     modifiers = PricedModifierSerializer(many=True, help_text="As priced at placement, nested like the request.")
+
+    def get_link_unit_price(self, line) -> int:
+        return int(line.unit_price if line.link_unit_price is None else line.link_unit_price)
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -142,6 +148,9 @@ class TotalsSerializer(serializers.Serializer):
     delivery_fee = serializers.IntegerField()
     discount = serializers.IntegerField()
     total = serializers.IntegerField()
+    markup = serializers.IntegerField(
+        help_text="What our price rules added: subtotal minus the subtotal at Link's prices (0 without a rule)."
+    )
 
 
 class CustomerOutSerializer(serializers.Serializer):

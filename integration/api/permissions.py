@@ -24,7 +24,7 @@ SEE_ALL_ORDERS = "integration.see_all_orders"
 VIEW_STORE = "integration.view_store"
 VIEW_MENU = "integration.view_menu"
 VIEW_ORDER = "integration.view_order"
-# Issue 28: snoozes (manage_catalog), special hours and busy mode (manage_stores); clients and staff alike.
+# Snoozes, price rules and content overrides (manage_catalog); special hours and busy mode (manage_stores).
 MANAGE_CATALOG = "integration.manage_catalog"
 MANAGE_STORES = "integration.manage_stores"
 

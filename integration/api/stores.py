@@ -12,6 +12,7 @@ from integration.link.menus import DAYS
 from integration.models import Menu, Store, Via
 from integration.selectors.busy import busy_public, store_busy
 from integration.selectors.hours import store_local_date, store_special_hours
+from integration.selectors.menu_layer import catalog_with_layer, layer_etag_part
 from integration.selectors.menus import menu_body, menu_etag
 from integration.selectors.snoozes import catalog_etag_snoozed, catalog_snoozes_apply, snoozes_active
 from integration.selectors.stores import (
@@ -159,7 +160,8 @@ class StoreDetailApi(APIView):
 class CatalogModifierSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
-    price = serializers.IntegerField(help_text="Minor units.")
+    price = serializers.IntegerField(help_text="What the customer pays (our price rule applied), minor units.")
+    link_price = serializers.IntegerField(help_text="The restaurant's price on Link, minor units.")
     available = serializers.BooleanField()
     snoozed_until = serializers.DateTimeField(allow_null=True, help_text="Snoozed by the MP until then; else null.")
     modifier_group_ids = serializers.ListField(
@@ -177,9 +179,12 @@ class CatalogGroupSerializer(serializers.Serializer):
 
 class CatalogItemSerializer(serializers.Serializer):
     id = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    price = serializers.IntegerField(help_text="Minor units.")
+    name = serializers.CharField(help_text="Ours where overridden, else Link's.")
+    description = serializers.CharField(help_text="Ours where overridden, else Link's.")
+    link_name = serializers.CharField(help_text="The restaurant's name on Link.")
+    link_description = serializers.CharField(help_text="The restaurant's description on Link.")
+    price = serializers.IntegerField(help_text="What the customer pays (our price rule applied), minor units.")
+    link_price = serializers.IntegerField(help_text="The restaurant's price on Link, minor units.")
     available = serializers.BooleanField()
     snoozed_until = serializers.DateTimeField(allow_null=True, help_text="Snoozed by the MP until then; else null.")
     image_url = serializers.CharField(allow_null=True)
@@ -239,10 +244,13 @@ class StoreMenuApi(APIView):
         if menu is None:
             raise ApiError(404, "menu_not_published", f"Store {store_id!r} has no published menu right now.")
         active = snoozes_active(store)  # the MP's own snoozes, on or off by their time (issue 28)
-        etag = catalog_etag_snoozed(menu_etag(menu, store), active)
+        layered = f'{menu_etag(menu, store)[:-1]}-l{layer_etag_part(store)}"'  # price rules, overrides (issue 27)
+        etag = catalog_etag_snoozed(layered, active)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         wanted = request.headers.get("If-None-Match")
         if wanted and (wanted.strip() == "*" or etag in {t.removeprefix("W/") for t in parse_etags(wanted)}):
             return Response(status=304, headers=headers)
-        body = menu_body(menu, store, etag, overlay=lambda content: catalog_snoozes_apply(content, active))
+        body = menu_body(
+            menu, store, etag, overlay=lambda content: catalog_snoozes_apply(catalog_with_layer(content, store), active)
+        )
         return HttpResponse(body, content_type="application/json", headers=headers)

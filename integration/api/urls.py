@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from .availability import AvailabilityListApi, StoreAvailabilityApi
+from .menu_layer import ItemOverrideApi, MenuDiffApi, PriceRuleDetailApi, PriceRuleListApi
 from .notifications import EndpointDetailView, EndpointListView, EndpointRotateView, EventFeedView
 from .orders import OrderCancelView, OrderDetailView, OrderListView
 from .stores import StoreDetailApi, StoreListApi, StoreMenuApi
@@ -37,6 +38,10 @@ urlpatterns: list = [
     ),
     path("stores/<id:store_id>/special-hours/", SpecialHoursApi.as_view(), name="store-special-hours"),
     path("stores/<id:store_id>/busy/", BusyApi.as_view(), name="store-busy"),
+    path("stores/<id:store_id>/menu/diff/", MenuDiffApi.as_view(), name="store-menu-diff"),
+    path("stores/<id:store_id>/menu/items/<id:item_id>/override/", ItemOverrideApi.as_view(), name="item-override"),
+    path("price-rules/", PriceRuleListApi.as_view(), name="price-rules"),
+    path("price-rules/<int:rule_id>/", PriceRuleDetailApi.as_view(), name="price-rule"),
     path("webhook-endpoints/", EndpointListView.as_view(), name="webhook-endpoints"),
     path("webhook-endpoints/<int:endpoint_id>/", EndpointDetailView.as_view(), name="webhook-endpoint"),
     path(

@@ -166,13 +166,18 @@ def _modifier_body(modifier: dict) -> dict:
         "group_id": modifier["group_id"],
         "name": modifier["name"],
         "quantity": modifier["quantity"],
-        "unit_price": modifier["unit_price"],
+        "unit_price": modifier.get("link_unit_price", modifier["unit_price"]),  # Link's price (issue 27)
         "modifiers": [_modifier_body(m) for m in modifier.get("modifiers", [])],
     }
 
 
 def order_body(order, lines) -> dict:
-    """The Order body of ``POST /v2/orders`` from an order and its priced lines (snapshots)."""
+    """The Order body of ``POST /v2/orders`` from an order and its priced lines (snapshots), at Link's
+    prices and totals (what the restaurant charges; ours, with the price rules' markup, stay with us)."""
+
+    def link(value, ours):
+        return ours if value is None else value  # orders placed before price rules: one price
+
     return {
         "external_order_id": order.external_order_id,
         "venue_id": order.store.venue_id,
@@ -185,19 +190,19 @@ def order_body(order, lines) -> dict:
                 "item_id": line.item_link_id,
                 "name": line.name,
                 "quantity": line.quantity,
-                "unit_price": line.item_price,
+                "unit_price": link(line.link_item_price, line.item_price),
                 "special_instructions": line.special_instructions,
                 "modifiers": [_modifier_body(m) for m in line.modifiers],
             }
             for line in lines
         ],
         "totals": {
-            "subtotal": order.subtotal,
-            "tax": order.tax,
+            "subtotal": link(order.link_subtotal, order.subtotal),
+            "tax": link(order.link_tax, order.tax),
             "tip": order.tip,
             "delivery_fee": order.delivery_fee,
             "discount": order.discount,
-            "total": order.total,
+            "total": link(order.link_total, order.total),
         },
         "notes": order.notes,
     }

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='order',
-            options={'ordering': ['-placed_at', '-id'], 'permissions': [('cancel_order', 'Can cancel an order'), ('place_order', 'Can place orders through the API'), ('see_all_orders', "API client: sees and cancels every client's orders (back office)"), ('retry_order_submission', "Can retry an order's submission"), ('reconcile_order', 'Can reconcile an order with Link'), ('manage_catalog', 'Can manage the MP catalog'), ('manage_stores', "Can manage stores' special hours and busy mode")]},
+            options={'ordering': ['-placed_at', '-id'], 'permissions': [('cancel_order', 'Can cancel an order'), ('place_order', 'Can place orders through the API'), ('see_all_orders', "API client: sees and cancels every client's orders (back office)"), ('retry_order_submission', "Can retry an order's submission"), ('reconcile_order', 'Can reconcile an order with Link'), ('manage_catalog', 'Can manage the MP catalog: snoozes, price rules, content overrides'), ('manage_stores', "Can manage stores' special hours and busy mode")]},
         ),
         migrations.CreateModel(
             name='StoreBusy',

@@ -19,6 +19,7 @@ from .menu import (
     ModifierGroup,
     ModifierNestedGroup,
 )
+from .menu_layer import ItemOverride, MenuVersion, PriceRule
 from .notification import NotificationEvent, WebhookEndpoint
 from .order import Order, OrderLine
 from .outbound import CallAttempt, LinkCircuit, LinkToken, OutboundCall
@@ -39,6 +40,7 @@ __all__ = [
     "Delivery",
     "GroupModifier",
     "ItemGroup",
+    "ItemOverride",
     "ItemSnooze",
     "LinkCircuit",
     "LinkReachability",
@@ -46,6 +48,7 @@ __all__ = [
     "Menu",
     "MenuCategory",
     "MenuItem",
+    "MenuVersion",
     "Modifier",
     "ModifierGroup",
     "ModifierNestedGroup",
@@ -53,6 +56,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboundCall",
+    "PriceRule",
     "SpecialHours",
     "Store",
     "StoreBusy",

@@ -105,6 +105,11 @@ class Order(FSMModelMixin, models.Model):
     delivery_fee = models.IntegerField(default=0)
     discount = models.IntegerField(default=0)
     total = models.IntegerField(default=0)
+    # What Link charges us (its prices, before our price rules); null on orders placed before price rules.
+    link_subtotal = models.IntegerField(null=True, blank=True)
+    link_tax = models.IntegerField(null=True, blank=True)
+    link_total = models.IntegerField(null=True, blank=True)
+    markup = models.IntegerField(default=0, help_text="subtotal - link_subtotal: what our price rules added.")
 
     customer_name = models.CharField(max_length=200, blank=True)
     customer_phone = models.CharField(max_length=32, blank=True, db_index=True)
@@ -153,7 +158,7 @@ class Order(FSMModelMixin, models.Model):
             ("see_all_orders", "API client: sees and cancels every client's orders (back office)"),
             ("retry_order_submission", "Can retry an order's submission"),
             ("reconcile_order", "Can reconcile an order with Link"),
-            ("manage_catalog", "Can manage the MP catalog"),
+            ("manage_catalog", "Can manage the MP catalog: snoozes, price rules, content overrides"),
             ("manage_stores", "Can manage stores' special hours and busy mode"),
         ]
         constraints = [
@@ -261,6 +266,8 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     item_price = models.IntegerField(default=0, help_text="The item's own menu price, minor units.")
     unit_price = models.IntegerField(help_text="Item price plus its modifiers, minor units.")
+    link_item_price = models.IntegerField(null=True, blank=True, help_text="Link's price of the item.")
+    link_unit_price = models.IntegerField(null=True, blank=True, help_text="Link's item price plus modifiers.")
     line_total = models.IntegerField()
     tax = models.IntegerField(default=0)
     special_instructions = models.TextField(blank=True)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Model, Q
+from django.db.models import Exists, Model, OuterRef, Q
 from django.utils import timezone
 
 from integration.counting import capped_counts
-from integration.models import Menu, Order, OutboundCall, Store, WebhookEndpoint, WebhookEvent
+from integration.models import Menu, MenuVersion, Order, OutboundCall, Store, WebhookEndpoint, WebhookEvent
 from integration.selectors.calls import calls_failed_unsettled
 from integration.selectors.snoozes import menus_with_long_snoozes
 
@@ -122,7 +122,25 @@ ATTENTION = [
         "Forgotten snoozes? Open the menu and end the ones no longer needed (each ends by itself at its time).",
         menus_with_long_snoozes,
     ),
+    Attention(
+        "repriced",
+        Menu,
+        "New menu versions changing many prices (last {hours} h)",
+        "Link's new version changes more than MENU_CHANGE_ALERT_PERCENT of the prices: open the menu's "
+        '"what changed" and check with the restaurant before customers are surprised.',
+        lambda now: Q(Exists(_repriced_versions(now))),
+    ),
 ]
+
+
+def _repriced_versions(now: datetime):
+    """The live version of the menu, kept recently, with a share of prices changed over the threshold."""
+    return MenuVersion.objects.filter(
+        store=OuterRef("store"),
+        version=OuterRef("version"),
+        created_at__gte=_recent(now),
+        summary__prices__percent__gt=settings.MENU_CHANGE_ALERT_PERCENT,
+    )
 
 
 def attention_items(model: type[Model]) -> list[Attention]:

@@ -144,7 +144,8 @@ def order_public(order: Order) -> dict:
         "state": _text(order.state),
         "currency": _text(order.currency),
         "totals": {
-            name: int(getattr(order, name)) for name in ("subtotal", "tax", "tip", "delivery_fee", "discount", "total")
+            name: int(getattr(order, name))
+            for name in ("subtotal", "tax", "tip", "delivery_fee", "discount", "total", "markup")
         },
         "customer": {"name": _text(order.customer_name), "phone": _text(order.customer_phone)},
         "fulfillment": {"type": _text(order.fulfillment_type), "scheduled_for": _when(order.scheduled_for)},
@@ -173,6 +174,7 @@ def order_public(order: Order) -> dict:
                 "quantity": int(line.quantity),
                 "item_price": int(line.item_price),
                 "unit_price": int(line.unit_price),
+                "link_unit_price": int(line.unit_price if line.link_unit_price is None else line.link_unit_price),
                 "line_total": int(line.line_total),
                 "tax": int(line.tax),
                 "special_instructions": _text(line.special_instructions),

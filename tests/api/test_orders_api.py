@@ -29,7 +29,15 @@ def test_place_answers_201_with_the_order(api):
     assert body["external_order_id"] == order.external_order_id
     assert resp["Location"] == f"/api/v1/orders/{order.external_order_id}/"
     assert body["state"] == "PENDING" and len(body["display_code"]) == 6
-    assert body["totals"] == {"subtotal": 2098, "tax": 184, "tip": 300, "delivery_fee": 0, "discount": 0, "total": 2582}
+    assert body["totals"] == {
+        "subtotal": 2098,
+        "tax": 184,
+        "tip": 300,
+        "delivery_fee": 0,
+        "discount": 0,
+        "total": 2582,
+        "markup": 0,
+    }
     assert body["store"] == {"external_store_id": "sf_1", "venue_id": "ven_1"}
     assert body["lines"][0]["unit_price"] == 1049 and body["lines"][0]["modifiers"][0]["name"] == "Single"
     assert body["cancel"]["status"] == "none"

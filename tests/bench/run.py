@@ -14,11 +14,12 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkbridge.settings")
     os.environ.setdefault("LINKBRIDGE_DEMO", "1")  # dev secrets; the bench sets Link's values itself
     django.setup()
-    from . import admin, availability, menus, notifications, orders, outage, retention, scale, webhooks
+    from . import admin, availability, menu_versions, menus, notifications, orders, outage, retention, scale, webhooks
 
     sections = {
         "webhooks": webhooks.bench_webhooks,
         "menus": menus.bench_menus,
+        "menu_versions": menu_versions.bench_menu_versions,
         "orders": orders.bench_orders,
         "admin": admin.bench_admin,
         "retention": retention.bench_retention,

@@ -5,7 +5,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..menus import generate_menu, menu_counts
+from ..menus import edit_menu, generate_menu, menu_counts
 from ..util import ApiError, json_object
 from .venues import Venue, VenueStore
 
@@ -60,19 +60,33 @@ class MenuStore:
         with self.lock:
             venue = self.venues.now(venue_id)
             version = venue.last_version + 1
-            try:
-                menu = generate_menu(
-                    venue_id,
-                    venue.menu_id,
-                    version,
-                    **sizes,
-                    currency=body.get("currency", "USD"),
-                    seed=body.get("seed", self.seed),
-                    hours=body.get("hours"),
-                )
-            except (KeyError, TypeError, ValueError):
-                hint = "a list of {day, open, close} or one {open, close}"
-                raise ApiError(422, "invalid_request", f"hours must be {hint}.", {"hours": body.get("hours")}) from None
+            edits = body.get("edits")
+            if edits is not None:  # the previous version, edited: what changes is exactly what was asked
+                previous = self.menus.get((venue.menu_id, venue.last_version))
+                if previous is None or not isinstance(edits, dict):
+                    raise ApiError(422, "invalid_request", "edits need an object and a previous version to edit.")
+                try:
+                    menu = edit_menu(previous.menu, edits, version)
+                except (KeyError, TypeError, ValueError, IndexError):
+                    raise ApiError(
+                        422, "invalid_request", "edits must name entries of the previous version.", {"edits": edits}
+                    ) from None
+            else:
+                try:
+                    menu = generate_menu(
+                        venue_id,
+                        venue.menu_id,
+                        version,
+                        **sizes,
+                        currency=body.get("currency", "USD"),
+                        seed=body.get("seed", self.seed),
+                        hours=body.get("hours"),
+                    )
+                except (KeyError, TypeError, ValueError):
+                    hint = "a list of {day, open, close} or one {open, close}"
+                    raise ApiError(
+                        422, "invalid_request", f"hours must be {hint}.", {"hours": body.get("hours")}
+                    ) from None
             self.menus[(venue.menu_id, version)] = MenuEntry(menu)
             self.menus.pop((venue.menu_id, version - MENU_VERSIONS_KEPT), None)
             venue.last_version = venue.published_version = version

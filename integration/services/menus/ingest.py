@@ -22,6 +22,7 @@ from integration.services.mp_events.events import menu_updated_announce, store_a
 from integration.text import storable
 
 from . import rows
+from .versions import event_changes, menu_version_copy, menu_version_record
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
         if decision == STALE:
             return _result(STALE, menu, header.version)
         if decision == UNCHANGED:
+            summary = menu_version_copy(store, menu.menu_id, menu.version, header.version)  # the kept versions
             changed = _keep_rows(menu, header)
         else:
             if parsed is None:  # the live menu changed between the peek and the lock
@@ -92,9 +94,10 @@ def menu_ingest(store: Store, document, *, force: bool = False, dry_run: bool = 
                 except MenuInvalid as exc:
                     return _refuse(store, exc, dry_run=False, version=header.version)
             rows.menu_replace(menu, parsed, digest)
+            summary = menu_version_record(store, parsed)
             changed = True
         _stamp(menu, changed=changed)
-        _announce(menu, published=menu.state != state_was, new_version=menu.version != version_was)
+        _announce(menu, summary, published=menu.state != state_was, new_version=menu.version != version_was)
     if parsed is not None and parsed.dropped and decision is None:
         logger.warning("menu of %s v%s: %s", store.venue_id, header.version, "; ".join(parsed.dropped))
     return _result(decision or INGESTED, menu, header.version, parsed=parsed)
@@ -143,10 +146,12 @@ def _stamp(menu: Menu, *, changed: bool) -> None:
     menu.save()
 
 
-def _announce(menu: Menu, *, published: bool, new_version: bool) -> None:
-    """``menu.updated`` for a new version or a menu published again; the store's acceptance when published."""
+def _announce(menu: Menu, summary: dict | None, *, published: bool, new_version: bool) -> None:
+    """``menu.updated`` for a new version or a menu published again (with what changed against the last kept
+    version); the store's acceptance when published."""
     if published or new_version:
-        menu_updated_announce(menu, "published")
+        changes = event_changes(summary)
+        menu_updated_announce(menu, "published", **({"changes": changes} if changes else {}))
     if published:
         store_accepting_announce(menu.store)
 

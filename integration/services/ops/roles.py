@@ -23,6 +23,9 @@ VIEWED = [
     "specialhours",
     "storebusy",
     "storetimelineentry",
+    "menuversion",
+    "pricerule",
+    "itemoverride",
 ]
 ACTIONS = [
     "pause_store",

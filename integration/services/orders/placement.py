@@ -14,6 +14,12 @@ from django.utils import timezone
 from integration.logcontext import bind
 from integration.models import Menu, Order, OrderLine, Store
 from integration.selectors.stores import store_accepting, store_by_public_id, store_menu
+from integration.services.menus.order_layer import (
+    LinkPrices,
+    order_layer_apply,
+    order_layer_refusal_code,
+    order_link_prices,
+)
 from integration.services.menus.snoozes import order_invalid_code, snoozes_refusals
 from integration.services.mp_events.events import accepting_reason_code
 from integration.services.stores.busy import busy_admit
@@ -73,16 +79,18 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     problems = FieldProblems()
     now = timezone.now()
     store, menu = _validate_target(request, problems)
-    lines, index = _price_lines(request, menu, problems)
+    lines, index = _price_lines(request, store, menu, problems)
     _validate_fields(request, problems, now)  # after the lines: the 422 lists the lines' problems first
     snoozed = snoozes_refusals(store, request.items, index, now)  # the MP's own snoozes (issue 28)
     problems.problems += snoozed
+    hidden = order_layer_refusal_code(index, request.items, problems.problems)  # our hidden items (issue 27)
     problems.raise_if_any(
-        "The order does not match the store's menu.", code=order_invalid_code(problems.problems, snoozed)
+        "The order does not match the store's menu.", code=hidden or order_invalid_code(problems.problems, snoozed)
     )
     totals = _totals(lines, request.tip, problems)
+    link = order_link_prices(lines, index, subtotal=totals.subtotal, tip=totals.tip)  # what Link charges us
     try:
-        order = _create(request, store, menu, lines, totals, user, idempotency_key, request_hash, now)
+        order = _create(request, store, menu, lines, totals, link, user, idempotency_key, request_hash, now)
     except IntegrityError:
         first = _order_for_key(user, idempotency_key) if idempotency_key else None
         if first is None:
@@ -136,10 +144,11 @@ class Totals:
 
 
 def _price_lines(
-    request: OrderRequest, menu: Menu, problems: FieldProblems
+    request: OrderRequest, store: Store, menu: Menu, problems: FieldProblems
 ) -> tuple[list[PricedLine | None], MenuIndex]:
-    """Each line checked against the menu (every problem collected) and priced from it; and the menu's index."""
-    index = MenuIndex(menu, request.items)
+    """Each line checked against the menu (every problem collected) and priced from it, at our prices (the
+    store's price rule; hidden items refused); and the menu's index."""
+    index = order_layer_apply(store, MenuIndex(menu, request.items))
     pricer = Pricer(index, problems)
     return [pricer.line(n, item) for n, item in enumerate(request.items)], index
 
@@ -167,6 +176,7 @@ def _create(
     menu: Menu,
     lines: list[PricedLine],
     totals: Totals,
+    link: LinkPrices,
     user,
     idempotency_key: str | None,
     request_hash: str,
@@ -194,6 +204,7 @@ def _create(
             notes=request.notes,
             placed_at=now,
             pending_since=now,
+            **link.order_fields(),
         )
         bind(external_order_id=order.external_order_id, venue_id=store.venue_id)
         rows = OrderLine.objects.bulk_create(
@@ -209,6 +220,7 @@ def _create(
                 tax=line.tax,
                 special_instructions=line.special_instructions,
                 modifiers=line.modifiers,
+                **link.line_fields(n),
             )
             for n, line in enumerate(lines)
         )
