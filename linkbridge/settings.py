@@ -9,6 +9,7 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -329,7 +330,7 @@ MP_WEBHOOK_RETRY_INLINE_MAX = env_number("MP_WEBHOOK_RETRY_INLINE_MAX", LINK_RET
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
