@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
@@ -67,7 +68,7 @@ class MenuHeader:
     menu_id: str
     version: int
     venue_id: str | None
-    published_at: object  # aware datetime or None
+    published_at: datetime | None  # aware
 
 
 @dataclass(slots=True)
@@ -114,7 +115,7 @@ class ParsedMenu:
     version: int
     venue_id: str | None
     currency: str
-    published_at: object  # aware datetime or None
+    published_at: datetime | None  # aware
     hours: list[dict]  # [{"day": "MON", "open": "10:00", "close": "22:00"}], validated
     categories: list[Category] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)

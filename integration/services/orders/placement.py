@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -37,7 +37,7 @@ def _request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
 
 
-def _order_for_key(user: AbstractBaseUser | None, key: str) -> Order | None:
+def _order_for_key(user: User | None, key: str) -> Order | None:
     return Order.objects.filter(created_by=user, idempotency_key=key).first()
 
 
@@ -73,9 +73,10 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     lines = _price_lines(request, menu, problems)
     _validate_fields(request, problems, now)  # after the lines: the 422 lists the lines' problems first
     problems.raise_if_any("The order does not match the store's menu.")
-    totals = _totals(lines, request.tip, problems)
+    priced = _all_priced(lines)
+    totals = _totals(priced, request.tip, problems)
     try:
-        order = _create(request, store, menu, lines, totals, user, idempotency_key, request_hash, now)
+        order = _create(request, store, menu, priced, totals, user, idempotency_key, request_hash, now)
     except IntegrityError:
         first = _order_for_key(user, idempotency_key) if idempotency_key else None
         if first is None:
@@ -101,7 +102,9 @@ def _validate_target(request: OrderRequest, problems: FieldProblems) -> tuple[St
         problems.refuse(
             "The order has too many lines.", "items", "too_many_lines", f"An order has at most {MAX_LINES} lines."
         )
-    return store, store_menu(store)
+    menu = store_menu(store)
+    assert menu is not None  # accepting: it has a PUBLISHED menu
+    return store, menu
 
 
 def _validate_fields(request: OrderRequest, problems: FieldProblems, now) -> None:
@@ -131,6 +134,13 @@ def _price_lines(request: OrderRequest, menu: Menu, problems: FieldProblems) -> 
     """Each line checked against the menu (every problem collected) and priced from it."""
     pricer = Pricer(MenuIndex(menu, request.items), problems)
     return [pricer.line(n, item) for n, item in enumerate(request.items)]
+
+
+def _all_priced(lines: list[PricedLine | None]) -> list[PricedLine]:
+    """After ``raise_if_any``: the pricer leaves a line unpriced (None) only with a problem, so none is left."""
+    priced = [line for line in lines if line is not None]
+    assert len(priced) == len(lines)
+    return priced
 
 
 def _totals(lines: list[PricedLine], tip: int, problems: FieldProblems) -> Totals:
