@@ -19,10 +19,13 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# lint: ruff's checks, its format check, then the docs site built strictly (the type checker's line goes after ruff's).
+# lint: the docs site built strictly, ruff's checks and format check, the type checker (mypy: services/, link/ and
+# selectors/, configured in pyproject.toml) and the import contracts (lint-imports, [tool.importlinter]).
 lint: install docs-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 
 # The docs site (docs/, mkdocs.yml): served on :8001 beside make run's :8000; docs-check is part of lint.
 # No --quiet: in mkdocs 1.6.1 it drops the warnings --strict counts, so broken links would pass (mkdocs#4126).
@@ -61,4 +64,4 @@ bench: install
 	DATABASE_URL=$$DB_URL $(PY) -m tests.bench.run
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts *.sqlite3*
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache .import_linter_cache test-artifacts *.sqlite3*

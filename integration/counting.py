@@ -4,6 +4,8 @@
 queryset, each ``SELECT COUNT(*) FROM (... LIMIT cap)``, so each stops after ``cap`` rows of its own best
 index instead of reading every match. A page shows a count that reached the cap as "cap+" (``capped``)."""
 
+from typing import Any
+
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
@@ -13,7 +15,8 @@ CAP = 1000
 
 def capped_counts(querysets: dict[str, QuerySet], cap: int | None = None) -> dict[str, int]:
     cap = cap or CAP
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for key, queryset in querysets.items():
         alias = connection.ops.quote_name(key)
         try:

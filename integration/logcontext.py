@@ -10,6 +10,8 @@ import contextvars
 import logging
 import re
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 FIELDS = ("request_id", "event_id", "external_order_id", "call_id", "venue_id")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -40,7 +42,7 @@ def call_log_ids(call_id: int) -> dict:
     """A call's own id with its order's and venue's (one query)."""
     from integration.models import OutboundCall
 
-    row = (
+    row: Mapping[str, Any] = (
         OutboundCall.objects.filter(pk=call_id)
         .values("order__external_order_id", "store__venue_id", "order__store__venue_id")
         .first()

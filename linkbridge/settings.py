@@ -9,6 +9,7 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -341,7 +342,7 @@ AUTO_BUSY_PREP_MINUTES = env_number("AUTO_BUSY_PREP_MINUTES", 45, minimum=1)
 AUTO_BUSY_MINUTES = env_number("AUTO_BUSY_MINUTES", 30, minimum=1)
 AUTO_BUSY_EXTRA_PREP_MINUTES = env_number("AUTO_BUSY_EXTRA_PREP_MINUTES", 15, minimum=0)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

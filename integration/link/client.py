@@ -4,8 +4,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import requests
@@ -28,6 +29,8 @@ from . import routes
 logger = logging.getLogger("integration.link")
 
 REDACTED = "***"
+# A body requests can send as JSON.
+JsonBody: TypeAlias = bool | int | float | str | Sequence["JsonBody"] | Mapping[str, "JsonBody"] | None
 SENSITIVE_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 
 
@@ -163,7 +166,7 @@ class LinkClient:
         method: str,
         path: str,
         *,
-        json: object = None,
+        json: JsonBody = None,
         headers: dict[str, str] | None = None,
         max_bytes: int | None = None,
     ) -> LinkResponse:
@@ -184,7 +187,7 @@ class LinkClient:
         path: str,
         token: str,
         *,
-        payload: object,
+        payload: JsonBody,
         headers: dict[str, str] | None,
         max_bytes: int | None,
     ) -> LinkResponse:

@@ -20,7 +20,8 @@ def _cycles(add, groups: dict, edges: dict) -> None:
     for start in groups:
         if start in state:
             continue
-        path, via, stack = [start], [], [iter(edges[start])]
+        path, stack = [start], [iter(edges[start])]
+        via: list[str] = []
         state[start] = 1
         while stack:
             nxt = next(stack[-1], None)

@@ -14,7 +14,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_datetime
@@ -66,7 +68,7 @@ class MenuHeader:
     menu_id: str
     version: int
     venue_id: str | None
-    published_at: object  # aware datetime or None
+    published_at: datetime | None  # aware
 
 
 @dataclass(slots=True)
@@ -113,7 +115,7 @@ class ParsedMenu:
     version: int
     venue_id: str | None
     currency: str
-    published_at: object  # aware datetime or None
+    published_at: datetime | None  # aware
     hours: list[dict]  # [{"day": "MON", "open": "10:00", "close": "22:00"}], validated
     categories: list[Category] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
@@ -122,7 +124,7 @@ class ParsedMenu:
     dropped: list[str] = field(default_factory=list)  # fields emptied rather than refused, and why
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -155,6 +157,7 @@ def menu_header(doc) -> MenuHeader:
         published_at = parsed
     if problems:
         raise MenuInvalid(problems)
+    assert isinstance(menu_id, str) and _is_int(version)  # (checked above)
     return MenuHeader(menu_id, version, venue_id, published_at)
 
 
@@ -281,14 +284,15 @@ def _tax_rate(check: _Checker, where: str, value) -> Decimal:
         return Decimal(0)
     if not rate.is_finite() or rate < 0 or rate >= 1:
         check.add(where, f"tax_rate {value} must be at least 0 and below 1")
-    elif -rate.as_tuple().exponent > TAX_DECIMALS:
+    elif -int(rate.as_tuple().exponent) > TAX_DECIMALS:  # (finite: the exponent is an int)
         check.add(where, f"tax_rate {value} has more than {TAX_DECIMALS} decimals")
     return rate
 
 
 def _defined(check: _Checker, key: str, entries: list, build) -> dict:
     """Build each valid entry; report ids defined twice. Returns {id: built entry}."""
-    by_id, dupes = {}, {}
+    by_id: dict[str, Any] = {}
+    dupes: dict[str, int] = {}
     for i, obj in enumerate(entries):
         found = check.entity(key, i, obj)
         if found is None:

@@ -48,7 +48,7 @@ class LinkOrderReport:
         )
 
     @classmethod
-    def from_read(cls, body: dict) -> "LinkOrderReport":
+    def from_read(cls, body: dict | list | None) -> "LinkOrderReport":
         """The answer of ``GET /v2/orders/{id}``, read leniently: a field that is missing or malformed stays empty."""
         body = body if isinstance(body, dict) else {}
         status = str(body.get("status") or "")

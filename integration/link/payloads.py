@@ -42,7 +42,7 @@ def _strip(value):
     return value.strip() if type(value) is str else value
 
 
-def _drf_int(value: Any) -> int:
+def _drf_int(value: Any) -> int | None:
     """DRF IntegerField's conversion: int(str(value)) after dropping a zero fraction; booleans are refused."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value  # (None is reported as "may not be null", see _message)
@@ -82,20 +82,22 @@ def _iana_zone(value: str) -> str:
     return value
 
 
-def Text(max_length: int | None = None, *, blank: bool = False):
-    """DRF CharField: trimmed; "" and whitespace-only refused unless ``blank``; no NUL characters."""
-    return Annotated[
-        str,
-        StringConstraints(min_length=None if blank else 1, max_length=max_length, pattern=_NO_NUL),
-        BeforeValidator(_strip),
-    ]
+def _text(max_length: int | None = None, *, blank: bool = False) -> StringConstraints:
+    """DRF CharField, with ``_STRIP``: trimmed; "" and whitespace-only refused unless ``blank``; no NUL characters.
+
+    A field reads ``Annotated[str, _text(64), _STRIP]``: a call is not a type, so the type checker could not
+    read a ``Text(64)`` that built the whole ``Annotated``; pydantic gets the same metadata either way."""
+    return StringConstraints(min_length=None if blank else 1, max_length=max_length, pattern=_NO_NUL)
+
+
+_STRIP = BeforeValidator(_strip)
 
 
 INT_MAX = 2**31 - 1  # what an integer column holds (PostgreSQL integer)
 REASON_MAX = 500  # the longest reason a column keeps (a store's pause and disconnect reasons)
 NonNegativeInt = Annotated[int, Field(ge=0, le=INT_MAX), BeforeValidator(_drf_int)]
 DateTime = Annotated[dt.datetime, PlainValidator(_drf_datetime)]
-Zone = Annotated[Text(64), AfterValidator(_iana_zone)]
+Zone = Annotated[str, _text(64), _STRIP, AfterValidator(_iana_zone)]
 
 
 class _Payload(BaseModel):
@@ -107,10 +109,10 @@ class _Payload(BaseModel):
 
 
 class Envelope(_Payload):
-    id: Text(100)
-    type: Text(64)
+    id: Annotated[str, _text(100), _STRIP]
+    type: Annotated[str, _text(64), _STRIP]
     created_at: DateTime
-    venue_id: Text(64, blank=True) = ""
+    venue_id: Annotated[str, _text(64, blank=True), _STRIP] = ""
     data: dict
 
 
@@ -118,18 +120,18 @@ class Envelope(_Payload):
 
 
 class Address(_Payload):
-    line1: Text(blank=True) = ""
-    city: Text(blank=True) = ""
-    region: Text(blank=True) = ""
-    postal_code: Text(blank=True) = ""
-    country: Text(blank=True) = ""
+    line1: Annotated[str, _text(blank=True), _STRIP] = ""
+    city: Annotated[str, _text(blank=True), _STRIP] = ""
+    region: Annotated[str, _text(blank=True), _STRIP] = ""
+    postal_code: Annotated[str, _text(blank=True), _STRIP] = ""
+    country: Annotated[str, _text(blank=True), _STRIP] = ""
 
 
 class StoreConnected(_Payload):
-    name: Text(200)
+    name: Annotated[str, _text(200), _STRIP]
     timezone: Zone
     address: Address = Field(default_factory=Address)
-    external_store_id: Text(64) | None = None
+    external_store_id: Annotated[str, _text(64), _STRIP] | None = None
 
     def address_fields(self) -> dict:
         """Absent -> {} (DRF's default=dict); present -> every line, "" if absent."""
@@ -141,12 +143,12 @@ class StoreConnected(_Payload):
 
 
 class StoreDisconnected(_Payload):
-    reason: Text(REASON_MAX, blank=True) = ""
+    reason: Annotated[str, _text(REASON_MAX, blank=True), _STRIP] = ""
     in_flight: Literal["complete", "cancel"] = "complete"
 
 
 class StorePaused(_Payload):
-    reason: Text(REASON_MAX, blank=True) = ""
+    reason: Annotated[str, _text(REASON_MAX, blank=True), _STRIP] = ""
     paused_until: DateTime | None = None
 
 
@@ -155,29 +157,29 @@ class Empty(_Payload):
 
 
 class MenuPublished(_Payload):
-    menu_id: Text(64)
+    menu_id: Annotated[str, _text(64), _STRIP]
     version: NonNegativeInt
-    menu_url: Text(2000)
+    menu_url: Annotated[str, _text(2000), _STRIP]
 
 
 class MenuUnpublished(_Payload):
-    menu_id: Text(64)
+    menu_id: Annotated[str, _text(64), _STRIP]
 
 
 class AvailabilityEntry(_Payload):
-    id: Text(64)
+    id: Annotated[str, _text(64), _STRIP]
     available: bool
 
 
 class MenuAvailability(_Payload):
-    menu_id: Text(64)
+    menu_id: Annotated[str, _text(64), _STRIP]
     items: list[AvailabilityEntry] = Field(default_factory=list)
     modifiers: list[AvailabilityEntry] = Field(default_factory=list)
 
 
 class OrderEvent(_Payload):
-    order_id: Text(64, blank=True) = ""
-    external_order_id: Text(64)
+    order_id: Annotated[str, _text(64, blank=True), _STRIP] = ""
+    external_order_id: Annotated[str, _text(64), _STRIP]
 
 
 class OrderConfirmed(OrderEvent):
@@ -186,8 +188,8 @@ class OrderConfirmed(OrderEvent):
 
 
 class OrderRejected(OrderEvent):
-    reason_code: Text(32, blank=True) = "OTHER"
-    reason: Text(REASON_MAX, blank=True) = ""
+    reason_code: Annotated[str, _text(32, blank=True), _STRIP] = "OTHER"
+    reason: Annotated[str, _text(REASON_MAX, blank=True), _STRIP] = ""
 
 
 class OrderPreparing(OrderEvent):
@@ -199,9 +201,9 @@ class OrderReady(OrderEvent):
 
 
 class OrderCancelled(OrderEvent):
-    reason_code: Text(32, blank=True) = ""
-    reason: Text(REASON_MAX, blank=True) = ""
-    cancelled_by: Text(16, blank=True) = "link"
+    reason_code: Annotated[str, _text(32, blank=True), _STRIP] = ""
+    reason: Annotated[str, _text(REASON_MAX, blank=True), _STRIP] = ""
+    cancelled_by: Annotated[str, _text(16, blank=True), _STRIP] = "link"
 
 
 EVENT_DATA_MODELS: dict[str, type[_Payload]] = {

@@ -208,7 +208,7 @@ def order_body(order, lines) -> dict:
     }
 
 
-def parse_submit_response(body: dict) -> dict:
+def parse_submit_response(body: dict | list | None) -> dict:
     """201 of ``POST /v2/orders`` -> Link's order id and status."""
     body = body if isinstance(body, dict) else {}
     return {"link_order_id": str(body.get("order_id") or ""), "status": str(body.get("status") or "")}

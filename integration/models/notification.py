@@ -1,5 +1,7 @@
 import base64
 import secrets
+from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.db import models
@@ -48,7 +50,8 @@ class WebhookEndpoint(models.Model):
     @property
     def previous_secret_until(self):
         """When the last of the previous secrets stops signing (None: there is none)."""
-        untils = [parse_datetime(p["until"]) for p in self.previous_secrets if p.get("until")]
+        # Written by endpoint_rotate_secret (isoformat, only parseable ones kept): parse_datetime never gives None.
+        untils = cast(list[datetime], [parse_datetime(p["until"]) for p in self.previous_secrets if p.get("until")])
         return max(untils, default=None)
 
 

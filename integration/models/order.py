@@ -36,7 +36,7 @@ def _through_move(order: "Order", name: str) -> None:
         )
 
 
-class OrderQuerySet(models.QuerySet):
+class OrderQuerySet(models.QuerySet["Order"]):
     def cancel_status(self, status: str) -> "OrderQuerySet":
         """The orders whose ``cancel_status`` is ``status``: the property's rule (first match wins) in SQL."""
         state, cancel = self.model.State, self.model.CancelStatus

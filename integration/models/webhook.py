@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.db import connection, models
 
 
@@ -8,7 +10,7 @@ class WebhookEventManager(models.Manager):
         One statement, no savepoint: a concurrent copy waits on the unique index until the first commits.
         """
         fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
         placeholders = ", ".join(["%s"] * len(fields))
         values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
         table = connection.ops.quote_name(self.model._meta.db_table)

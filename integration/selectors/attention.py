@@ -157,7 +157,7 @@ def attention_counts(models: list[type[Model]], now: datetime | None = None) -> 
     than CAP rows however far a table has grown (a Link outage can fail thousands of calls an hour)."""
     now = now or timezone.now()
     items = [item for item in ATTENTION if item.model in models]
-    counts = capped_counts({_alias(item): item.model.objects.filter(item.where(now)) for item in items})
+    counts = capped_counts({_alias(item): item.model._default_manager.filter(item.where(now)) for item in items})
     return {(item.model, item.key): counts[_alias(item)] for item in items}
 
 

@@ -78,7 +78,7 @@ def hours_week(hours: list[dict]) -> list[tuple[str, str]]:
     at all, or an opening whose close is its open: ``00:00-00:00``) reads "open 24 h"."""
     if not hours:
         return [(day, "open 24 h") for day in DAYS]
-    spans = {day: [] for day in DAYS}
+    spans: dict[str, list[str]] = {day: [] for day in DAYS}
     for entry in sorted(hours, key=lambda entry: entry["open"]):
         if entry["day"] in spans:
             whole_day = entry["open"] == entry["close"] or (entry["open"] == "00:00" and entry["close"] == "24:00")

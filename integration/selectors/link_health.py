@@ -181,7 +181,7 @@ def link_health(now: datetime | None = None) -> LinkHealth:
         **tries,
         **orders,
     )
-    health.failed_now = sum(o != CallAttempt.Outcome.SUCCESS for o, *rest in latest if rest[-1] >= now - PRESENT)
+    health.failed_now = sum(o != CallAttempt.Outcome.SUCCESS for o, _, _, at in latest if at >= now - PRESENT)
     if failed_latest and level != "down":
         health.outage = _latest_outage(recent)
     health.circuits_shown = circuits_worth_showing(circuits, now)

@@ -3,6 +3,7 @@
 import threading
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,7 +40,7 @@ def menu_catalog(menu: catalog.Menu) -> dict:
             text = rates[value] = f"{value.normalize():f}"
         return text
 
-    items = {
+    items: dict[int, dict[str, Any]] = {
         pk: {
             "id": link_id,
             "name": name,
@@ -54,13 +55,13 @@ def menu_catalog(menu: catalog.Menu) -> dict:
             menu=menu
         ).values_list("pk", "link_id", "name", "description", "price", "available", "image_url", "tax_rate")
     }
-    groups = {
+    groups: dict[int, dict[str, Any]] = {
         pk: {"id": link_id, "name": name, "min_selections": low, "max_selections": high, "modifiers": []}
         for pk, link_id, name, low, high in catalog.ModifierGroup.objects.filter(menu=menu)
         .order_by("id")
         .values_list("pk", "link_id", "name", "min_selections", "max_selections")
     }
-    modifiers = {
+    modifiers: dict[int, dict[str, Any]] = {
         pk: {"id": link_id, "name": name, "price": price, "available": available, "modifier_group_ids": ()}
         for pk, link_id, name, price, available in catalog.Modifier.objects.filter(menu=menu).values_list(
             "pk", "link_id", "name", "price", "available"
@@ -85,7 +86,7 @@ def menu_catalog(menu: catalog.Menu) -> dict:
         .values_list("group_id", "modifier_id")
     ):
         groups[group_id]["modifiers"].append(modifiers[modifier_id])
-    categories = {
+    categories: dict[int, dict[str, Any]] = {
         pk: {"id": link_id, "name": name, "sort_order": sort_order, "items": []}
         for pk, link_id, name, sort_order in catalog.MenuCategory.objects.filter(menu=menu)
         .order_by("sort_order", "id")

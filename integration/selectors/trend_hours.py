@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q, QuerySet
@@ -127,7 +128,8 @@ def order_hour_stats(orders: QuerySet) -> dict[datetime, OrderHour]:
     stats = {}
     for row in rows:
         hour = row.pop("hour")
-        stats[hour] = OrderHour(**{k: _seconds(v) if k.startswith(("confirm", "prep")) else v for k, v in row.items()})
+        fields: dict[str, Any] = {k: _seconds(v) if k.startswith(("confirm", "prep")) else v for k, v in row.items()}
+        stats[hour] = OrderHour(**fields)
     return stats
 
 
@@ -198,9 +200,9 @@ def rolled_up(hours: list[datetime], since: datetime, now: datetime) -> Rolled:
     would read every change since)."""
     state = TrendRollup.objects.filter(pk=1).first()
     fresh = state is not None and now - state.orders_seen <= STALE
-    changed = changed_hours(state.orders_seen if fresh else now, since)
+    changed = changed_hours(state.orders_seen if fresh and state is not None else now, since)
     rows = {row.hour: row for row in TrendHour.objects.filter(hour__gte=min(hours), hour__lte=max(hours))}
-    if not fresh:
+    if not fresh or state is None:  # (not fresh when there is none)
         return Rolled(rows={}, order_hours=set(), call_hours=set(), state=state)
     # The first hour is cut by the range's start and the last one is still filling: both always live.
     covered = {hour for hour in hours[1:-1] if hour >= state.covered_from}

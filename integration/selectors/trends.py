@@ -80,7 +80,7 @@ def trends(range_key: str = "24h", store: Store | None = None, now: datetime | N
         tries = tries.filter(call__store=store)
     live_orders, live_calls = order_hour_stats(orders), call_hour_stats(tries)
 
-    result = Trends(hours=hours, live_hours=len(hours) - len(order_hours), rollup=rolled and rolled.state)
+    result = Trends(hours=hours, live_hours=len(hours) - len(order_hours), rollup=rolled.state if rolled else None)
     # Stale only when the rollup's changes watermark is old: on a fresh install it runs every minute but covers
     # only the hours since its first run, so every earlier hour is computed live, and that is no alarm.
     result.rollup_stale = bool(result.rollup and now - result.rollup.orders_seen > STALE)

@@ -6,6 +6,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from django.db import transaction
 from django.db.models import F
@@ -33,20 +34,35 @@ KEPT_HEADERS = ("content-type", "user-agent", "link-signature", "x-request-id")
 # caller's transaction. It returns None when applied, or a short reason string when it deliberately
 # changed nothing (stale, unknown order...): IGNORED.
 Handler = Callable[[WebhookEvent, BaseModel], str | None]
+Data = TypeVar("Data", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Route(Generic[Data]):
+    """A handler with the data model its event type parses to (``payloads.EVENT_DATA_MODELS``): the type checker
+    matches the two, so the table can hold handlers of different models as one ``Handler`` each."""
+
+    model: type[Data]
+    apply: Callable[[WebhookEvent, Data], str | None]
+
+    def __call__(self, event: WebhookEvent, data: BaseModel) -> str | None:
+        assert isinstance(data, self.model), f"{event.type}: {type(data).__name__} is not {self.model.__name__}"
+        return self.apply(event, data)
+
 
 HANDLERS: dict[str, Handler] = {
-    "store.connected": stores.store_connect_from_link,
-    "store.disconnected": stores.store_disconnect_from_link,
-    "store.paused": stores.store_pause_from_link,
-    "store.resumed": stores.store_resume_from_link,
-    "menu.published": menu_publish_from_link,
-    "menu.unpublished": menu_unpublish_from_link,
-    "menu.availability_changed": menu_availability_from_link,
-    "order.confirmed": order_event_from_link,
-    "order.rejected": order_event_from_link,
-    "order.preparing": order_event_from_link,
-    "order.ready": order_event_from_link,
-    "order.cancelled": order_event_from_link,
+    "store.connected": Route(payloads.StoreConnected, stores.store_connect_from_link),
+    "store.disconnected": Route(payloads.StoreDisconnected, stores.store_disconnect_from_link),
+    "store.paused": Route(payloads.StorePaused, stores.store_pause_from_link),
+    "store.resumed": Route(payloads.Empty, stores.store_resume_from_link),
+    "menu.published": Route(payloads.MenuPublished, menu_publish_from_link),
+    "menu.unpublished": Route(payloads.MenuUnpublished, menu_unpublish_from_link),
+    "menu.availability_changed": Route(payloads.MenuAvailability, menu_availability_from_link),
+    "order.confirmed": Route(payloads.OrderConfirmed, order_event_from_link),
+    "order.rejected": Route(payloads.OrderRejected, order_event_from_link),
+    "order.preparing": Route(payloads.OrderPreparing, order_event_from_link),
+    "order.ready": Route(payloads.OrderReady, order_event_from_link),
+    "order.cancelled": Route(payloads.OrderCancelled, order_event_from_link),
 }
 
 
@@ -87,13 +103,14 @@ def event_from(envelope: payloads.LinkEvent, raw_body: bytes, headers: dict) -> 
     )
 
 
-def _handle(event: WebhookEvent, data: BaseModel | None) -> str | None:
+def _handle(event: WebhookEvent, data: BaseModel | dict | None) -> str | None:
     """Run the event's handler; None when applied, else why it changed nothing."""
     handler = HANDLERS.get(event.type)
     if handler is None:
         return f"unknown event type {event.type!r}"
     if data is None:
         data = payloads.parse_data(event.type, json.loads(event.body)["data"])
+    assert isinstance(data, BaseModel)  # a type with a handler has a data model: parsed to it, never left a dict
     return handler(event, data)
 
 
@@ -161,7 +178,7 @@ def _log_ids(event: WebhookEvent) -> dict:
     return {"event_id": event.event_id, "venue_id": event.venue_id, "external_order_id": event.external_order_id}
 
 
-def _receive(event: WebhookEvent, data: dict) -> Outcome:
+def _receive(event: WebhookEvent, data: BaseModel | dict) -> Outcome:
     _mark_applied(event, None)
     event.attempts = 1
     try:

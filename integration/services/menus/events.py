@@ -83,7 +83,7 @@ def menu_publish_from_link(event: WebhookEvent, data: payloads.MenuPublished) ->
 def menu_unpublish_from_link(event: WebhookEvent, data: payloads.MenuUnpublished) -> str | None:
     """``menu.unpublished``: off the catalog; orders cannot use it. Pending fetches are dropped."""
     menu, refusal = _venue_menu(event, data.menu_id)
-    if refusal:
+    if menu is None:
         return refusal
     if stale := _sent_before_last_change(menu, event):
         return stale
@@ -113,7 +113,7 @@ def _flip(model, menu: Menu, entries: list[payloads.AvailabilityEntry]) -> int:
 def menu_availability_from_link(event: WebhookEvent, data: payloads.MenuAvailability) -> str | None:
     """``menu.availability_changed``: flip ``available`` in bulk; no new version."""
     menu, refusal = _venue_menu(event, data.menu_id)
-    if refusal:
+    if menu is None:
         return refusal
     if menu.published_at and event.created_at and event.created_at < menu.published_at:
         return f"stale: older than the live v{menu.version}, published at {menu.published_at:%Y-%m-%d %H:%M:%S}"

@@ -23,11 +23,13 @@ def menu_fetch_succeeded(call: OutboundCall, response: LinkResponse) -> str | No
 
     A document that fails validation rejects the answer: ops see a failed fetch, with the reason.
     """
+    assert call.store is not None  # a menu fetch is always for its store
     result = menu_ingest(call.store, response.data)
     return result.message[:ERROR_MAX] if result.outcome == INVALID else None
 
 
 def menu_fetch_failed(call: OutboundCall, reason: str) -> None:
+    assert call.store is not None  # a menu fetch is always for its store
     record_error(call.store, f"fetching the menu failed ({call.path[:200]}): {reason}")
 
 

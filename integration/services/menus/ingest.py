@@ -138,6 +138,7 @@ def _stamp(menu: Menu, *, changed: bool) -> None:
     """The Menu row after a replace or an unchanged fetch: published, fetched now, no error, saved."""
     if menu.state != Menu.State.PUBLISHED:
         menu.publish()
+    assert menu.version is not None  # set by the replace or _keep_rows
     if menu.announced_version is None or menu.announced_version < menu.version:
         menu.announced_version = menu.version
     menu.fetched_at = timezone.now()

@@ -16,6 +16,7 @@ healthy ones keep the other workers. A delivery turned away waits for the sweep.
 import json
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
 import requests
 from django.conf import settings
@@ -60,6 +61,18 @@ def delivery_request(
     return body.encode(), headers
 
 
+def _endpoint_id(call: OutboundCall) -> int:
+    """A delivery's endpoint (the column is nullable: calls to Link have none; a delivery always has one)."""
+    assert call.endpoint_id is not None
+    return call.endpoint_id
+
+
+def _event_id(call: OutboundCall) -> int:
+    """A delivery's event (nullable for calls to Link, like ``endpoint``)."""
+    assert call.event_id is not None
+    return call.event_id
+
+
 def _streak_start(endpoint: WebhookEndpoint) -> None:
     """A failed try starts the endpoint's failure streak, unless one is running (a 2xx ends it)."""
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=timezone.now())
@@ -67,8 +80,8 @@ def _streak_start(endpoint: WebhookEndpoint) -> None:
 
 def delivery_send(call: OutboundCall, kind: CallKind | None = None) -> CallResponse:
     """One try of a delivery: a ``CallResponse`` for a 2xx, else a ``CallError`` the outbox settles."""
-    endpoint = WebhookEndpoint.objects.get(pk=call.endpoint_id)
-    event = NotificationEvent.objects.get(pk=call.event_id)
+    endpoint = WebhookEndpoint.objects.get(pk=_endpoint_id(call))
+    event = NotificationEvent.objects.get(pk=_event_id(call))
     body, headers = delivery_request(endpoint, event)
     info: RequestInfo = {"url": endpoint.url, "headers": {k: v for k, v in headers.items() if k != "webhook-signature"}}
     allowed, why = routes.host_allowed(endpoint.url, settings.MP_WEBHOOK_HOSTS, "MP_WEBHOOK_HOSTS")
@@ -107,13 +120,13 @@ def delivery_channel(call: OutboundCall) -> str:
 
 
 def delivery_retry_refusal(call: OutboundCall) -> str | None:
-    enabled = WebhookEndpoint.objects.filter(pk=call.endpoint_id).values_list("enabled", flat=True).first()
+    enabled = WebhookEndpoint.objects.filter(pk=_endpoint_id(call)).values_list("enabled", flat=True).first()
     return None if enabled else "its endpoint is disabled: re-enable the endpoint first (the event feed has it too)."
 
 
 def delivery_succeeded(call: OutboundCall, response: CallResponse) -> None:
-    WebhookEndpoint.objects.filter(pk=call.endpoint_id).update(failing_since=None, last_success_at=timezone.now())
-    event_at = NotificationEvent.objects.filter(pk=call.event_id).values_list("timestamp", flat=True).first()
+    WebhookEndpoint.objects.filter(pk=_endpoint_id(call)).update(failing_since=None, last_success_at=timezone.now())
+    event_at = NotificationEvent.objects.filter(pk=_event_id(call)).values_list("timestamp", flat=True).first()
     if event_at is not None:
         metrics.on_commit(metrics.mp_event_delivered, event_at)
 
@@ -121,9 +134,9 @@ def delivery_succeeded(call: OutboundCall, response: CallResponse) -> None:
 def delivery_failed(call: OutboundCall, reason: str) -> None:
     """Settled FAILED: 410 Gone disables the endpoint at once (other failures count in its streak)."""
     if call.last_status_code == 410:
-        event_id = NotificationEvent.objects.filter(pk=call.event_id).values_list("event_id", flat=True).first()
+        event_id = NotificationEvent.objects.filter(pk=_event_id(call)).values_list("event_id", flat=True).first()
         endpoint_disable(
-            WebhookEndpoint.objects.get(pk=call.endpoint_id), reason=f"answered 410 Gone to {event_id}", auto=True
+            WebhookEndpoint.objects.get(pk=_endpoint_id(call)), reason=f"answered 410 Gone to {event_id}", auto=True
         )
 
 
@@ -181,7 +194,7 @@ def _due(now):
 def _enqueue_waiting(endpoint_id: int) -> None:
     """A place came free: hand the endpoint's next due deliveries to the workers (after this commits)."""
     for pk in _due(timezone.now()).filter(endpoint_id=endpoint_id)[: settings.MP_WEBHOOK_CONCURRENCY]:
-        transaction.on_commit(lambda pk=pk: outbound.call_enqueue(pk, OutboundCall.Kind.DELIVER_EVENT))
+        transaction.on_commit(partial(outbound.call_enqueue, pk, OutboundCall.Kind.DELIVER_EVENT))
 
 
 def delivery_enqueue(call_id: int) -> None:
@@ -211,7 +224,7 @@ def delivery_deliver(call_id: int) -> int:
     call = delivery_claim(call_id)
     while call is not None:
         tries += 1
-        endpoint_id = call.endpoint_id
+        endpoint_id = _endpoint_id(call)
         if call_send(call) == CallAttempt.Outcome.RETRIABLE:
             call.refresh_from_db(fields=["status", "next_attempt_at"])
             wait = max(0.0, (call.next_attempt_at - timezone.now()).total_seconds())
@@ -233,7 +246,7 @@ def _wait_in_place(call: OutboundCall, wait: float) -> OutboundCall | None:
     failing since the claim, and so shrunk); else the worker goes, and the sweep sends the retry when due."""
     hold = timezone.now() + timedelta(seconds=wait + settings.MP_WEBHOOK_CLAIM_LEASE)
     with transaction.atomic():
-        if not _place_free(call.endpoint_id, timezone.now()):
+        if not _place_free(_endpoint_id(call), timezone.now()):
             return None
         OutboundCall.objects.filter(pk=call.pk, status=OutboundCall.Status.PENDING).update(claimed_until=hold)
     time.sleep(wait)

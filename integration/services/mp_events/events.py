@@ -55,7 +55,7 @@ ORDER_EVENT_TYPES = (
 )
 EVENT_TYPES = (*ORDER_EVENT_TYPES, STORE_ACCEPTING_CHANGED, MENU_UPDATED, STORE_BUSY_CHANGED)
 
-_ON_ENTERING = {
+_ON_ENTERING: dict[str, str] = {
     S.CONFIRMED: ORDER_CONFIRMED,
     S.IN_PREP: ORDER_PREPARING,
     S.READY: ORDER_READY,
@@ -202,7 +202,7 @@ def store_accepting_announce(store: Store) -> NotificationEvent | None:
         last = last if isinstance(last, dict) else {}  # stored JSON of any age: older shapes lack keys
         if accepting == bool(last.get("accepting", False)):
             return None
-        reason = _BACK_BECAUSE.get(last.get("reason"), "accepting") if accepting else _reason_code(why)
+        reason = _BACK_BECAUSE.get(last.get("reason", ""), "accepting") if accepting else _reason_code(why)
         data = {"store": store_ref(store), "accepting": accepting, "reason": reason, "detail": why}
         return event_emit(STORE_ACCEPTING_CHANGED, data, store=store)
 

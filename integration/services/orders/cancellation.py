@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +12,7 @@ from integration.models import Order, OutboundCall, Store
 from integration.services.outbox.calls import call_create, call_skip
 
 from .errors import OrderActionRefused
-from .transitions import Actor, cancel_here, locked, order_cancel_refused, order_save, user_or_none, who
+from .transitions import Actor, call_order_id, cancel_here, locked, order_cancel_refused, order_save, user_or_none, who
 
 S = Order.State
 
@@ -27,6 +27,7 @@ def _unsent_call(order: Order, kind: str) -> OutboundCall | None:
 
 
 def _create_cancel_call(order: Order) -> OutboundCall:
+    assert order.link_order_id  # both callers send a cancel only once Link has named the order
     return call_create(
         kind=OutboundCall.Kind.CANCEL_ORDER,
         method="POST",
@@ -62,9 +63,7 @@ def follow_up_cancel(order: Order, now: datetime) -> None:
         _create_cancel_call(order)
 
 
-def _request_cancel(
-    order: Order, *, reason_code: str, reason: str, user: AbstractBaseUser | None, cause: str, local: bool
-) -> None:
+def _request_cancel(order: Order, *, reason_code: str, reason: str, user: User | None, cause: str, local: bool) -> None:
     """Record the MP's cancel and send it the right way. ``local``: cancel here at once too (Link
     cancels on its side anyway, e.g. a store disconnected with in_flight=cancel)."""
     order.cancel_requested_at = timezone.now()
@@ -106,7 +105,7 @@ def order_cancel(order: Order, *, reason_code: str, reason: str = "", user: Acto
 
 
 def order_cancel_succeeded(call: OutboundCall, response: LinkResponse) -> None:
-    _cancel_accepted(locked(call.order_id), call)
+    _cancel_accepted(locked(call_order_id(call)), call)
 
 
 def _cancel_accepted(order: Order, call: OutboundCall) -> None:
@@ -117,7 +116,7 @@ def _cancel_accepted(order: Order, call: OutboundCall) -> None:
 
 
 def order_cancel_failed(call: OutboundCall, reason: str) -> None:
-    order = locked(call.order_id)
+    order = locked(call_order_id(call))
     if call.last_status_code == 409:
         attempt = call.call_attempts.order_by("-number").first()
         link_status = routes.refused_cancel_status(attempt.response_body if attempt else "")
@@ -135,7 +134,7 @@ def order_cancel_failed(call: OutboundCall, reason: str) -> None:
 
 
 def order_cancel_retry_refusal(call: OutboundCall) -> str | None:
-    order = Order.objects.only("state").get(pk=call.order_id)
+    order = Order.objects.only("state").get(pk=call_order_id(call))
     if order.state not in Order.OPEN_STATES:
         return f"the order is {order.get_state_display().lower()} now; there is nothing to cancel."
     return None

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from integration.link import routes
@@ -17,8 +17,8 @@ from .transitions import close, move, order_eta_set, order_link_id_set, order_sa
 
 S = Order.State
 # Forward order of the open states; a report of an earlier one is stale.
-_RANK = {S.PENDING: 0, S.CONFIRMED: 1, S.IN_PREP: 2}
-_TRANSITION_TO = {
+_RANK: dict[str, int] = {S.PENDING: 0, S.CONFIRMED: 1, S.IN_PREP: 2}
+_TRANSITION_TO: dict[str, str] = {
     S.CONFIRMED: "confirm",
     S.IN_PREP: "start_prep",
     S.READY: "mark_ready",
@@ -75,9 +75,7 @@ def _record_report(order: Order, report: LinkOrderReport, now: datetime) -> None
         close(order, now)
 
 
-def report_apply(
-    order: Order, report: LinkOrderReport, *, cause: str, user: AbstractBaseUser | None = None
-) -> str | None:
+def report_apply(order: Order, report: LinkOrderReport, *, cause: str, user: User | None = None) -> str | None:
     """Apply Link's word (from an event or a read) to a locked order.
 
     Stale reports never move it back, skipping ahead is fine, final states hold. Returns None when
@@ -87,6 +85,7 @@ def report_apply(
     if report.link_order_id and not order.link_order_id:
         order_link_id_set(order, report.link_order_id)
     target = report.state
+    assert target is not None  # a state we know: every order.* event names one, order_reconcile checks its read
     action, why = report_decide(order.state, target)
     if action == SAME and order.state in Order.FINAL_STATES:
         action = IGNORE

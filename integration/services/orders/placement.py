@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -46,7 +46,7 @@ def _request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
 
 
-def _order_for_key(user: AbstractBaseUser | None, key: str) -> Order | None:
+def _order_for_key(user: User | None, key: str) -> Order | None:
     return Order.objects.filter(created_by=user, idempotency_key=key).first()
 
 
@@ -87,10 +87,11 @@ def order_place(request: OrderRequest, *, user: Actor = None, idempotency_key: s
     problems.raise_if_any(
         "The order does not match the store's menu.", code=hidden or order_invalid_code(problems.problems, snoozed)
     )
-    totals = _totals(lines, request.tip, problems)
-    link = order_link_prices(lines, index, subtotal=totals.subtotal, tip=totals.tip)  # what Link charges us
+    priced = _all_priced(lines)
+    totals = _totals(priced, request.tip, problems)
+    link = order_link_prices(priced, index, subtotal=totals.subtotal, tip=totals.tip)  # what Link charges us
     try:
-        order = _create(request, store, menu, lines, totals, link, user, idempotency_key, request_hash, now)
+        order = _create(request, store, menu, priced, totals, link, user, idempotency_key, request_hash, now)
     except IntegrityError:
         first = _order_for_key(user, idempotency_key) if idempotency_key else None
         if first is None:
@@ -117,7 +118,9 @@ def _validate_target(request: OrderRequest, problems: FieldProblems) -> tuple[St
         problems.refuse(
             "The order has too many lines.", "items", "too_many_lines", f"An order has at most {MAX_LINES} lines."
         )
-    return store, store_menu(store)
+    menu = store_menu(store)
+    assert menu is not None  # accepting: it has a PUBLISHED menu
+    return store, menu
 
 
 def _validate_fields(request: OrderRequest, problems: FieldProblems, now) -> None:
@@ -151,6 +154,13 @@ def _price_lines(
     index = order_layer_apply(store, MenuIndex(menu, request.items))
     pricer = Pricer(index, problems)
     return [pricer.line(n, item) for n, item in enumerate(request.items)], index
+
+
+def _all_priced(lines: list[PricedLine | None]) -> list[PricedLine]:
+    """After ``raise_if_any``: the pricer leaves a line unpriced (None) only with a problem, so none is left."""
+    priced = [line for line in lines if line is not None]
+    assert len(priced) == len(lines)
+    return priced
 
 
 def _totals(lines: list[PricedLine], tip: int, problems: FieldProblems) -> Totals:

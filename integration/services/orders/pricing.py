@@ -48,7 +48,8 @@ class MenuIndex:
     """The rows of a published menu that one request names, in a fixed number of queries."""
 
     def __init__(self, menu: Menu, items: tuple[LineRequest, ...]):
-        item_ids, modifier_ids = set(), set()
+        item_ids: set[str] = set()
+        modifier_ids: set[str] = set()
         for line in items:
             item_ids.add(line.item_id)
             _collect_modifier_ids(line.modifiers, modifier_ids)
@@ -59,8 +60,8 @@ class MenuIndex:
             self.item_groups[row.item_id].append(row.group)
         self.nested_groups = defaultdict(list)
         nested = ModifierNestedGroup.objects.filter(modifier__in=[m.pk for m in self.modifiers.values()])
-        for row in nested.select_related("group"):
-            self.nested_groups[row.modifier_id].append(row.group)
+        for nesting in nested.select_related("group"):
+            self.nested_groups[nesting.modifier_id].append(nesting.group)
         group_pks = {g.pk for groups in (*self.item_groups.values(), *self.nested_groups.values()) for g in groups}
         self.membership = set(
             GroupModifier.objects.filter(

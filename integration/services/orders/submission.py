@@ -11,7 +11,7 @@ from integration.models import Order, OrderLine, OutboundCall
 from integration.services.outbox.calls import call_create
 
 from .cancellation import follow_up_cancel
-from .transitions import cancel_here, locked, move, order_link_id_set, order_save
+from .transitions import call_order_id, cancel_here, locked, move, order_link_id_set, order_save
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def order_submit_call_create(order: Order, lines: list[OrderLine] | None = None)
 
 def order_submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
     answer = routes.parse_submit_response(response.data)
-    order = locked(call.order_id)
+    order = locked(call_order_id(call))
     now = timezone.now()
     if order.submitted_at is None:
         metrics.on_commit(metrics.order_submitted, order.placed_at)
@@ -52,7 +52,7 @@ def order_submit_succeeded(call: OutboundCall, response: LinkResponse) -> None:
 
 
 def order_submit_failed(call: OutboundCall, reason: str) -> None:
-    order = locked(call.order_id)
+    order = locked(call_order_id(call))
     if order.link_order_id:
         # Link's own events named the order, so a try did land; its events keep driving it.
         logger.warning("order %s: submit call #%s failed (%s) but Link has the order", order, call.pk, reason)

@@ -10,13 +10,12 @@ was noted, in the caller's transaction, with the order as saved (a rolled-back c
 import logging
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
 from integration.link import routes
-from integration.models import Order
+from integration.models import Order, OutboundCall
 from integration.models.order import MOVING
 from integration.services.mp_events.events import (
     ORDER_CANCEL_REFUSED,
@@ -31,15 +30,22 @@ from integration.signals import order_state_changed
 
 logger = logging.getLogger(__name__)
 
-# Who asked: a signed-in user, or the marketplace itself (None, or an anonymous request).
-Actor = AbstractBaseUser | AnonymousUser | None
+# Who asked: a signed-in user (AUTH_USER_MODEL is Django's User), or the marketplace itself (None, or an
+# anonymous request).
+Actor = User | AnonymousUser | None
 
 
-def user_or_none(user: Actor) -> AbstractBaseUser | None:
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+def user_or_none(user: Actor) -> User | None:
+    return None if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated else user
 
 
-def who(user: AbstractBaseUser | None) -> str:
+def call_order_id(call: OutboundCall) -> int:
+    """The order a call about an order is for (the column is nullable: other calls have none)."""
+    assert call.order_id is not None
+    return call.order_id
+
+
+def who(user: User | None) -> str:
     return f"user {user.get_username()}" if user is not None else "marketplace"
 
 
@@ -68,7 +74,7 @@ def order_save(order: Order) -> None:
     order_events_emit(order, order_events_in_order(order.__dict__.pop(_NOTED, [])))
 
 
-def move(order: Order, transition: str, cause: str, user: AbstractBaseUser | None = None) -> None:
+def move(order: Order, transition: str, cause: str, user: User | None = None) -> None:
     """The one door for an order's state: run one transition (logged with its cause by django-fsm-log),
     note the MP event of the state it enters (``order.confirmed`` ... ``order.failed``; see
     ``order_entered_event``) for ``order_save``, and send ``order_state_changed`` after commit.
@@ -124,7 +130,7 @@ def close(order: Order, now: datetime) -> None:
     order.closed_at = order.closed_at or now
 
 
-def cancel_here(order: Order, cause: str, user: AbstractBaseUser | None = None) -> None:
+def cancel_here(order: Order, cause: str, user: User | None = None) -> None:
     """The MP's own cancel takes effect locally (Link agreed, or Link never had the order)."""
     move(order, "cancel", cause, user)
     order.reason_code = order.cancel_reason_code

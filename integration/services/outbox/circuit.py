@@ -263,7 +263,7 @@ class RedisStore:
         return CircuitState.from_json(json.loads(raw) if raw else None)
 
     def read_all(self) -> dict[str, CircuitState]:
-        hosts = sorted(h.decode() for h in self.redis.smembers(self.prefix + "hosts"))
+        hosts = sorted(h.decode() if isinstance(h, bytes) else h for h in self.redis.smembers(self.prefix + "hosts"))
         return {host: self.read(host) for host in hosts}
 
     def change(self, host: str, fn: Callable[[CircuitState], T]) -> T:

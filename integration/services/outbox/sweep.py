@@ -36,7 +36,7 @@ def calls_expire() -> int:
                 .first()
             )
             reason = backlog.call_expired(call) if call is not None else None
-            if reason is not None:
+            if call is not None and reason is not None:
                 outbound.call_fail(call, reason)
                 expired += 1
     return expired

@@ -240,7 +240,9 @@ class SyncResult:
 
 def store_sync(store: Store, *, dry_run: bool = False) -> SyncResult:
     """Read ``GET /v2/venues/{id}`` and align the local state with Link's (reads need no outbox)."""
-    venue = routes.parse_venue(get_client().request("GET", routes.venue_path(store.venue_id)).data or {})
+    answer = get_client().request("GET", routes.venue_path(store.venue_id)).data or {}
+    assert isinstance(answer, dict), "GET /v2/venues/{id} answers an object"
+    venue = routes.parse_venue(answer)
     result = SyncResult(store=store, link_status=venue["status"] or "")
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
