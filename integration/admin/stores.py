@@ -154,7 +154,7 @@ class StoreAdmin(OpsModelAdmin):
 
         view = self.admin_site.admin_view(lambda request, object_id: store_availability_view(self, request, object_id))
         return [
-            path("<path:object_id>/availability/", view, name="integration_store_availability"),
+            path("<int:object_id>/availability/", view, name="integration_store_availability"),
             *super().get_urls(),
         ]
 

@@ -23,9 +23,10 @@ all-stores read sums them and computes only the days not rolled up yet (today) f
 
 import bisect
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -66,7 +67,7 @@ class Segment:
     start: datetime
     end: datetime
     cause: str | None  # None: before the store's first record (not counted)
-    hours: list
+    hours: list | None
     detail: str = ""
     actor: str = ""
     hours_key: str = "[]"
@@ -106,7 +107,7 @@ def _segments(rows: list[Row], start: datetime, end: datetime) -> list[Segment]:
     return segments
 
 
-def _outages(rows: list[LinkReachability], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+def _outages(rows: list[Reach], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The circuit's open intervals within ``[start, end)``; ``rows`` as ``_segments`` takes them."""
     spans, opened = [], None
     for row in rows:
@@ -331,11 +332,12 @@ def stores_availability_totals(first: date, last: date, now: datetime | None = N
     stores = [StoreRef(*v) for v in base.order_by("pk").values_list(*StoreRef._fields)]
     totals = {s.pk: StoreTotals(s) for s in stores}
     sums = AvailabilityDay.objects.filter(date__gte=first, date__lte=last)
-    for row in sums.values("store_id").annotate(
+    per_store: Iterable[Any] = sums.values("store_id").annotate(
         scheduled=Sum("scheduled_seconds"),
         accepting=Sum("accepting_seconds"),
         **{c: Sum(c) for c in CAUSES},
-    ):
+    )
+    for row in per_store:
         t = totals.get(row["store_id"])
         if t is None:
             continue

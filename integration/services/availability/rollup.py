@@ -50,7 +50,7 @@ def availability_rollup(now: datetime | None = None, *, max_days: int = MAX_DAYS
 
 
 def _write(ranges, now) -> int:
-    ends = {}
+    ends: dict = {}
     figures = stores_availability_days(ranges, now, end_states=ends)
     rows = [
         AvailabilityDay(
