@@ -174,6 +174,7 @@ def changelist_parameters(model_admin, user) -> set[str]:
     return params
 
 
+@pytest.mark.sweep
 def test_hostile_corpus_to_every_url_is_never_a_5xx_and_changes_nothing(world, record_property):
     started = time.monotonic()
     corpus = Corpus()
