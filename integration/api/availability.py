@@ -1,6 +1,7 @@
 """``/api/v1/stores/{id}/availability/`` and ``/api/v1/availability/``: how long stores were scheduled,
 accepting, and unavailable by cause (issue 26; figures from ``selectors.availability``)."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -15,9 +16,15 @@ from .permissions import VIEW_STORE
 from .stores import STORE_ID, _store_or_404
 
 PERIOD = [
-    OpenApiParameter("from", str, OpenApiParameter.QUERY, required=True, description="YYYY-MM-DD, store-local."),
     OpenApiParameter(
-        "to", str, OpenApiParameter.QUERY, required=True, description=f"YYYY-MM-DD, inclusive; at most {MAX_DAYS} days."
+        "from", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=True, description="YYYY-MM-DD, store-local."
+    ),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        OpenApiParameter.QUERY,
+        required=True,
+        description=f"YYYY-MM-DD, inclusive; at most {MAX_DAYS} days.",
     ),
 ]
 PRECEDENCE = (
