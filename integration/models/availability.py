@@ -53,8 +53,13 @@ class LinkReachability(models.Model):
 
 
 class AvailabilityDay(models.Model):
-    """One finished store-local day of one store, computed from the changes (``services.availability``):
-    the all-stores reads sum these instead of walking a year of changes."""
+    """One store-local day of one store, computed from the changes (``services.availability``): the
+    all-stores reads sum these instead of walking a year of changes.
+
+    A finished day (on or before the store's ``AvailabilityWatermark.through``) is final: ``as_of`` is null.
+    A day not rolled up yet (today) has a provisional row, its figures up to ``as_of``, rewritten by the live
+    rollup every 30 s and replaced by the final one: the all-stores list orders by it; figures returned are
+    computed exactly from the record."""
 
     store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
@@ -65,6 +70,9 @@ class AvailabilityDay(models.Model):
     disconnected = models.PositiveIntegerField(default=0)
     no_menu = models.PositiveIntegerField(default=0)
     link_unreachable = models.PositiveIntegerField(default=0)
+    as_of = models.DateTimeField(
+        null=True, blank=True, help_text="A provisional day's figures up to then; null once the day is final."
+    )
 
     class Meta:
         ordering = ["store_id", "date"]

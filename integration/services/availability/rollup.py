@@ -1,21 +1,34 @@
 """The per store-day rollup: each finished store-local day computed once from the record (by the same
 function the live reads use) into ``AvailabilityDay``, so the all-stores reads sum rows instead of walking
 a year of changes. Runs from the sweep (every minute); a day is rolled up once it has been over for
-``GRACE`` (a circuit change written a moment late still counts)."""
+``GRACE`` (a circuit change written a moment late still counts).
+
+The live rollup (``availability_rollup_live``, with each 30-second alert evaluation) writes each store's
+days not rolled up yet (today) as provisional rows (``as_of`` set): what the all-stores list orders by. Both
+write under one advisory lock, so a provisional row never replaces a final one (the live rollup reads the
+watermarks under the lock and writes only the days after them)."""
 
 import json
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import Exists, Min, OuterRef, Subquery
 from django.utils import timezone
 
+from integration.locks import advisory_xact_lock, advisory_xact_try_lock
 from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, Store
 from integration.models.availability import CAUSES
-from integration.selectors.availability import stores_availability_days
+from integration.selectors.availability import (
+    ROW_FIELDS,
+    StoreRef,
+    live_ranges,
+    rows_as_text,
+    stores_availability_days,
+)
 from integration.selectors.hours import zone_of
 
 GRACE = timedelta(minutes=2)
+_LOCK = 0x6C62_6172  # any distinct key: the final and the live rollup take turns writing
 BATCH = 200
 MAX_DAYS_PER_RUN = 400
 
@@ -50,7 +63,7 @@ def availability_rollup(now: datetime | None = None, *, max_days: int = MAX_DAYS
 
 
 def _write(ranges, now) -> int:
-    ends = {}
+    ends: dict = {}
     figures = stores_availability_days(ranges, now, end_states=ends)
     rows = [
         AvailabilityDay(
@@ -73,17 +86,67 @@ def _write(ranges, now) -> int:
         )
         marks.append(AvailabilityWatermark(store_id=s.pk, through=last, has_state=end is not None, **state))
     with transaction.atomic():
+        advisory_xact_lock(_LOCK)
         AvailabilityDay.objects.bulk_create(
             rows,
             batch_size=1000,
             update_conflicts=True,
             unique_fields=["store", "date"],
-            update_fields=["scheduled_seconds", "accepting_seconds", *CAUSES],
+            update_fields=["scheduled_seconds", "accepting_seconds", *CAUSES, "as_of"],  # final: as_of null
         )
         AvailabilityWatermark.objects.bulk_create(
             marks,
             update_conflicts=True,
             unique_fields=["store"],
             update_fields=["through", "has_state", "cause", "hours", "detail", "actor"],
+        )
+    return len(rows)
+
+
+def availability_rollup_live(now: datetime | None = None) -> int | None:
+    """Each store's days not rolled up yet (today; yesterday too until its final rollup) up to ``now``, as
+    provisional ``AvailabilityDay`` rows (``as_of=now``), for the all-stores list's order; returns the number
+    of rows written, None when the other rollup holds the lock (the next evaluation, 30 s on, writes them).
+    Queries do not grow with the stores (but for the upsert's batches of 2,000 rows); the figures are
+    computed in Python (about 0.3 s for 5,000 stores on a quiet machine)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not advisory_xact_try_lock(_LOCK):
+            return None
+        has_record = AvailabilityChange.objects.filter(store=OuterRef("pk"))
+        base = Store.objects.filter(Exists(has_record))
+        stores = [StoreRef(*v) for v in base.order_by("pk").values_list(*StoreRef._fields)]
+        marks_rows = rows_as_text(AvailabilityWatermark.objects.all()).values_list(
+            "store_id", "through", "has_state", *ROW_FIELDS[2:]
+        )
+        marks = {m[0]: m[1:] for m in marks_rows}
+        by_day: dict[tuple[date, date], list] = {}
+        for s in stores:  # the days since yesterday at most: a rollup days behind catches up on its own
+            today = now.astimezone(zone_of(s.timezone)).date()
+            by_day.setdefault((today - timedelta(days=1), today), []).append(s)
+        live, known = [], {}
+        for (first, last), group in by_day.items():
+            ranges, standing = live_ranges(group, marks, first, last, now)
+            live += ranges
+            known.update(standing)
+        figures = stores_availability_days(live, now, known=known, among=base.values("pk"))
+        rows = [
+            AvailabilityDay(
+                store_id=pk,
+                date=day.date,
+                scheduled_seconds=day.scheduled_seconds,
+                accepting_seconds=day.accepting_seconds,
+                as_of=now,
+                **day.unavailable_seconds,
+            )
+            for pk, days in figures.items()
+            for day in days
+        ]
+        AvailabilityDay.objects.bulk_create(
+            rows,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["store", "date"],
+            update_fields=["scheduled_seconds", "accepting_seconds", *CAUSES, "as_of"],
         )
     return len(rows)
