@@ -1,12 +1,15 @@
 """Availability (issue 26): the record kept with each change, and figures computed from it exactly."""
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.utils import timezone
 
+from integration.locks import advisory_xact_lock
 from integration.models import AvailabilityChange, AvailabilityDay, LinkReachability, Menu, Store
 from integration.models.availability import CAUSES
 from integration.selectors.availability import (
@@ -17,10 +20,12 @@ from integration.selectors.availability import (
 )
 from integration.selectors.hours import hours_scheduled_intervals
 from integration.services import stores as store_services
+from integration.services.availability import rollup
 from integration.services.availability.rollup import availability_rollup, availability_rollup_live
 from integration.services.mp_events.events import store_accepting_announce
 from tests.factories import MenuFactory, StoreFactory
 from tests.menus import every_day
+from tests.waiting import wait_until_blocked
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +275,73 @@ def test_the_alert_evaluation_task_writes_the_provisional_days(store):
     result = tasks.alerts_evaluate()
     assert result["availability_live_days"] >= 1
     assert AvailabilityDay.objects.filter(store=store, as_of__isnull=False).exists()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_day_made_final_while_the_live_rollup_runs_stays_final(monkeypatch):
+    """The live rollup reads the watermarks and writes under the rollup's lock: the final rollup's write of a
+    day waits for it, then replaces its provisional row (never the other way round)."""
+    store = StoreFactory(timezone="UTC")
+    change(store, at(-48), "", [])
+    change(store, at(-10), "paused_on_link", [])  # yesterday, an hour
+    change(store, at(-9), "", [])
+    availability_rollup(now=at(-23))  # through the day before yesterday
+    now = at(0.1)  # yesterday is over (past the grace): the final rollup writes it
+    original = rollup.stores_availability_days
+    computing = threading.Event()
+
+    def live_waits_for_the_final_write(*args, **kwargs):
+        if "end_states" not in kwargs:  # the live rollup, holding the lock
+            computing.set()
+            wait_until_blocked()  # the final rollup's write waits on its lock
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rollup, "stores_availability_days", live_waits_for_the_final_write)
+    results = {}
+
+    def run(name, task):
+        try:
+            results[name] = task(now=now)
+        finally:
+            connection.close()
+
+    live = threading.Thread(target=run, args=("live", rollup.availability_rollup_live))
+    final = threading.Thread(target=run, args=("final", rollup.availability_rollup))
+    live.start()
+    assert computing.wait(10)
+    final.start()
+    for t in (live, final):
+        t.join(20)
+    assert results == {"live": 2, "final": 1}  # live: yesterday and today, provisional; final: yesterday
+    yesterday = AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1))
+    assert yesterday.as_of is None and yesterday.paused_on_link == 3600
+    assert AvailabilityDay.objects.get(store=store, date=DAY).as_of == now
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_live_rollup_skips_a_turn_while_the_final_one_writes():
+    store = StoreFactory(timezone="UTC")
+    change(store, at(-48), "", [])
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                advisory_xact_lock(rollup._LOCK)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        assert rollup.availability_rollup_live(now=at(10)) is None
+        assert not AvailabilityDay.objects.exists()
+    finally:
+        release.set()
+        holder.join(10)
+    assert rollup.availability_rollup_live(now=at(10)) == 2
