@@ -195,8 +195,7 @@ def test_fixed_query_counts(store, django_assert_num_queries):
     past = stores_availability_ranked(DAY - timedelta(days=7), DAY - timedelta(days=1), now=at(10))
     with django_assert_num_queries(1):  # every day rolled up: the ranking alone
         assert len(past[0:10]) == 10
-    # the savepoint, the lock, the stores, the watermarks, the changes, Link, special hours, the upsert (one a
-    # 2,000 rows), the release
+    # the savepoint, the lock, the stores, the watermarks, the changes, Link, special hours, the upsert, the release
     with django_assert_num_queries(9):
         availability_rollup_live(now=at(10))
 
@@ -345,3 +344,13 @@ def test_the_live_rollup_skips_a_turn_while_the_final_one_writes():
         release.set()
         holder.join(10)
     assert rollup.availability_rollup_live(now=at(10)) == 2
+
+
+@pytest.mark.postgres_only  # elsewhere the lock alone keeps them apart
+def test_the_live_rollups_upsert_never_replaces_a_final_row(store):
+    change(store, at(-48), "", [])
+    AvailabilityDay.objects.create(store=store, date=DAY, scheduled_seconds=7, accepting_seconds=7)  # final
+    assert availability_rollup_live(now=at(10)) == 2  # yesterday and today computed (no watermark yet)
+    today = AvailabilityDay.objects.get(store=store, date=DAY)
+    assert (today.as_of, today.scheduled_seconds) == (None, 7)
+    assert AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1)).as_of == at(10)
