@@ -53,13 +53,8 @@ class LinkReachability(models.Model):
 
 
 class AvailabilityDay(models.Model):
-    """One store-local day of one store, computed from the changes (``services.availability``): the
-    all-stores reads sum these instead of walking a year of changes.
-
-    A finished day (on or before the store's ``AvailabilityWatermark.through``) is final: ``as_of`` is null.
-    A day not rolled up yet (today) has a provisional row, its figures up to ``as_of``, rewritten by the live
-    rollup every 30 s and replaced by the final one: the all-stores list orders by it; figures returned are
-    computed exactly from the record."""
+    """One finished store-local day of one store, computed from the changes (``services.availability``):
+    the all-stores reads sum these instead of walking a year of changes."""
 
     store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
@@ -70,9 +65,6 @@ class AvailabilityDay(models.Model):
     disconnected = models.PositiveIntegerField(default=0)
     no_menu = models.PositiveIntegerField(default=0)
     link_unreachable = models.PositiveIntegerField(default=0)
-    as_of = models.DateTimeField(
-        null=True, blank=True, help_text="A provisional day's figures up to then; null once the day is final."
-    )
 
     class Meta:
         ordering = ["store_id", "date"]
@@ -81,6 +73,32 @@ class AvailabilityDay(models.Model):
 
     def __str__(self):
         return f"{self.store_id} {self.date}"
+
+
+class AvailabilityLiveDay(models.Model):
+    """A day of a store not rolled up yet (today; yesterday until its final rollup): its figures up to
+    ``as_of``, rewritten by the live rollup every 30 s, deleted by the final rollup when it writes the day's
+    ``AvailabilityDay``. What the all-stores list orders by for those days (the figures it returns are
+    computed exactly from the record). A table of its own, a row or two per store: rewriting it every 30 s
+    leaves no dead rows in ``AvailabilityDay``'s indexes, which the list's ranking scans."""
+
+    store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    as_of = models.DateTimeField()
+    scheduled_seconds = models.PositiveIntegerField(default=0)
+    accepting_seconds = models.PositiveIntegerField(default=0)
+    paused_on_link = models.PositiveIntegerField(default=0)
+    paused_by_ops = models.PositiveIntegerField(default=0)
+    disconnected = models.PositiveIntegerField(default=0)
+    no_menu = models.PositiveIntegerField(default=0)
+    link_unreachable = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["store_id", "date"]
+        constraints = [models.UniqueConstraint(fields=["store", "date"], name="availability_live_day_unique")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.date} as of {self.as_of:%H:%M:%S}"
 
 
 class AvailabilityWatermark(models.Model):

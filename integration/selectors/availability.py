@@ -18,9 +18,9 @@ by this precedence (the first that holds wins):
 Seconds are rounded once, on running totals (accepting, then the causes in ``CAUSES`` order), so each day's
 ``accepting_seconds`` plus its ``unavailable_seconds`` equals its ``scheduled_seconds`` exactly.
 Finished days are pre-computed per store-day (``AvailabilityDay``, ``services.availability.rollup``); the
-all-stores read ranks the stores in SQL over those rows (and the live days' provisional rows, rewritten every
-30 s), a page at a time, and computes exactly, from the records, only the days not rolled up yet (today) of
-the stores on the page.
+all-stores read ranks the stores in SQL over those rows (and the live days' provisional ones,
+``AvailabilityLiveDay``, rewritten every 30 s), a page at a time, and computes exactly, from the records,
+only the days not rolled up yet (today) of the stores on the page.
 """
 
 import bisect
@@ -37,7 +37,14 @@ from django.db.models import OuterRef, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
+from integration.models import (
+    AvailabilityChange,
+    AvailabilityDay,
+    AvailabilityLiveDay,
+    AvailabilityWatermark,
+    LinkReachability,
+    Store,
+)
 from integration.models.availability import CAUSES
 from integration.selectors.hours import local_day_bounds, special_hours_by_store, store_scheduled_intervals, zone_of
 
@@ -355,14 +362,15 @@ _SUMS = ("scheduled_seconds", "accepting_seconds", *CAUSES)
 
 def _ranking_sql(base, first: date, last: date, start: int, stop: int | None) -> tuple[str, list]:
     """One statement (one snapshot): the stores of ``base`` (None: the mapped ones) ranked worst first over the
-    rollup's rows of ``first`` .. ``last`` (final days and the live days' provisional rows), cut to
-    ``[start, stop)``, each with its final days' sums and its watermark (read for the cut's stores only).
-    A final row is exactly a day on or before the store's watermark (the rollup writes both together).
+    rollup's rows of ``first`` .. ``last`` (``AvailabilityDay``, the final days, and ``AvailabilityLiveDay``,
+    the days after them as of the last live rollup: never the same day twice, see the rollup), cut to
+    ``[start, stop)``; then, for the cut's stores only, their final days' sums and their watermark.
 
-    Portable SQL (the demo runs on SQLite): CASE inside SUM rather than FILTER, no casts but to text."""
-    store, day, mark = (m._meta.db_table for m in (Store, AvailabilityDay, AvailabilityWatermark))
-    final = ", ".join(f"SUM(CASE WHEN d.as_of IS NULL THEN d.{c} ELSE 0 END) AS f_{c}" for c in _SUMS)
-    down = " + ".join(f"d.{c}" for c in CAUSES)
+    The ranking sums two columns only: a day's unavailable seconds are its scheduled less its accepting
+    ones (the invariant every row keeps). Portable SQL (the demo runs on SQLite): CTEs, CASE, no FILTER."""
+    store, day, live, mark = (
+        m._meta.db_table for m in (Store, AvailabilityDay, AvailabilityLiveDay, AvailabilityWatermark)
+    )
     params: list[object] = [first, last]
     if base is None:
         among = "s.external_store_id IS NOT NULL"
@@ -377,26 +385,41 @@ def _ranking_sql(base, first: date, last: date, start: int, stop: int | None) ->
     elif start:
         cut = f"LIMIT {connection.ops.no_limit_value() or 'ALL'} OFFSET %s"
         params.append(start)
-    sums = ", ".join(f"COALESCE(r.f_{c}, 0)" for c in _SUMS)
+    params[2:2] = [first, last]  # the live days' bounds, after the final days'
+    params += [first, last]
+    sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in _SUMS)
+    found = ", ".join(f"COALESCE(f.{c}, 0)" for c in _SUMS)
     sql = f"""
-        SELECT r.id, r.external_store_id, r.name, r.venue_id, r.timezone,
-               w.through, w.has_state, w.cause, CAST(w.hours AS TEXT), w.detail, w.actor, {sums}
-        FROM (
-            SELECT s.id, s.external_store_id, s.name, s.venue_id, s.timezone, a.*
+        WITH r AS (
+            SELECT s.id, s.external_store_id, s.name, s.venue_id, s.timezone
             FROM {store} s
             LEFT JOIN (
-                SELECT d.store_id, {final}, SUM({down}) AS down,
-                       CASE WHEN SUM(d.scheduled_seconds) > 0
-                            THEN SUM(d.accepting_seconds) * 1.0 / SUM(d.scheduled_seconds) END AS share
-                FROM {day} d
-                WHERE d.date >= %s AND d.date <= %s
+                SELECT d.store_id, SUM(d.scheduled_seconds) AS scheduled, SUM(d.accepting_seconds) AS accepting
+                FROM (
+                    SELECT store_id, scheduled_seconds, accepting_seconds FROM {day}
+                    WHERE date >= %s AND date <= %s
+                    UNION ALL
+                    SELECT store_id, scheduled_seconds, accepting_seconds FROM {live}
+                    WHERE date >= %s AND date <= %s
+                ) d
                 GROUP BY d.store_id
             ) a ON a.store_id = s.id
             WHERE {among}
-            ORDER BY COALESCE(a.down, 0) DESC, COALESCE(a.share, 1.0), s.id
+            ORDER BY COALESCE(a.scheduled - a.accepting, 0) DESC,
+                     CASE WHEN a.scheduled > 0 THEN a.accepting * 1.0 / a.scheduled ELSE 1.0 END,
+                     s.id
             {cut}
-        ) r
-        LEFT JOIN {mark} w ON w.store_id = r.id"""  # noqa: S608 (our table and column names; values are parameters)
+        ), f AS (
+            SELECT d.store_id, {sums}
+            FROM {day} d
+            WHERE d.store_id IN (SELECT id FROM r) AND d.date >= %s AND d.date <= %s
+            GROUP BY d.store_id
+        )
+        SELECT r.id, r.external_store_id, r.name, r.venue_id, r.timezone,
+               w.through, w.has_state, w.cause, CAST(w.hours AS TEXT), w.detail, w.actor, {found}
+        FROM r
+        LEFT JOIN {mark} w ON w.store_id = r.id
+        LEFT JOIN f ON f.store_id = r.id"""  # noqa: S608 (our table and column names; values are parameters)
     return sql, params
 
 
@@ -410,7 +433,7 @@ class RankedTotals(Sequence[StoreTotals]):
     days not rolled up (today): the ranking, then those days computed from the record for its stores only.
 
     The figures returned are exact (the final days' rows plus the live days computed up to ``now``). The ORDER
-    is the rollup's: the final days plus the live days' provisional rows, as fresh as the last live rollup
+    is the rollup's: the final days plus the live days' rows (``AvailabilityLiveDay``), as fresh as the last live rollup
     (every 30 s, ``services.availability.rollup.availability_rollup_live``); within a slice, the stores are
     sorted by their exact figures."""
 

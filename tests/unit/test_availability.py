@@ -10,7 +10,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from integration.locks import advisory_xact_lock
-from integration.models import AvailabilityChange, AvailabilityDay, LinkReachability, Menu, Store
+from integration.models import (
+    AvailabilityChange,
+    AvailabilityDay,
+    AvailabilityLiveDay,
+    LinkReachability,
+    Menu,
+    Store,
+)
 from integration.models.availability import CAUSES
 from integration.selectors.availability import (
     link_api_host,
@@ -221,19 +228,18 @@ def test_the_live_rollup_writes_provisional_days_the_final_one_replaces(store):
     change(store, at(10), "no_menu", every_day("09:00", "17:00"))
     availability_rollup(now=at(1))  # through yesterday
     assert availability_rollup_live(now=at(12)) == 1  # today only: yesterday is final
-    (today,) = AvailabilityDay.objects.filter(store=store, as_of__isnull=False)
+    (today,) = AvailabilityLiveDay.objects.filter(store=store)
     assert (today.date, today.as_of) == (DAY, at(12))
     (live,) = store_availability_days(store, DAY, DAY, now=at(12))
     assert (today.scheduled_seconds, today.accepting_seconds, today.no_menu) == (3 * 3600, 3600, 2 * 3600)
     assert today.scheduled_seconds == live.scheduled_seconds and today.no_menu == live.unavailable_seconds["no_menu"]
-    final_yesterday = AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1))
-    assert final_yesterday.as_of is None and final_yesterday.paused_on_link == 3600
+    assert AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1)).paused_on_link == 3600
     availability_rollup_live(now=at(13))  # rewritten, never the final day
-    assert AvailabilityDay.objects.get(store=store, date=DAY).as_of == at(13)
-    assert AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1)).as_of is None
+    assert AvailabilityLiveDay.objects.get(store=store, date=DAY).as_of == at(13)
+    assert not AvailabilityDay.objects.filter(store=store, date=DAY).exists()
     availability_rollup(now=at(24.5))  # the day is over: its final row replaces the provisional one
     final = AvailabilityDay.objects.get(store=store, date=DAY)
-    assert final.as_of is None and final.no_menu == 7 * 3600
+    assert final.no_menu == 7 * 3600 and not AvailabilityLiveDay.objects.filter(store=store, date=DAY).exists()
     assert final.accepting_seconds + sum(getattr(final, c) for c in CAUSES) == final.scheduled_seconds
 
 
@@ -273,7 +279,7 @@ def test_the_alert_evaluation_task_writes_the_provisional_days(store):
     change(store, timezone.now() - timedelta(days=1), "", [])
     result = tasks.alerts_evaluate()
     assert result["availability_live_days"] >= 1
-    assert AvailabilityDay.objects.filter(store=store, as_of__isnull=False).exists()
+    assert AvailabilityLiveDay.objects.filter(store=store).exists()
 
 
 @pytest.mark.postgres_only
@@ -313,9 +319,8 @@ def test_a_day_made_final_while_the_live_rollup_runs_stays_final(monkeypatch):
     for t in (live, final):
         t.join(20)
     assert results == {"live": 2, "final": 1}  # live: yesterday and today, provisional; final: yesterday
-    yesterday = AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1))
-    assert yesterday.as_of is None and yesterday.paused_on_link == 3600
-    assert AvailabilityDay.objects.get(store=store, date=DAY).as_of == now
+    assert AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1)).paused_on_link == 3600
+    assert list(AvailabilityLiveDay.objects.filter(store=store).values_list("date", "as_of")) == [(DAY, now)]
 
 
 @pytest.mark.postgres_only
@@ -339,18 +344,21 @@ def test_the_live_rollup_skips_a_turn_while_the_final_one_writes():
     assert holding.wait(10)
     try:
         assert rollup.availability_rollup_live(now=at(10)) is None
-        assert not AvailabilityDay.objects.exists()
+        assert not AvailabilityLiveDay.objects.exists()
     finally:
         release.set()
         holder.join(10)
     assert rollup.availability_rollup_live(now=at(10)) == 2
 
 
-@pytest.mark.postgres_only  # elsewhere the lock alone keeps them apart
-def test_the_live_rollups_upsert_never_replaces_a_final_row(store):
+def test_no_day_counts_twice_in_the_order(store):
+    """A live row of a day the final rollup has written is gone with it (same transaction): the ranking sums
+    each day once, from one table or the other."""
     change(store, at(-48), "", [])
-    AvailabilityDay.objects.create(store=store, date=DAY, scheduled_seconds=7, accepting_seconds=7)  # final
-    assert availability_rollup_live(now=at(10)) == 2  # yesterday and today computed (no watermark yet)
-    today = AvailabilityDay.objects.get(store=store, date=DAY)
-    assert (today.as_of, today.scheduled_seconds) == (None, 7)
-    assert AvailabilityDay.objects.get(store=store, date=DAY - timedelta(days=1)).as_of == at(10)
+    change(store, at(-10), "no_menu", [])
+    change(store, at(-9), "", [])
+    assert availability_rollup_live(now=at(0.01)) == 2  # no watermark yet: yesterday and today, live
+    availability_rollup(now=at(0.1))  # yesterday final now
+    assert list(AvailabilityLiveDay.objects.filter(store=store).values_list("date", flat=True)) == [DAY]
+    (worst,) = stores_availability_ranked(DAY - timedelta(days=1), DAY, now=at(0.1))[0:1]
+    assert worst.unavailable_seconds["no_menu"] == 3600

@@ -4,9 +4,10 @@ a year of changes. Runs from the sweep (every minute); a day is rolled up once i
 ``GRACE`` (a circuit change written a moment late still counts).
 
 The live rollup (``availability_rollup_live``, with each 30-second alert evaluation) writes each store's
-days not rolled up yet (today) as provisional rows (``as_of`` set): what the all-stores list orders by. Both
-write under one advisory lock, so a provisional row never replaces a final one (the live rollup reads the
-watermarks under the lock and writes only the days after them)."""
+days not rolled up yet (today) as ``AvailabilityLiveDay`` rows: what the all-stores list orders by for those
+days. Both write under one advisory lock: the live rollup reads the watermarks under it and writes only the
+days after them; the final rollup deletes a store's live rows of the days it makes final in the same
+transaction as it writes them and moves the watermark, so no snapshot counts a day twice."""
 
 import json
 from datetime import date, datetime, timedelta
@@ -16,7 +17,7 @@ from django.db.models import Exists, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from integration.locks import advisory_xact_lock, advisory_xact_try_lock
-from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, Store
+from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityLiveDay, AvailabilityWatermark, Store
 from integration.models.availability import CAUSES
 from integration.selectors.availability import (
     ROW_FIELDS,
@@ -92,7 +93,7 @@ def _write(ranges, now) -> int:
             batch_size=1000,
             update_conflicts=True,
             unique_fields=["store", "date"],
-            update_fields=["scheduled_seconds", "accepting_seconds", *CAUSES, "as_of"],  # final: as_of null
+            update_fields=["scheduled_seconds", "accepting_seconds", *CAUSES],
         )
         AvailabilityWatermark.objects.bulk_create(
             marks,
@@ -100,13 +101,15 @@ def _write(ranges, now) -> int:
             unique_fields=["store"],
             update_fields=["through", "has_state", "cause", "hours", "detail", "actor"],
         )
+        final = AvailabilityWatermark.objects.filter(store=OuterRef("store"), through__gte=OuterRef("date"))
+        AvailabilityLiveDay.objects.filter(store_id__in=[s.pk for s, _, _ in ranges]).filter(Exists(final)).delete()
     return len(rows)
 
 
 def availability_rollup_live(now: datetime | None = None) -> int | None:
     """Each store's days not rolled up yet (today; yesterday too until its final rollup) up to ``now``, as
-    provisional ``AvailabilityDay`` rows (``as_of=now``), for the all-stores list's order; returns the number
-    of rows written, None when the other rollup holds the lock (the next evaluation, 30 s on, writes them).
+    ``AvailabilityLiveDay`` rows (``as_of=now``), for the all-stores list's order; returns the number of rows
+    written, None when the other rollup holds the lock (the next evaluation, 30 s on, writes them).
     Seven statements whatever the number of stores (the lock, the stores, the watermarks, the changes, Link's
     circuit, the special hours, the upsert); the figures are computed in Python (about 0.3 s for 5,000 stores
     on a quiet machine)."""
@@ -140,15 +143,14 @@ _FIGURES = ("scheduled_seconds", "accepting_seconds", *CAUSES)
 
 
 def _upsert_provisional(days: list, now: datetime) -> None:
-    """Write ``(store pk, DayFigures)`` as provisional rows. On PostgreSQL one ``INSERT ... SELECT FROM
-    unnest(arrays) ON CONFLICT DO UPDATE`` (no model instances, no per-value preparation: half the live
-    rollup's time went there with bulk_create), which also never replaces a final row (besides the lock);
-    elsewhere (SQLite) bulk_create."""
+    """Write ``(store pk, DayFigures)`` as ``AvailabilityLiveDay`` rows. On PostgreSQL one ``INSERT ... SELECT
+    FROM unnest(arrays) ON CONFLICT DO UPDATE`` (no model instances, no per-value preparation: half the live
+    rollup's time went there with bulk_create); elsewhere (SQLite) bulk_create."""
     if not days:
         return
     if connection.vendor != "postgresql":
         rows = [
-            AvailabilityDay(
+            AvailabilityLiveDay(
                 store_id=pk,
                 date=day.date,
                 scheduled_seconds=day.scheduled_seconds,
@@ -158,7 +160,7 @@ def _upsert_provisional(days: list, now: datetime) -> None:
             )
             for pk, day in days
         ]
-        AvailabilityDay.objects.bulk_create(
+        AvailabilityLiveDay.objects.bulk_create(
             rows,
             batch_size=500,
             update_conflicts=True,
@@ -175,11 +177,11 @@ def _upsert_provisional(days: list, now: datetime) -> None:
     }
     types = {"store_id": "bigint", "date": "date"}
     arrays = ", ".join(f"%s::{types.get(name, 'integer')}[]" for name in columns)
-    table = AvailabilityDay._meta.db_table
+    table = AvailabilityLiveDay._meta.db_table
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*_FIGURES, "as_of"))
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}, as_of) SELECT *, %s::timestamptz FROM unnest({arrays}) "  # noqa: S608
-        f"ON CONFLICT (store_id, date) DO UPDATE SET {updates} WHERE {table}.as_of IS NOT NULL"
+        f"ON CONFLICT (store_id, date) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, *columns.values()])
