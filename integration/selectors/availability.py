@@ -428,14 +428,15 @@ def _as_date(value) -> date:
 
 
 class RankedTotals(Sequence[StoreTotals]):
-    """Every store of ``base``'s totals over its local ``first`` .. ``last``, worst first, read a slice at a time
-    (what a paginator asks for): ``count()`` one query; a slice two queries, plus three when a store on it has
-    days not rolled up (today): the ranking, then those days computed from the record for its stores only.
+    """Every store's (``stores``, or the mapped ones) totals over its local ``first`` .. ``last``, worst first,
+    read a slice at a time (what a paginator asks for): ``count()`` one query; a slice one query (the
+    ranking), plus three when a store on it has days not rolled up (today): those days computed from the
+    record for the slice's stores only.
 
-    The figures returned are exact (the final days' rows plus the live days computed up to ``now``). The ORDER
-    is the rollup's: the final days plus the live days' rows (``AvailabilityLiveDay``), as fresh as the last live rollup
-    (every 30 s, ``services.availability.rollup.availability_rollup_live``); within a slice, the stores are
-    sorted by their exact figures."""
+    The figures returned are exact (the final days' rows plus the live days computed up to ``now``). The
+    ORDER is the rollup's: the final days plus the live days' rows (``AvailabilityLiveDay``), as fresh as the
+    last live rollup (every 30 s, ``services.availability.rollup.availability_rollup_live``); within a slice,
+    the stores are sorted by their exact figures."""
 
     def __init__(self, first: date, last: date, now: datetime | None = None, stores=None):
         self.first, self.last = first, last
@@ -515,7 +516,7 @@ def stores_availability_ranked(first: date, last: date, now: datetime | None = N
 def stores_availability_totals(first: date, last: date, now: datetime | None = None, stores=None) -> list[StoreTotals]:
     """Every mapped store's (or ``stores``') totals over its local ``first`` .. ``last``, exact, worst first by
     them: the final days summed in SQL, the days after each store's rollup (today) computed from the record.
-    Four queries whatever the number of stores (two when no day is live)."""
+    Four queries whatever the number of stores (one when no day is live)."""
     return RankedTotals(first, last, now, stores).all()
 
 
