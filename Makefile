@@ -8,7 +8,7 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 # `make test`: lint, then every test but the real-process tiers (under 2 minutes on 2 cores);
 # `make test-all` (CI): lint, then the whole suite, those tiers too (e2e stacks, the chaos run, a real Chromium).
-SLOW_TIERS := e2e or chaos or browser
+SLOW_TIERS := e2e or chaos or browser or sweep
 
 .PHONY: install lint test test-all run bench clean
 

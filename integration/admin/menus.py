@@ -11,7 +11,7 @@ from integration.selectors.menus import menu_catalog, menus_for_admin
 from integration.selectors.snoozes import catalog_snoozes_apply, snoozes_active, snoozes_of_store
 from integration.services.menus.fetching import menu_refresh_enqueue
 from integration.services.menus.snoozes import SnoozeRefused, catalog_snooze, catalog_unsnooze
-from integration.templatetags.console import store_when
+from integration.templatetags.console import store_time, store_when
 
 from .base import ReadOnlyAdmin, action_apply, attention_filter, money, shortened
 from .menu_layer import MenuLayerAdminMixin, menu_layer_context
@@ -153,7 +153,7 @@ class MenuAdmin(MenuLayerAdminMixin, ReadOnlyAdmin):
         except SnoozeRefused as exc:
             messages.error(request, f"Not snoozed: {exc.message}")
             return back
-        self.log_change(request, menu, f"Snoozed {kind} {link_id} until {snooze.until:%Y-%m-%d %H:%M} UTC")
-        until = f"{snooze.until:%Y-%m-%d %H:%M} UTC"
+        until = store_time(snooze.until, menu.store.timezone)
+        self.log_change(request, menu, f"Snoozed {kind} {link_id} until {until}")
         messages.success(request, f"{snooze.name} ({link_id}) snoozed until {until}; it comes back by itself.")
         return back

@@ -1,6 +1,6 @@
 import csv
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 from django import forms
 from django.contrib import admin
@@ -21,7 +21,7 @@ from integration.selectors.orders import order_timeline, submission_statuses
 from integration.services.errors import ActionRefused
 from integration.services.orders.cancellation import order_cancel
 from integration.services.orders.recovery import order_reconcile, order_retry_submission
-from integration.templatetags.console import STATE_LABELS, duration, order_state
+from integration.templatetags.console import STATE_LABELS, duration, order_state, store_time
 
 from .base import ReadOnlyAdmin, ReadOnlyInline, StoreFilter, action_apply, attention_filter, form_action, money
 from .paging import KeysetChangeList, KeysetPagingMixin
@@ -40,22 +40,25 @@ class CancelForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False, help_text="Free text for Link and other ops staff.")
 
 
-def _utc_day_start(value: str):
-    """``2026-11-30`` (the range form's date) as that day's first instant in UTC; anything else as given."""
+def _day_start(value: str):
+    """``2026-11-30`` (the range form's date) as that day's first instant in the viewer's zone (the console
+    runs each view in it); anything else as given."""
     try:
-        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC) if len(value) == 10 else value
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.min, tzinfo=timezone.get_current_timezone())
     except ValueError:
-        return value
+        pass
+    return value
 
 
 class PlacedAtFilter(admin.DateFieldListFilter):
-    """Django's date links, plus the range form's bare dates read as UTC days: Django would take them as
-    naive times and log a RuntimeWarning on every such page."""
+    """Django's date links, plus the range form's bare dates read as the viewer's days (as Django's own
+    "Today" link is): Django would take them as naive times and log a RuntimeWarning on every such page."""
 
     def queryset(self, request, queryset):
         for key in (self.lookup_kwarg_since, self.lookup_kwarg_until):
             if key in self.used_parameters:
-                self.used_parameters[key] = [_utc_day_start(v) for v in self.used_parameters[key]]
+                self.used_parameters[key] = [_day_start(v) for v in self.used_parameters[key]]
         return super().queryset(request, queryset)
 
 
@@ -370,7 +373,7 @@ class OrderAdmin(KeysetPagingMixin, ReadOnlyAdmin):
                 who = order.cancel_requested_by or "the marketplace"
                 return (
                     f"a cancel ({order.cancel_reason_code}) was already asked by {who} at "
-                    f"{order.cancel_requested_at:%H:%M:%S} UTC; still waiting for Link's answer"
+                    f"{store_time(order.cancel_requested_at, order.store.timezone)}; still waiting for Link's answer"
                 )
             if order.cancel_status == Order.CancelStatus.CANCELLED:
                 return "cancelled before its submission left; never sent to Link"

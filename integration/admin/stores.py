@@ -11,7 +11,7 @@ from integration.selectors.busy import store_busy
 from integration.selectors.stores import special_hours_near, store_accepting
 from integration.services.stores import store_edit, store_pause, store_pause_end, store_resume, store_sync
 from integration.services.stores.busy import store_busy_end, store_busy_set
-from integration.templatetags.console import store_when, zone
+from integration.templatetags.console import store_time, store_when, zone
 
 from .base import OpsModelAdmin, action_apply, attention_filter, form_action
 from .timed import MANAGE_STORES, BusyForm, SpecialHoursInline, TimelineInline, special_hours_save
@@ -154,7 +154,7 @@ class StoreAdmin(OpsModelAdmin):
 
         view = self.admin_site.admin_view(lambda request, object_id: store_availability_view(self, request, object_id))
         return [
-            path("<path:object_id>/availability/", view, name="integration_store_availability"),
+            path("<int:object_id>/availability/", view, name="integration_store_availability"),
             *super().get_urls(),
         ]
 
@@ -205,7 +205,7 @@ class StoreAdmin(OpsModelAdmin):
         if busy is None:
             return "-"
         cap = f", max {busy.max_orders_per_15_min}/15 min" if busy.max_orders_per_15_min else ""
-        until = f" until {busy.until:%H:%M} UTC" if busy.until else ""
+        until = f" until {store_time(busy.until, obj.timezone)}" if busy.until else ""
         return f"+{busy.extra_prep_minutes} min{cap}{until} ({busy.get_via_display().lower()})"
 
     @admin.display(description="Pause")
@@ -279,7 +279,7 @@ class StoreAdmin(OpsModelAdmin):
         def perform(store):
             until = timezone.now() + timedelta(hours=1)
             store_busy_set(store, extra_prep_minutes=15, until=until, user=request.user, via=Via.ADMIN)
-            return f"busy: checkout quotes 15 more minutes until {until:%H:%M} UTC"
+            return f"busy: checkout quotes 15 more minutes until {store_time(until, store.timezone)}"
 
         action_apply(self, request, queryset, perform, "Busy +15 min for 1 h")
 
@@ -296,7 +296,8 @@ class StoreAdmin(OpsModelAdmin):
                 via=Via.ADMIN,
             )
             cap = f", at most {busy.max_orders_per_15_min} orders per 15 minutes" if busy.max_orders_per_15_min else ""
-            return f"busy: +{busy.extra_prep_minutes} min{cap}" + (f" until {until:%H:%M} UTC" if until else "")
+            ends = f" until {store_time(until, store.timezone)}" if until else ""
+            return f"busy: +{busy.extra_prep_minutes} min{cap}{ends}"
 
         return form_action(
             self,

@@ -35,7 +35,7 @@ def busy_public(busy: StoreBusy | None) -> dict | None:
         "until": _utc(busy.until),
         "set_by": {
             "via": busy.via,
-            "who": busy.set_by.get_username() if busy.set_by_id else None,
+            "who": busy.set_by.get_username() if busy.set_by is not None else None,
             "trigger": busy.trigger or None,
         },
     }

@@ -124,13 +124,13 @@ def price_rule_preview(candidate: PriceRule, stores: list[Store], *, rule_id: in
         store = menu.store
         current = price_rule_for_store(store)
         if not stores:
-            own = PriceRule.objects.filter(stores=store).exclude(pk=rule_id).exists()
-            if own:
+            own = PriceRule.objects.filter(stores=store)
+            if (own.exclude(pk=rule_id) if rule_id is not None else own).exists():
                 shown.append({"store": store, "wins": False, "current": current})
                 continue
         items = list(MenuItem.objects.filter(menu=menu).order_by("id").values_list("link_id", "name", "price"))
         modifier_prices = list(Modifier.objects.filter(menu=menu).values_list("price", flat=True))
-        changed_items, rows = 0, []
+        changed_items, rows = 0, list[dict]()
         for link_id, name, link_price in items:
             now = price_rule_apply(current, link_price, item_id=link_id)
             new = price_rule_apply(candidate, link_price, item_id=link_id)

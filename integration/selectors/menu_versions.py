@@ -61,7 +61,9 @@ def content_diff(old: dict, new: dict) -> dict:
 def diff_summary(old: dict, new: dict, diff: dict | None = None) -> dict:
     """Counts per section, and how many prices of the entries in both versions changed (``prices``)."""
     diff = diff if diff is not None else content_diff(old, new)
-    summary = {section: {kind: len(ids) for kind, ids in diff[section].items()} for section in SECTIONS}
+    summary: dict[str, dict[str, float]] = {
+        section: {kind: len(ids) for kind, ids in diff[section].items()} for section in SECTIONS
+    }
     compared = sum(len(old.get(s, {}).keys() & new.get(s, {}).keys()) for s in PRICED)
     repriced = sum(1 for s in PRICED for change in diff[s]["changed"] if "price" in change["changes"])
     percent = round(100 * repriced / compared, 2) if compared else 0.0

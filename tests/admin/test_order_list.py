@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from integration.models import Order
+from integration.models import ConsoleUser, Order
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,21 @@ def test_partial_name_and_phone_search(client, ops, orders):
     assert listed(client, "q=0199", orders) == {"adam"}
     assert listed(client, "q=%2B44+20+7123", orders) == {"bob"}  # spaces and + ignored: digits
     assert listed(client, "q=ad", orders) == set()  # two letters: only exact ids and codes
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # Django warns of naive datetimes; the form's days are UTC
+def test_the_date_range_is_in_the_viewers_days(client, ops):
+    store = StoreFactory(name="Pho Place")
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Dec 1 in UTC, still Nov 30 in New York
+    order = Order.objects.create(store=store, customer_name="Ada", customer_phone="+15555550100", placed_at=at, total=1)
+    query = "placed_at__gte=2026-12-01&placed_at__lt=2026-12-02"
+    assert order.external_order_id in client.get(f"{LIST}?{query}").content.decode()  # default zone: UTC
+    ConsoleUser.objects.create(user=ops, time_zone="America/New_York")
+    assert order.external_order_id not in client.get(f"{LIST}?{query}").content.decode()
+    assert (
+        order.external_order_id
+        in client.get(f"{LIST}?placed_at__gte=2026-11-30&placed_at__lt=2026-12-01").content.decode()
+    )
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # Django warns of naive datetimes; the form's days are UTC

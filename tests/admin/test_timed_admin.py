@@ -2,6 +2,7 @@
 page, the timeline, and forgotten snoozes on the dashboard."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.django_db
 
 def test_busy_quick_action_and_end(client, ops):
     store = make_store()
-    act(client, "store", "busy_quick", [store])
+    store.timezone = "America/New_York"
+    store.save(update_fields=["timezone"])
+    said = act(client, "store", "busy_quick", [store])
     busy = StoreBusy.objects.get(store=store)
+    assert f"until {busy.until.astimezone(ZoneInfo('America/New_York')):%H:%M} E" in said  # the store's clock
     assert busy.extra_prep_minutes == 15 and busy.via == "admin" and busy.set_by == ops
     assert timedelta(minutes=59) < busy.until - timezone.now() <= timedelta(hours=1)
     act(client, "store", "busy_end", [store])

@@ -151,16 +151,19 @@ def test_h10_the_menu_body_is_built_once_per_version(django_assert_max_num_queri
     from rest_framework.renderers import JSONRenderer
 
     from integration.models import Menu, MenuItem
+    from integration.selectors.menu_layer import catalog_with_layer
     from integration.selectors.menus import menu_catalog
+    from integration.selectors.snoozes import catalog_snoozes_apply, snoozes_active
 
     store = make_store()
     api = api_client()
     first = api.get("/api/v1/stores/sf_1/menu/")
     assert first.status_code == 200 and first["Content-Type"] == "application/json"
     menu = Menu.objects.get(store=store)
-    rendered = JSONRenderer().render({"store_id": "sf_1", "venue_id": "ven_1", **menu_catalog(menu)})
+    layered = catalog_snoozes_apply(catalog_with_layer(menu_catalog(menu), store), snoozes_active(store))
+    rendered = JSONRenderer().render({"store_id": "sf_1", "venue_id": "ven_1", **layered})
     assert first.content == rendered  # what Response(catalog) answered before
-    with django_assert_max_num_queries(6):  # the token, the store, its menu; no catalog table
+    with django_assert_max_num_queries(7):  # token, store+menu, special hours, snoozes, rules (store, all), overrides
         again = api.get("/api/v1/stores/sf_1/menu/")
     assert again.content == first.content and again["ETag"] == first["ETag"]
     MenuItem.objects.filter(menu=menu, link_id="itm_soda").update(available=False)

@@ -24,7 +24,7 @@ from django.urls import get_resolver
 from rest_framework.authtoken.models import Token
 
 from integration.link import signatures
-from integration.models import Order, WebhookEndpoint
+from integration.models import Menu, Order, PriceRule, WebhookEndpoint
 from integration.services.ops.roles import SUPPORT, roles_setup
 from tests.conftest import SECRET, store_connected
 from tests.order_fixtures import api_client, api_user, make_store, order_request
@@ -114,6 +114,9 @@ def plausible(fmt: str, data: dict) -> dict:
     values["store_id"] = "sf_1"
     values["endpoint_id"] = data["endpoint_pk"]
     values["object_id"] = data["order_pk"]
+    values["menu_id"] = values["menu_pk"] = data["menu_pk"]
+    values["item_id"] = values["entry_id"] = "itm_soda"
+    values["rule_id"] = data["rule_pk"]
     if len(parts) > 3 and parts[0] == "admin" and "%(" not in parts[1] + parts[2]:
         try:
             model = apps.get_model(parts[1], parts[2])
@@ -149,6 +152,8 @@ def world(client, post_event, settings):
         "order_id": placed.json()["external_order_id"],
         "order_pk": Order.objects.get().pk,
         "endpoint_pk": WebhookEndpoint.objects.get().pk,
+        "menu_pk": Menu.objects.get(store__external_store_id="sf_1").pk,
+        "rule_pk": PriceRule.objects.create(name="Every store, Link's prices").pk,
         "user_pk": support.pk,
         "callers": {"anonymous": Client(), "support": support_client, "nobody": nobody},
         "support": support,
@@ -169,6 +174,7 @@ def changelist_parameters(model_admin, user) -> set[str]:
     return params
 
 
+@pytest.mark.sweep
 def test_hostile_corpus_to_every_url_is_never_a_5xx_and_changes_nothing(world, record_property):
     started = time.monotonic()
     corpus = Corpus()

@@ -27,7 +27,8 @@ class OverrideInvalid(ActionRefused):
 
 
 def _check(item_id: str, data: dict) -> dict:
-    errors, values = [], {}
+    errors: list[dict] = []
+    values: dict[str, object] = {}
 
     def bad(field, message, code="invalid"):
         errors.append({"field": field, "code": code, "message": message})
@@ -56,8 +57,8 @@ def _check(item_id: str, data: dict) -> dict:
                 parts = urlsplit(url) if isinstance(url, str) and len(url) <= URL_MAX else None
             except ValueError:
                 parts = None
-            unsafe = parts is None or any(c.isspace() or c == "\x00" for c in url)
-            if unsafe or parts.scheme != "https" or not parts.hostname:
+            unsafe = any(c.isspace() or c == "\x00" for c in url)
+            if parts is None or unsafe or parts.scheme != "https" or not parts.hostname:
                 bad("image_url", "An https:// URL (or null for Link's).")
             else:
                 values["image_url"] = url

@@ -11,6 +11,7 @@ equally specific, the newest.
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 
@@ -92,7 +93,8 @@ def price_rule_validate(fields: RuleFields, rule: PriceRule | None = None) -> tu
 
 def _check(fields: RuleFields, rule: PriceRule) -> tuple[dict, list[Store] | None]:
     """The validated values to set (and the stores), or PriceRuleInvalid listing every problem."""
-    errors, values = [], {}
+    errors: list[dict] = []
+    values: dict[str, Any] = {}
 
     def bad(field, message, code="invalid"):
         errors.append({"field": field, "code": code, "message": message})

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 END_OF_DAY = "end_of_day"
 MAX_SNOOZE = timedelta(days=30)
-ROWS = {ItemSnooze.Kind.ITEM: MenuItem, ItemSnooze.Kind.MODIFIER: Modifier}
+ROWS: dict[str, type[MenuItem] | type[Modifier]] = {ItemSnooze.Kind.ITEM: MenuItem, ItemSnooze.Kind.MODIFIER: Modifier}
 
 
 class SnoozeRefused(ActionRefused):

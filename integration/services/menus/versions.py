@@ -92,7 +92,7 @@ def menu_version_copy(store: Store, menu_id: str, from_version: int | None, to_v
     source = MenuVersion.objects.filter(store=store, version=from_version).first()
     if source is None:
         return None
-    empty = {section: {"added": 0, "removed": 0, "changed": 0} for section in SECTIONS}
+    empty: dict[str, dict[str, float]] = {section: {"added": 0, "removed": 0, "changed": 0} for section in SECTIONS}
     compared = sum(len(ids) for ids in (content_unpack(source.content).get(s, {}) for s in PRICED))
     empty["prices"] = {"changed": 0, "compared": compared, "percent": 0.0}
     MenuVersion.objects.filter(store=store, version=to_version).delete()

@@ -147,7 +147,7 @@ def _orders_failing(now) -> list[Condition]:
         Condition(
             ORDERS_FAILING,
             "orders",
-            failed[-1],
+            failed[-1] or now,
             f"Orders failing: {len(failed)}+ failed in the last {settings.ALERT_ORDERS_FAILED_MINUTES} min",
             {"failed_at_least": len(failed), "minutes": settings.ALERT_ORDERS_FAILED_MINUTES},
         )
@@ -159,7 +159,7 @@ def _mp_endpoint_failing(now) -> list[Condition]:
         Condition(
             MP_ENDPOINT_FAILING,
             f"endpoint:{e.pk}",
-            e.failing_since,
+            e.failing_since or now,
             f"MP webhook endpoint {e.url} failing",
             {"endpoint": e.pk, "url": e.url},
         )
@@ -353,7 +353,7 @@ def alert_send(call: OutboundCall, kind=None) -> LinkResponse:
     body = call.payload or {}
     if call.path.startswith("mailto:"):
         recipients = [r for r in call.path.removeprefix("mailto:").split(",") if r]
-        info = {"to": recipients}
+        info: dict[str, object] = {"to": recipients}
         try:
             send_mail(
                 subject=body.get("text", "linkbridge alert")[:200],

@@ -90,7 +90,7 @@ def store_busy_set(
         store = Store.objects.select_for_update().get(pk=store.pk)
         busy = StoreBusy.objects.filter(store=store).first()
         change = "updated" if busy is not None and store_busy(store, now) is not None else "started"
-        if change == "started":
+        if busy is None or change == "started":
             busy = busy or StoreBusy(store=store)
             busy.since = now
         busy.extra_prep_minutes, busy.until = extra_prep_minutes, until
@@ -203,11 +203,14 @@ def busy_auto_check(order: Order) -> StoreBusy | None:
         if rejected >= AUTO_REJECTIONS:
             trigger = f"automatic: {rejected} orders rejected for capacity ({CAPACITY_REJECTION}) in 15 minutes"
     elif order.prep_time_minutes is not None:
-        last = list(
-            Order.objects.filter(store=store, prep_time_minutes__isnull=False, confirmed_at__isnull=False)
-            .order_by("-confirmed_at", "-pk")
-            .values_list("prep_time_minutes", flat=True)[:AUTO_PREP_SAMPLE]
-        )
+        confirmed = Order.objects.filter(store=store, prep_time_minutes__isnull=False, confirmed_at__isnull=False)
+        last = [
+            minutes
+            for minutes in confirmed.order_by("-confirmed_at", "-pk").values_list("prep_time_minutes", flat=True)[
+                :AUTO_PREP_SAMPLE
+            ]
+            if minutes is not None
+        ]
         average = sum(last) / len(last) if last else 0
         if len(last) == AUTO_PREP_SAMPLE and average > settings.AUTO_BUSY_PREP_MINUTES:
             trigger = (
