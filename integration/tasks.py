@@ -1,14 +1,19 @@
 """django-q2 entry points: thin wrappers that call a service."""
 
+import logging
+
 from django.conf import settings
 from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
+from integration.services.availability import rollup as availability_rollup
 from integration.services.mp_events import deliveries
 from integration.services.ops import alerts, health, retention, trends
 from integration.services.outbox import calls as outbound
 from integration.services.outbox import drain
 from integration.services.sweep import sweep_all
+
+logger = logging.getLogger(__name__)
 
 # Stay well inside django-q2's task timeout; what is left is pruned by a follow-up task.
 PRUNE_BUDGET = settings.Q_CLUSTER["timeout"] * 0.6
@@ -54,9 +59,20 @@ def trends_rollup() -> dict:
 
 
 def alerts_evaluate() -> dict:
-    """Every 30 s (two minute schedules, one per cluster): the alert rules, then the due alert messages."""
+    """Every 30 s (two minute schedules, one per cluster): the alert rules, then the due alert messages; then
+    today's provisional availability rows (the all-stores list's order), after the alerts' own transaction."""
     run = alerts.alerts_evaluate()
-    return {"fired": len(run.fired), "resolved": len(run.resolved), "messages": run.messages, "tried": run.delivered}
+    result: dict = {
+        "fired": len(run.fired),
+        "resolved": len(run.resolved),
+        "messages": run.messages,
+        "tried": run.delivered,
+    }
+    try:
+        result["availability_live_days"] = availability_rollup.availability_rollup_live()
+    except Exception:  # the alerts are in; the list's order waits for the next evaluation
+        logger.exception("availability's live rollup failed")
+    return result
 
 
 def deliver_alert(call_id: int) -> int:

@@ -18,7 +18,7 @@ from integration.selectors.availability import (
     availability_gaps,
     store_availability_days,
     store_local_today,
-    stores_availability_totals,
+    stores_availability_ranked,
 )
 
 COLOURS = {
@@ -118,7 +118,7 @@ def week_bounds(now=None) -> tuple[date, date]:
 
 def worst_stores_this_week(limit: int = 10) -> list:
     first, last = week_bounds()
-    return [t for t in stores_availability_totals(first, last)[:limit] if t.unavailable_total]
+    return [t for t in stores_availability_ranked(first, last)[:limit] if t.unavailable_total]
 
 
 def availability_panel_context() -> dict:

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.models.availability import CAUSES
-from integration.selectors.availability import MAX_DAYS, store_availability_days, stores_availability_totals
+from integration.selectors.availability import MAX_DAYS, store_availability_days, stores_availability_ranked
 
 from .errors import ErrorSerializer
 from .pagination import Pages
@@ -122,7 +122,10 @@ class AvailabilityListApi(APIView):
     @extend_schema(
         operation_id="availability_list",
         summary="Every mapped store's availability totals for a period, worst first",
-        description="Worst first: the most unavailable seconds, then the lowest share accepting. " + PRECEDENCE,
+        description=(
+            "Worst first: the most unavailable seconds, then the lowest share accepting. The order counts today "
+            "as of the last rollup (every 30 s); the figures returned are exact, up to now. " + PRECEDENCE
+        ),
         parameters=PERIOD,
         responses={
             200: StoreTotalsSerializer(many=True),
@@ -131,7 +134,7 @@ class AvailabilityListApi(APIView):
     )
     def get(self, request):
         first, last = _period(request)
-        totals = stores_availability_totals(first, last)
+        totals = stores_availability_ranked(first, last)  # read a page at a time: the paginator's slice
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(totals, request, view=self)
         return paginator.get_paginated_response(

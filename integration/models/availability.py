@@ -75,6 +75,32 @@ class AvailabilityDay(models.Model):
         return f"{self.store_id} {self.date}"
 
 
+class AvailabilityLiveDay(models.Model):
+    """A day of a store not rolled up yet (today; yesterday until its final rollup): its figures up to
+    ``as_of``, rewritten by the live rollup every 30 s, deleted by the final rollup when it writes the day's
+    ``AvailabilityDay``. What the all-stores list orders by for those days (the figures it returns are
+    computed exactly from the record). A table of its own, a row or two per store: rewriting it every 30 s
+    leaves no dead rows in ``AvailabilityDay``'s indexes, which the list's ranking scans."""
+
+    store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    as_of = models.DateTimeField()
+    scheduled_seconds = models.PositiveIntegerField(default=0)
+    accepting_seconds = models.PositiveIntegerField(default=0)
+    paused_on_link = models.PositiveIntegerField(default=0)
+    paused_by_ops = models.PositiveIntegerField(default=0)
+    disconnected = models.PositiveIntegerField(default=0)
+    no_menu = models.PositiveIntegerField(default=0)
+    link_unreachable = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["store_id", "date"]
+        constraints = [models.UniqueConstraint(fields=["store", "date"], name="availability_live_day_unique")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.date} as of {self.as_of:%H:%M:%S}"
+
+
 class AvailabilityWatermark(models.Model):
     """Per store: the last local day rolled up into ``AvailabilityDay`` (days after it are computed live), and
     the store's standing at the end of that day (its last change by then), so the live part needs no search."""

@@ -18,23 +18,33 @@ by this precedence (the first that holds wins):
 Seconds are rounded once, on running totals (accepting, then the causes in ``CAUSES`` order), so each day's
 ``accepting_seconds`` plus its ``unavailable_seconds`` equals its ``scheduled_seconds`` exactly.
 Finished days are pre-computed per store-day (``AvailabilityDay``, ``services.availability.rollup``); the
-all-stores read sums them and computes only the days not rolled up yet (today) from the records.
+all-stores read ranks the stores in SQL over those rows (and the live days' provisional ones,
+``AvailabilityLiveDay``, rewritten every 30 s), a page at a time, and computes exactly, from the records,
+only the days not rolled up yet (today) of the stores on the page.
 """
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple, overload
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery, Sum, TextField
+from django.db import connection
+from django.db.models import OuterRef, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from integration.models import AvailabilityChange, AvailabilityDay, AvailabilityWatermark, LinkReachability, Store
+from integration.models import (
+    AvailabilityChange,
+    AvailabilityDay,
+    AvailabilityLiveDay,
+    AvailabilityWatermark,
+    LinkReachability,
+    Store,
+)
 from integration.models.availability import CAUSES
 from integration.selectors.hours import local_day_bounds, special_hours_by_store, store_scheduled_intervals, zone_of
 
@@ -67,7 +77,7 @@ class Segment:
     start: datetime
     end: datetime
     cause: str | None  # None: before the store's first record (not counted)
-    hours: list | None
+    hours: list | None  # None: read from hours_key
     detail: str = ""
     actor: str = ""
     hours_key: str = "[]"
@@ -184,7 +194,7 @@ def _dates(first: date, last: date) -> list[date]:
 ROW_FIELDS = ("store_id", "at", "cause", "hours_text", "detail", "actor")
 
 
-def _as_rows(queryset):
+def rows_as_text(queryset):
     return queryset.annotate(hours_text=Cast("hours", TextField()))
 
 
@@ -199,14 +209,14 @@ def _changes_query(
     known = known or {}
     search = [pk for pk in store_ids if pk not in known]
     stores = among if among is not None else store_ids
-    rows = _as_rows(AvailabilityChange.objects.filter(store_id__in=stores, at__gte=start, at__lt=end))
+    rows = rows_as_text(AvailabilityChange.objects.filter(store_id__in=stores, at__gte=start, at__lt=end))
     rows = rows.values_list(*ROW_FIELDS, "id")
     if search:
         last_before = (
             AvailabilityChange.objects.filter(store=OuterRef("pk"), at__lt=start).order_by("-at").values("pk")[:1]
         )
         previous = Store.objects.filter(pk__in=search).annotate(last=Subquery(last_before)).values("last")
-        before = _as_rows(AvailabilityChange.objects.filter(pk__in=previous))
+        before = rows_as_text(AvailabilityChange.objects.filter(pk__in=previous))
         rows = rows.union(before.values_list(*ROW_FIELDS, "id"), all=True)
     values = [*rows, *((*row, 0) for row in known.values())]
     return [Row(*v[:-1]) for v in sorted(values, key=lambda v: (v[0], v[1], v[-1]))]
@@ -303,7 +313,7 @@ class StoreRef(NamedTuple):
 
 @dataclass
 class StoreTotals:
-    store: Store
+    store: StoreRef
     scheduled_seconds: int = 0
     accepting_seconds: int = 0
     unavailable_seconds: dict = field(default_factory=lambda: dict.fromkeys(CAUSES, 0))
@@ -323,48 +333,191 @@ class StoreTotals:
             self.unavailable_seconds[cause] += seconds
 
 
-def stores_availability_totals(first: date, last: date, now: datetime | None = None, stores=None) -> list[StoreTotals]:
-    """Every mapped store's totals over its local ``first`` .. ``last``, worst first (most unavailable
-    seconds, then the lowest share accepting): the rolled-up days summed in SQL, the days after each
-    store's rollup (today) computed from the records. Six queries whatever the number of stores."""
-    now = now or timezone.now()
-    base = stores if stores is not None else Store.objects.exclude(external_store_id=None)
-    stores = [StoreRef(*v) for v in base.order_by("pk").values_list(*StoreRef._fields)]
-    totals = {s.pk: StoreTotals(s) for s in stores}
-    sums = AvailabilityDay.objects.filter(date__gte=first, date__lte=last)
-    per_store: Iterable[Any] = sums.values("store_id").annotate(
-        scheduled=Sum("scheduled_seconds"),
-        accepting=Sum("accepting_seconds"),
-        **{c: Sum(c) for c in CAUSES},
-    )
-    for row in per_store:
-        t = totals.get(row["store_id"])
-        if t is None:
-            continue
-        t.scheduled_seconds += row["scheduled"]
-        t.accepting_seconds += row["accepting"]
-        for cause in CAUSES:
-            t.unavailable_seconds[cause] += row[cause]
-    marks = _as_rows(AvailabilityWatermark.objects.all()).values_list(
-        "store_id", "through", "has_state", *ROW_FIELDS[2:]
-    )
-    marks = {m[0]: m for m in marks}
-    live, known = [], {}  # (store, first live day, last day); the standing before it, where the rollup knows it
+def _sort_key(t: StoreTotals) -> tuple:
+    """Worst first: the most unavailable seconds, then the lowest share accepting (unrounded), then the pk: the
+    ranking query's ORDER BY, on exact figures."""
+    share = t.accepting_seconds / t.scheduled_seconds if t.scheduled_seconds else 1.0
+    return (-t.unavailable_total, share, t.store.pk)
+
+
+def live_ranges(stores, marks: dict[int, tuple], first: date, last: date, now: datetime):
+    """The days of ``first`` .. ``last`` after each store's rollup that have begun (today, or more when the
+    rollup is behind), as ``stores_availability_days`` takes them, and the standing before them where the
+    rollup's watermark knows it. ``marks``: store pk -> ``(through, has_state, cause, hours text, detail,
+    actor)``."""
+    live, known = [], {}
     for s in stores:
         mark = marks.get(s.pk)
-        live_first = max(first, mark[1] + timedelta(days=1)) if mark else first
+        live_first = max(first, mark[0] + timedelta(days=1)) if mark else first
         if live_first <= last and local_day_bounds(s.timezone, live_first)[0] < now:
             live.append((s, live_first, last))
-            if mark and mark[2] and live_first == mark[1] + timedelta(days=1):
+            if mark and mark[1] and live_first == mark[0] + timedelta(days=1):
                 at = local_day_bounds(s.timezone, live_first)[0] - US
-                known[s.pk] = Row(s.pk, at, *mark[3:])
-    for pk, days in stores_availability_days(live, now, known=known, among=base.values("pk")).items():
-        for figures in days:
-            totals[pk].add(figures)
-    return sorted(
-        totals.values(),
-        key=lambda t: (-t.unavailable_total, t.availability if t.availability is not None else 1.0, t.store.pk),
+                known[s.pk] = Row(s.pk, at, *mark[2:])
+    return live, known
+
+
+_SUMS = ("scheduled_seconds", "accepting_seconds", *CAUSES)
+
+
+def _ranking_sql(base, first: date, last: date, start: int, stop: int | None) -> tuple[str, list]:
+    """One statement (one snapshot): the stores of ``base`` (None: the mapped ones) ranked worst first over the
+    rollup's rows of ``first`` .. ``last`` (``AvailabilityDay``, the final days, and ``AvailabilityLiveDay``,
+    the days after them as of the last live rollup: never the same day twice, see the rollup), cut to
+    ``[start, stop)``; then, for the cut's stores only, their final days' sums and their watermark.
+
+    The ranking sums two columns only: a day's unavailable seconds are its scheduled less its accepting
+    ones (the invariant every row keeps). Portable SQL (the demo runs on SQLite): CTEs, CASE, no FILTER."""
+    store, day, live, mark = (
+        m._meta.db_table for m in (Store, AvailabilityDay, AvailabilityLiveDay, AvailabilityWatermark)
     )
+    params: list[object] = [first, last]
+    if base is None:
+        among = "s.external_store_id IS NOT NULL"
+    else:
+        inner, inner_params = base.values("pk").order_by().query.sql_with_params()
+        among = f"s.id IN ({inner})"
+        params += inner_params
+    cut = ""
+    if stop is not None:
+        cut = "LIMIT %s OFFSET %s"
+        params += [max(0, stop - start), start]
+    elif start:
+        cut = f"LIMIT {connection.ops.no_limit_value() or 'ALL'} OFFSET %s"
+        params.append(start)
+    params[2:2] = [first, last]  # the live days' bounds, after the final days'
+    params += [first, last]
+    sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in _SUMS)
+    found = ", ".join(f"COALESCE(f.{c}, 0)" for c in _SUMS)
+    sql = f"""
+        WITH r AS (
+            SELECT s.id, s.external_store_id, s.name, s.venue_id, s.timezone
+            FROM {store} s
+            LEFT JOIN (
+                SELECT d.store_id, SUM(d.scheduled_seconds) AS scheduled, SUM(d.accepting_seconds) AS accepting
+                FROM (
+                    SELECT store_id, scheduled_seconds, accepting_seconds FROM {day}
+                    WHERE date >= %s AND date <= %s
+                    UNION ALL
+                    SELECT store_id, scheduled_seconds, accepting_seconds FROM {live}
+                    WHERE date >= %s AND date <= %s
+                ) d
+                GROUP BY d.store_id
+            ) a ON a.store_id = s.id
+            WHERE {among}
+            ORDER BY COALESCE(a.scheduled - a.accepting, 0) DESC,
+                     CASE WHEN a.scheduled > 0 THEN a.accepting * 1.0 / a.scheduled ELSE 1.0 END,
+                     s.id
+            {cut}
+        ), f AS (
+            SELECT d.store_id, {sums}
+            FROM {day} d
+            WHERE d.store_id IN (SELECT id FROM r) AND d.date >= %s AND d.date <= %s
+            GROUP BY d.store_id
+        )
+        SELECT r.id, r.external_store_id, r.name, r.venue_id, r.timezone,
+               w.through, w.has_state, w.cause, CAST(w.hours AS TEXT), w.detail, w.actor, {found}
+        FROM r
+        LEFT JOIN {mark} w ON w.store_id = r.id
+        LEFT JOIN f ON f.store_id = r.id"""  # noqa: S608 (our table and column names; values are parameters)
+    return sql, params
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite's raw cursor: text
+
+
+class RankedTotals(Sequence[StoreTotals]):
+    """Every store's (``stores``, or the mapped ones) totals over its local ``first`` .. ``last``, worst first,
+    read a slice at a time (what a paginator asks for): ``count()`` one query; a slice one query (the
+    ranking), plus three when a store on it has days not rolled up (today): those days computed from the
+    record for the slice's stores only.
+
+    The figures returned are exact (the final days' rows plus the live days computed up to ``now``). The
+    ORDER is the rollup's: the final days plus the live days' rows (``AvailabilityLiveDay``), as fresh as the
+    last live rollup (every 30 s, ``services.availability.rollup.availability_rollup_live``); within a slice,
+    the stores are sorted by their exact figures."""
+
+    def __init__(self, first: date, last: date, now: datetime | None = None, stores=None):
+        self.first, self.last = first, last
+        self.now = now or timezone.now()
+        self.stores = stores  # None: every mapped store
+        self._count: int | None = None
+
+    def count(self, *_: object) -> int:  # a paginator's count() (not Sequence's count of a value)
+        if self._count is None:
+            base = self.stores if self.stores is not None else Store.objects.exclude(external_store_id=None)
+            self._count = base.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, index: int) -> StoreTotals: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StoreTotals]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            if index.step not in (None, 1):
+                raise ValueError("no step")
+            start, stop = index.start or 0, index.stop
+            if start < 0 or (stop is not None and stop < 0):
+                start, stop, _ = index.indices(len(self))
+            return self._slice(start, stop)
+        found = self[index : index + 1] if index >= 0 else self[len(self) + index : len(self) + index + 1]
+        if not found:
+            raise IndexError(index)
+        return found[0]
+
+    def __iter__(self):
+        return iter(self.all())
+
+    def all(self) -> list[StoreTotals]:
+        """Every store, exact, worst first by the exact figures (no count query)."""
+        return self._slice(0, None)
+
+    def _slice(self, start: int, stop: int | None) -> list[StoreTotals]:
+        if stop is not None and stop <= start:
+            return []
+        sql, params = _ranking_sql(self.stores, self.first, self.last, start, stop)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        totals, marks = {}, {}
+        for row in rows:
+            ref = StoreRef(*row[:5])
+            t = totals[ref.pk] = StoreTotals(ref)
+            sums = dict(zip(_SUMS, row[11:], strict=True))
+            t.scheduled_seconds, t.accepting_seconds = sums.pop("scheduled_seconds"), sums.pop("accepting_seconds")
+            t.unavailable_seconds.update(sums)
+            if row[5] is not None:
+                marks[ref.pk] = (_as_date(row[5]), bool(row[6]), *row[7:11])
+        refs = [t.store for t in totals.values()]
+        live, known = live_ranges(refs, marks, self.first, self.last, self.now)
+        among = None  # every store: a subquery, not a list of thousands of ids
+        if stop is None:
+            base = self.stores if self.stores is not None else Store.objects.exclude(external_store_id=None)
+            among = base.values("pk")
+        for pk, days in stores_availability_days(live, self.now, known=known, among=among).items():
+            for figures in days:
+                totals[pk].add(figures)
+        return sorted(totals.values(), key=_sort_key)
+
+
+def stores_availability_ranked(first: date, last: date, now: datetime | None = None, stores=None) -> RankedTotals:
+    """Every mapped store's (or ``stores``') totals over its local ``first`` .. ``last``, worst first, a slice at
+    a time: see ``RankedTotals`` (what the API's pages and the dashboard read)."""
+    return RankedTotals(first, last, now, stores)
+
+
+def stores_availability_totals(first: date, last: date, now: datetime | None = None, stores=None) -> list[StoreTotals]:
+    """Every mapped store's (or ``stores``') totals over its local ``first`` .. ``last``, exact, worst first by
+    them: the final days summed in SQL, the days after each store's rollup (today) computed from the record.
+    Four queries whatever the number of stores (one when no day is live)."""
+    return RankedTotals(first, last, now, stores).all()
 
 
 # --- a store's standing now (what the record keeps) -----------------------------------------------------------

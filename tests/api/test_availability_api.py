@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integration.models import AvailabilityChange
+from integration.services.availability.rollup import availability_rollup, availability_rollup_live
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,26 @@ def test_today_up_to_now(api):
     assert abs(body["days"][0]["scheduled_seconds"] - elapsed) < 5
     assert body["days"][1]["scheduled_seconds"] == 0
     assert date.fromisoformat(body["days"][0]["date"]) == today
+
+
+def test_the_list_is_ranked_over_the_rollup_and_today_counts_as_of_the_live_rollup(api):
+    """Pages are cut in SQL over the rolled-up days (today's as the 30-second live rollup left it); the figures
+    on the page are exact up to now."""
+    now = timezone.now()
+    good = StoreFactory(external_store_id="good-eats", timezone="UTC")
+    bad = StoreFactory(external_store_id="bad-bites", timezone="UTC")  # the later pk: pk order would put it last
+    for s in (good, bad):
+        AvailabilityChange.objects.create(store=s, at=now - timedelta(days=3), cause="", hours=[])
+    AvailabilityChange.objects.create(store=bad, at=now - timedelta(minutes=30), cause="no_menu", hours=[])
+    availability_rollup(now=now)
+    availability_rollup_live(now=now)
+    today = now.date()
+    answer = api.get(f"/api/v1/availability/?from={today - timedelta(days=6)}&to={today}&limit=1")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["count"] == 2
+    (worst,) = body["results"]
+    assert worst["store"] == "bad-bites" and worst["unavailable_seconds"]["no_menu"] >= 30 * 60  # up to now
+    assert worst["accepting_seconds"] + sum(worst["unavailable_seconds"].values()) == worst["scheduled_seconds"]
+    (second,) = api.get(f"/api/v1/availability/?from={today - timedelta(days=6)}&to={today}&offset=1").json()["results"]
+    assert second["store"] == "good-eats" and sum(second["unavailable_seconds"].values()) == 0
