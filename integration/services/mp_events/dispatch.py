@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Min, Q, Window
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -440,15 +440,3 @@ def deliveries_dispatch_and_hand_over() -> DispatchRun:
     if run.ran:
         deliveries_kick(force=True)
     return run
-
-
-def endpoints_lag(now: datetime | None = None) -> dict[int, float]:
-    """Per enabled endpoint with deliveries pending: the age, in seconds, of its oldest undelivered event."""
-    now = now or timezone.now()
-    oldest = (
-        OutboundCall.objects.filter(kind=KIND, status=S.PENDING, endpoint__enabled=True)
-        .values("endpoint_id")
-        .annotate(oldest=Min("created_at"))
-        .values_list("endpoint_id", "oldest")
-    )
-    return {endpoint_id: max(0.0, (now - at).total_seconds()) for endpoint_id, at in oldest}
