@@ -348,7 +348,10 @@ MP_WEBHOOK_ENDPOINTS_PER_CLIENT = env_number("MP_WEBHOOK_ENDPOINTS_PER_CLIENT", 
 # waits in place for a retry shorter than RETRY_INLINE_MAX, and holds a claimed delivery for CLAIM_LEASE seconds.
 # Deliveries read the LINK_ names before these existed: unset, each takes its LINK_ twin's value (so a deployment
 # that set LINK_CLAIM_LEASE or LINK_RETRY_INLINE_MAX keeps its deliveries' timing), else the same defaults.
-MP_WEBHOOK_CLAIM_LEASE = env_number("MP_WEBHOOK_CLAIM_LEASE", LINK_CLAIM_LEASE, minimum=1)
+# A delivery's lease also covers its whole try and its recording (MP_WEBHOOK_TIMEOUT + 5 s): unset, it is at least that.
+MP_WEBHOOK_CLAIM_LEASE = env_number(
+    "MP_WEBHOOK_CLAIM_LEASE", max(LINK_CLAIM_LEASE, math.ceil(MP_WEBHOOK_TIMEOUT + 5)), minimum=1
+)
 MP_WEBHOOK_RETRY_INLINE_MAX = env_number("MP_WEBHOOK_RETRY_INLINE_MAX", LINK_RETRY_INLINE_MAX, minimum=0, cast=float)
 if MP_WEBHOOK_CLAIM_LEASE < MP_WEBHOOK_TIMEOUT + 5:  # a claimed delivery is tried and recorded inside its lease
     raise ImproperlyConfigured(
