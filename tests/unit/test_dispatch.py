@@ -1,8 +1,6 @@
 """Issue 24: the deliveries' dispatcher. Batches claimed round robin with SKIP LOCKED and a lease, each endpoint's
 AIMD window, a wall-clock deadline per try (a local server that drips its answer), attempts recorded in bulk."""
 
-import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -20,6 +18,7 @@ from integration.services.mp_events.dispatch import (
 )
 from integration.services.mp_events.sender import TryOutcome
 from integration.services.mp_events.window import EndpointWindow
+from tests.dripper import Dripper
 from tests.order_fixtures import api_user
 
 S = OutboundCall.Status
@@ -161,48 +160,6 @@ def test_a_batch_of_tries_is_recorded_in_a_few_queries_whatever_its_size(receive
     assert sorted(statuses.values()).count(S.PENDING) == 12
     timed_out = CallAttempt.objects.filter(error__startswith="timeout").get(call_id=jobs[0].call_id)
     assert timed_out.outcome == CallAttempt.Outcome.RETRIABLE and timed_out.status_code is None
-
-
-class Dripper:
-    """Answers 200 at once, then drips one byte of its body every ``every`` seconds (never finishing in time)."""
-
-    def __init__(self, every: float = 0.2, length: int = 1000):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.every, self.length = every, length
-        self.stop = threading.Event()
-        self.requests = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/hooks"
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn):
-        with conn:
-            try:
-                conn.recv(65536)
-                self.requests += 1
-                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {self.length}\r\n\r\n".encode())
-                for _ in range(self.length):
-                    if self.stop.wait(self.every):
-                        return
-                    conn.sendall(b".")
-            except OSError:
-                return
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
 
 
 @pytest.mark.django_db
