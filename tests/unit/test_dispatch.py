@@ -20,6 +20,7 @@ from integration.services.mp_events.sender import TryOutcome
 from integration.services.mp_events.window import EndpointWindow
 from tests.dripper import Dripper
 from tests.order_fixtures import api_user
+from tests.waiting import wait_for
 
 S = OutboundCall.Status
 
@@ -208,4 +209,21 @@ def test_a_run_takes_a_dispatcher_slot_and_a_second_run_finds_none(receiver, set
         assert deliveries_dispatch(until_idle=True).ran is False
     finally:
         other.close()  # its session ends: its slot frees with it (a dead worker's too)
-    assert deliveries_dispatch(until_idle=True).ran is True
+    wait_for(lambda: deliveries_dispatch(until_idle=True).ran, timeout=10, what="the slot to free with its session")
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_a_run_ends_inside_its_budget_and_asks_for_its_successor_as_it_stops_claiming(receiver, settings, monkeypatch):
+    from integration.services.mp_events import dispatch
+
+    kicks = []
+    monkeypatch.setattr(dispatch, "deliveries_kick", lambda force=False: kicks.append(force))
+    settings.MP_WEBHOOK_TIMEOUT, settings.MP_WEBHOOK_DISPATCHERS = 0.5, 2
+    ep = endpoint_for(receiver.url)
+    receiver.secrets = [ep.secret]
+    store_events(2)
+    run = deliveries_dispatch(budget=2.0, hand_over=True)  # claims for 0.5 s (budget - timeout - 1 s)
+    assert run.ran and run.delivered == 2
+    assert kicks == [True, True]  # slot 0 asks for a second dispatcher at once, and for its successor at the end
+    assert deliveries_dispatch(until_idle=True).ran  # its slot is free again

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -322,36 +323,55 @@ def dispatch_budget() -> float:
     return settings.Q_CLUSTER["timeout"] * TASK_TIMEOUT_SHARE
 
 
-def deliveries_dispatch(*, budget: float | None = None, until_idle: bool = False) -> DispatchRun:
+def deliveries_dispatch(
+    *, budget: float | None = None, until_idle: bool = False, hand_over: bool = False
+) -> DispatchRun:
     """One dispatcher run, if a slot is free (else nothing: enough dispatchers run). ``until_idle``: stop once
     nothing is in flight and nothing is due within ``MP_WEBHOOK_RETRY_INLINE_MAX`` (tests, commands);
-    else run for ``budget`` seconds (default ``dispatch_budget()``)."""
+    else run for ``budget`` seconds (default ``dispatch_budget()``). ``hand_over``: the first slot's run asks
+    for a second dispatcher as it starts, and every run, once it stops claiming, frees its slot and asks for
+    its successor before it waits for its last tries (no gap while a run winds down)."""
     run = DispatchRun()
-    slot = _slot_take() if connection.vendor == "postgresql" else 0
+    postgres = connection.vendor == "postgresql"
+    slot = _slot_take() if postgres else 0
     if slot is None:
         return run
     run.ran = True
+    if hand_over and slot == 0 and settings.MP_WEBHOOK_DISPATCHERS > 1:
+        deliveries_kick(force=True)  # the others' slots: taken by then, or by this one
+    held = [True]
+
+    def claims_ended() -> None:
+        if postgres and held[0]:
+            _slot_free(slot)
+            held[0] = False
+        if hand_over:
+            deliveries_kick(force=True)
+
     sender = Sender(
         timeout=settings.MP_WEBHOOK_TIMEOUT,
         connect_timeout=settings.MP_WEBHOOK_CONNECT_TIMEOUT,
         max_connections=settings.MP_WEBHOOK_IN_FLIGHT,
     )
     try:
-        _dispatch(run, sender, budget if budget is not None else dispatch_budget(), until_idle)
+        _dispatch(run, sender, budget if budget is not None else dispatch_budget(), until_idle, claims_ended)
     finally:
         sender.close()
-        if connection.vendor == "postgresql":
+        if postgres and held[0]:
             _slot_free(slot)
     return run
 
 
-def _dispatch(run: DispatchRun, sender: Sender, budget: float, until_idle: bool) -> None:
+def _dispatch(
+    run: DispatchRun, sender: Sender, budget: float, until_idle: bool, claims_ended: Callable[[], None]
+) -> None:
     started = time.monotonic()
     claims_end = started + max(0.0, budget - settings.MP_WEBHOOK_TIMEOUT - 1.0)
     windows: dict[int, EndpointWindow] = {}
     in_flight: dict[int, int] = {}
     ended: list[TryOutcome] = []
     wait = 0.0
+    wound_down = False
     while True:
         with contextlib.suppress(queue.Empty):  # nothing ended meanwhile
             ended.append(sender.outcomes.get(timeout=wait) if wait > 0 else sender.outcomes.get_nowait())
@@ -363,6 +383,9 @@ def _dispatch(run: DispatchRun, sender: Sender, budget: float, until_idle: bool)
         claimed = 0
         if time.monotonic() < claims_end:
             claimed = _claim_round(run, sender, windows, in_flight, ended)
+        elif not wound_down:
+            wound_down = True
+            claims_ended()
         busy = sum(in_flight.values())
         if not busy and not ended:
             if time.monotonic() >= claims_end:
@@ -434,9 +457,6 @@ def _settle_round(
 
 
 def deliveries_dispatch_and_hand_over() -> DispatchRun:
-    """The task: one run, then (its slot freed) a fresh run in its place, so a dispatcher is always there to
+    """The task: one run, which asks for its successor as it stops claiming, so a dispatcher is always there to
     claim what commits next; the every-minute sweep starts one if this chain was ever broken."""
-    run = deliveries_dispatch()
-    if run.ran:
-        deliveries_kick(force=True)
-    return run
+    return deliveries_dispatch(hand_over=True)
