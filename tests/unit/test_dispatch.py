@@ -70,7 +70,7 @@ def test_a_slow_2xx_shrinks_the_window_like_a_failure_and_the_maximum_caps_it():
 def receiver(settings):
     rx = WebhookReceiver(respond=lambda d: Answer(204 if d.valid else 400)).start()
     settings.MP_WEBHOOK_HOSTS = [rx.url.split("/")[2]]
-    settings.MP_WEBHOOK_TIMEOUT = 1.0
+    settings.MP_WEBHOOK_TIMEOUT = 2.0
     yield rx
     rx.stop()
 
@@ -165,9 +165,9 @@ def test_a_batch_of_tries_is_recorded_in_a_few_queries_whatever_its_size(receive
 
 @pytest.mark.django_db
 def test_a_try_that_drips_its_answer_ends_at_the_deadline_as_a_timeout_while_others_go_on(receiver, settings):
-    dripper = Dripper()
+    dripper = Dripper(every=0.3)  # a byte every 0.3 s: never a read timeout's worth of silence, never done
     settings.MP_WEBHOOK_HOSTS = [*settings.MP_WEBHOOK_HOSTS, dripper.url.split("/")[2]]
-    settings.MP_WEBHOOK_TIMEOUT = 0.6
+    settings.MP_WEBHOOK_TIMEOUT = 2.0
     settings.LINK_RETRY_BASE = settings.LINK_RETRY_MAX = 60  # the dripping endpoint's retry is left for later
     try:
         dripping = endpoint_for(dripper.url)
@@ -219,11 +219,11 @@ def test_a_run_ends_inside_its_budget_and_asks_for_its_successor_as_it_stops_cla
 
     kicks = []
     monkeypatch.setattr(dispatch, "deliveries_kick", lambda force=False: kicks.append(force))
-    settings.MP_WEBHOOK_TIMEOUT, settings.MP_WEBHOOK_DISPATCHERS = 0.5, 2
+    settings.MP_WEBHOOK_TIMEOUT, settings.MP_WEBHOOK_DISPATCHERS = 1.0, 2
     ep = endpoint_for(receiver.url)
     receiver.secrets = [ep.secret]
     store_events(2)
-    run = deliveries_dispatch(budget=2.0, hand_over=True)  # claims for 0.5 s (budget - timeout - 1 s)
+    run = deliveries_dispatch(budget=3.0, hand_over=True)  # claims for 1 s (budget - timeout - 1 s)
     assert run.ran and run.delivered == 2
     assert kicks == [True, True]  # slot 0 asks for a second dispatcher at once, and for its successor at the end
     assert deliveries_dispatch(until_idle=True).ran  # its slot is free again

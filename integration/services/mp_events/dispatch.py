@@ -5,7 +5,8 @@ A dispatcher is one task on the deliveries' own django-q2 cluster holding one of
 slots (a session advisory lock: a dead worker's slot frees with its connection). In rounds, it
 
 1. records the tries that ended since the last round, all in one transaction (``deliveries_record``:
-   ``bulk_create`` of the attempts, ``bulk_update`` of the deliveries, one update per streak change);
+   ``bulk_create`` of the attempts, one ``UPDATE ... FROM unnest(...)`` of the deliveries, one update per streak
+   change);
 2. claims what each endpoint's window has room for (``deliveries_claim``: per endpoint, its oldest due
    deliveries, ``FOR UPDATE SKIP LOCKED`` and leased for ``MP_WEBHOOK_CLAIM_LEASE``; across endpoints round
    robin, the first of every endpoint before the second of any), signs them and hands them to the sender
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -49,6 +51,8 @@ from integration.services.outbox.workers import TASK_TIMEOUT_SHARE
 
 logger = logging.getLogger(__name__)
 
+# After the first try of a round ends, wait this long for others to end with it: bigger batches, fewer statements.
+LINGER = 0.01
 _SLOT_LOCK = 0x6C62_6470  # any distinct key: with a slot number, one running dispatcher
 S = OutboundCall.Status
 KIND = OutboundCall.Kind.DELIVER_EVENT
@@ -244,8 +248,7 @@ def deliveries_record(outcomes: list[TryOutcome]) -> Recorded:
             if o.status_code == 410 and o.job.endpoint_id not in done.disabled:
                 done.disabled.append(o.job.endpoint_id)
         CallAttempt.objects.bulk_create(attempts)
-        if changed:
-            OutboundCall.objects.bulk_update(changed, [*_SETTLED_FIELDS, "updated_at"])
+        _deliveries_update(changed, now)
         _streaks_record(streak, now)
         for endpoint_id in done.disabled:
             gone = next(o for o in outcomes if o.job.endpoint_id == endpoint_id and o.status_code == 410)
@@ -253,6 +256,37 @@ def deliveries_record(outcomes: list[TryOutcome]) -> Recorded:
             endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
             endpoint_disable(endpoint, reason=f"answered 410 Gone to {event_id}", auto=True)
     return done
+
+
+_SETTLE_SQL = """
+UPDATE integration_outboundcall o
+SET status = v.status, last_status_code = v.code, last_error = v.error, claimed_until = NULL,
+    completed_at = v.completed_at, next_attempt_at = v.next_attempt_at, updated_at = %s
+FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+    AS v(id, status, code, error, completed_at, next_attempt_at)
+WHERE o.id = v.id
+"""
+
+
+def _deliveries_update(changed: list[OutboundCall], now: datetime) -> None:
+    """The settled deliveries' new state in one statement: an ``UPDATE ... FROM unnest(...)`` on PostgreSQL
+    (Django's ``bulk_update`` builds a CASE per row and field: it was half of a dispatcher's CPU), else
+    ``bulk_update``."""
+    if not changed:
+        return
+    if connection.vendor != "postgresql":
+        OutboundCall.objects.bulk_update(changed, [*_SETTLED_FIELDS, "updated_at"])
+        return
+    columns: list[list[Any]] = [
+        [c.pk for c in changed],
+        [c.status for c in changed],
+        [c.last_status_code for c in changed],
+        [c.last_error for c in changed],
+        [c.completed_at for c in changed],
+        [c.next_attempt_at for c in changed],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTLE_SQL, [now, *columns])
 
 
 def _settle(call: OutboundCall, o: TryOutcome, outcome: str, now: datetime) -> None:
@@ -354,7 +388,9 @@ def deliveries_dispatch(
         max_connections=settings.MP_WEBHOOK_IN_FLIGHT,
     )
     try:
-        _dispatch(run, sender, budget if budget is not None else dispatch_budget(), until_idle, claims_ended)
+        if budget is None:  # a run that stops when idle is not a task: no task timeout to stay inside
+            budget = 3600.0 if until_idle else dispatch_budget()
+        _dispatch(run, sender, budget, until_idle, claims_ended)
     finally:
         sender.close()
         if postgres and held[0]:
@@ -375,6 +411,8 @@ def _dispatch(
     while True:
         with contextlib.suppress(queue.Empty):  # nothing ended meanwhile
             ended.append(sender.outcomes.get(timeout=wait) if wait > 0 else sender.outcomes.get_nowait())
+            if wait > 0 and sum(in_flight.values()) > len(ended):
+                time.sleep(LINGER)  # a few more tries end meanwhile: one round records them all
         while not sender.outcomes.empty():
             ended.append(sender.outcomes.get_nowait())
         if ended:
