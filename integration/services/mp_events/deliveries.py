@@ -16,7 +16,6 @@ import json
 import time
 from datetime import datetime
 
-import requests
 from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -26,13 +25,9 @@ from integration.http import CallResponse, PermanentCallError
 from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
 from integration.services.mp_events.endpoints import endpoint_disable, endpoint_secrets
 from integration.services.mp_events.events import event_body
+from integration.services.mp_events.sender import USER_AGENT
 from integration.services.outbox.kinds import CallKind
 from integration.services.outbox.workers import task_enqueue
-
-RESPONSE_KEEP = 2000
-_FAILING_PLACES_LOCK = 0x6C62_6670  # any distinct key: the pool of places failing endpoints share
-USER_AGENT = "linkbridge-webhooks/1"
-_session = requests.Session()
 
 
 def delivery_request(
