@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 # After the first try of a round ends, wait this long for others to end with it: bigger batches, fewer statements.
 LINGER = 0.01
+_SECOND = timedelta(seconds=1)
 _SLOT_LOCK = 0x6C62_6470  # any distinct key: with a slot number, one running dispatcher
 S = OutboundCall.Status
 KIND = OutboundCall.Kind.DELIVER_EVENT
@@ -309,8 +310,9 @@ def _settle(call: OutboundCall, o: TryOutcome, outcome: str, now: datetime) -> N
 def _streaks_record(last: dict[int, TryOutcome], now: datetime) -> None:
     ok = [e for e, o in last.items() if o.ok]
     failed = [e for e, o in last.items() if not o.ok]
-    if ok:
-        WebhookEndpoint.objects.filter(pk__in=ok).update(failing_since=None, last_success_at=now)
+    if ok:  # rewritten when the streak ends or once a second: two dispatchers never queue on the endpoint's row
+        stale = Q(failing_since__isnull=False) | Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - _SECOND)
+        WebhookEndpoint.objects.filter(stale, pk__in=ok).update(failing_since=None, last_success_at=now)
     if failed:
         WebhookEndpoint.objects.filter(pk__in=failed, failing_since__isnull=True).update(failing_since=now)
 
