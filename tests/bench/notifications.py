@@ -163,8 +163,11 @@ def _paced(endpoints: list, seconds: float, stamps: dict, healthy_ids: set) -> l
 
 def _cost(endpoint, count: int) -> tuple[float, float, int]:
     """Queries and commits per delivery of one dispatcher run in this process, over ``count`` deliveries."""
+    from integration.models import OutboundCall
     from integration.services.mp_events.dispatch import deliveries_dispatch
 
+    # The slow and dripping endpoints' retries would keep an until-idle run going (and polling): not this figure.
+    OutboundCall.objects.filter(status="PENDING").exclude(endpoint=endpoint).update(status="SKIPPED")
     _backlog(endpoint, count)
     queries = [0]
 
