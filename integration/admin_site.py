@@ -139,7 +139,23 @@ class OpsAdminSite(admin.AdminSite):
         deliveries = self.deliveries_cluster_problem(request)
         attention = sum(card["count"] for card in cards) + (health is not None and health.level == "down")
         attention += deliveries is not None
-        return {"dashboard": cards, "health": health, "deliveries_problem": deliveries, "attention_total": attention}
+        return {
+            "dashboard": cards,
+            "health": health,
+            "deliveries_problem": deliveries,
+            "delivery_lag": self.delivery_lag(request),
+            "attention_total": attention,
+        }
+
+    def delivery_lag(self, request) -> list:
+        """The MP webhook endpoints furthest behind (oldest undelivered event over 5 s), for who may see endpoints."""
+        from integration.models import WebhookEndpoint
+        from integration.selectors.deliveries import endpoints_lagging
+
+        endpoints_admin = self._registry.get(WebhookEndpoint)
+        if endpoints_admin is None or not endpoints_admin.has_view_or_change_permission(request):
+            return []
+        return endpoints_lagging()
 
     def deliveries_cluster_problem(self, request) -> str | None:
         """Endpoints are enabled but the deliveries' own cluster is not running (for who may see endpoints)."""

@@ -171,6 +171,17 @@ def _mp_deliveries_pending() -> dict:
     return {(): float(_pending_calls(to_link=False).count())}
 
 
+@scrape_gauge(
+    "linkbridge_mp_delivery_lag_seconds",
+    "Age of each MP webhook endpoint's oldest undelivered event (endpoints with deliveries pending)",
+    ["endpoint"],
+)
+def _mp_delivery_lag() -> dict:
+    from integration.selectors.deliveries import endpoints_lag
+
+    return {(str(endpoint_id),): seconds for endpoint_id, seconds in endpoints_lag().items()}
+
+
 @scrape_gauge("linkbridge_mp_webhook_endpoints", "MP webhook endpoints by state (ok, failing, disabled)", ["state"])
 def _mp_endpoints() -> dict:
     from integration.models import WebhookEndpoint

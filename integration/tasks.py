@@ -7,7 +7,7 @@ from django_q.tasks import async_task
 
 from integration.logcontext import call_log_ids, log_context
 from integration.services.availability import rollup as availability_rollup
-from integration.services.mp_events import deliveries
+from integration.services.mp_events import dispatch
 from integration.services.ops import alerts, health, retention, trends
 from integration.services.outbox import calls as outbound
 from integration.services.outbox import drain
@@ -28,10 +28,15 @@ def drain_calls() -> int:
     return drain.calls_drain()
 
 
-def deliver_event(call_id: int) -> int:
-    """Runs on the webhook deliveries' own cluster (``MP_WEBHOOK_CLUSTER``)."""
-    with log_context(**call_log_ids(call_id)):
-        return deliveries.delivery_deliver(call_id)
+def dispatch_deliveries() -> dict:
+    """Runs on the webhook deliveries' own cluster (``MP_WEBHOOK_CLUSTER``): one dispatcher run, then a fresh one."""
+    run = dispatch.deliveries_dispatch_and_hand_over()
+    return {"ran": run.ran, "tries": run.tries, "delivered": run.delivered, "retried": run.retried}
+
+
+def deliver_event(call_id: int) -> dict:
+    """Tasks queued before issue 24 (one per delivery): a dispatcher claims every due delivery now."""
+    return dispatch_deliveries()
 
 
 def webhooks_heartbeat() -> None:

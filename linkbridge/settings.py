@@ -321,15 +321,43 @@ if Q_CLUSTER["timeout"] <= MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:
         f"MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT must stay under the workers' {Q_CLUSTER['timeout']} s "
         f"task timeout, not {MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT:g} s."
     )
+# The whole of one try (connect, send, every byte of the answer), however slowly the bytes arrive (issue 24): past it
+# the try is a timeout. Unset: MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT (8 s by default).
+MP_WEBHOOK_TIMEOUT = env_number(
+    "MP_WEBHOOK_TIMEOUT", MP_WEBHOOK_CONNECT_TIMEOUT + MP_WEBHOOK_READ_TIMEOUT, minimum=0.1, cast=float
+)
+if Q_CLUSTER["timeout"] * 0.25 < MP_WEBHOOK_TIMEOUT:  # a dispatcher's run ends its tries well inside the task timeout
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_TIMEOUT must be at most a quarter of the workers' {Q_CLUSTER['timeout']} s task timeout, "
+        f"not {MP_WEBHOOK_TIMEOUT:g} s."
+    )
+# A new endpoint's window of tries in flight (per dispatcher): it grows while the endpoint answers 2xx within
+# MP_WEBHOOK_FAST_SECONDS, up to MP_WEBHOOK_WINDOW_MAX, and halves (never below 1) when it slows or fails (AIMD).
 MP_WEBHOOK_CONCURRENCY = env_number("MP_WEBHOOK_CONCURRENCY", 2, minimum=1)
+MP_WEBHOOK_WINDOW_MAX = env_number("MP_WEBHOOK_WINDOW_MAX", 32, minimum=1)
+MP_WEBHOOK_FAST_SECONDS = env_number("MP_WEBHOOK_FAST_SECONDS", 1.0, minimum=0.01, cast=float)
+# One dispatcher (a deliveries' worker running the asyncio sender) has at most this many tries in flight, claims at
+# most MP_WEBHOOK_BATCH per round, and looks for due deliveries every MP_WEBHOOK_POLL seconds when it has none;
+# at most MP_WEBHOOK_DISPATCHERS dispatchers run at once (each holds one of the deliveries' workers: see below).
+MP_WEBHOOK_IN_FLIGHT = env_number("MP_WEBHOOK_IN_FLIGHT", 256, minimum=1)
+MP_WEBHOOK_BATCH = env_number("MP_WEBHOOK_BATCH", 200, minimum=1)
+MP_WEBHOOK_POLL = env_number("MP_WEBHOOK_POLL", 0.05, minimum=0.005, cast=float)
 # Endpoints one API client may register (each event fans out to every one of them).
 MP_WEBHOOK_ENDPOINTS_PER_CLIENT = env_number("MP_WEBHOOK_ENDPOINTS_PER_CLIENT", 20, minimum=1)
 # The deliveries' own worker timing, as LINK_RETRY_INLINE_MAX and LINK_CLAIM_LEASE are for calls to Link: a worker
 # waits in place for a retry shorter than RETRY_INLINE_MAX, and holds a claimed delivery for CLAIM_LEASE seconds.
 # Deliveries read the LINK_ names before these existed: unset, each takes its LINK_ twin's value (so a deployment
 # that set LINK_CLAIM_LEASE or LINK_RETRY_INLINE_MAX keeps its deliveries' timing), else the same defaults.
-MP_WEBHOOK_CLAIM_LEASE = env_number("MP_WEBHOOK_CLAIM_LEASE", LINK_CLAIM_LEASE, minimum=1)
+# A delivery's lease also covers its whole try and its recording (MP_WEBHOOK_TIMEOUT + 5 s): unset, it is at least that.
+MP_WEBHOOK_CLAIM_LEASE = env_number(
+    "MP_WEBHOOK_CLAIM_LEASE", max(LINK_CLAIM_LEASE, math.ceil(MP_WEBHOOK_TIMEOUT + 5)), minimum=1
+)
 MP_WEBHOOK_RETRY_INLINE_MAX = env_number("MP_WEBHOOK_RETRY_INLINE_MAX", LINK_RETRY_INLINE_MAX, minimum=0, cast=float)
+if MP_WEBHOOK_CLAIM_LEASE < MP_WEBHOOK_TIMEOUT + 5:  # a claimed delivery is tried and recorded inside its lease
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_CLAIM_LEASE must be at least MP_WEBHOOK_TIMEOUT + 5 s ({MP_WEBHOOK_TIMEOUT + 5:g}), "
+        f"not {MP_WEBHOOK_CLAIM_LEASE}."
+    )
 
 # The ops dashboard counts failed orders, refused cancels and failed calls of the last this many hours.
 OPS_ATTENTION_HOURS = env_number("OPS_ATTENTION_HOURS", 24, minimum=1)
@@ -348,7 +376,7 @@ LOGGING: dict[str, Any] = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
 
 # --- Operations (issue 15): metrics, logs, retention, readiness ----------------------------------
@@ -409,6 +437,12 @@ if MP_WEBHOOK_WORKERS < 2:
     raise ImproperlyConfigured(
         f"MP_WEBHOOK_WORKERS must be at least 2, not {MP_WEBHOOK_WORKERS}: failing endpoints share "
         "MP_WEBHOOK_FAILING_PLACES (at least 1) of the deliveries' workers, fewer than all of them."
+    )
+MP_WEBHOOK_DISPATCHERS = env_number("MP_WEBHOOK_DISPATCHERS", max(1, min(2, MP_WEBHOOK_WORKERS - 1)), minimum=1)
+if MP_WEBHOOK_DISPATCHERS >= MP_WEBHOOK_WORKERS:  # the others run the heartbeat and turn away extra dispatchers
+    raise ImproperlyConfigured(
+        f"MP_WEBHOOK_DISPATCHERS must be fewer than MP_WEBHOOK_WORKERS ({MP_WEBHOOK_WORKERS}), "
+        f"not {MP_WEBHOOK_DISPATCHERS}."
     )
 MP_WEBHOOK_FAILING_PLACES = env_number("MP_WEBHOOK_FAILING_PLACES", max(1, MP_WEBHOOK_WORKERS // 2), minimum=1)
 if MP_WEBHOOK_FAILING_PLACES >= MP_WEBHOOK_WORKERS:  # else dead endpoints could take every worker

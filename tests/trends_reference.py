@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from integration.models import CallAttempt, Order, Store
 from integration.selectors.trends import OUTCOMES, RANGES, Trends
+from integration.services.outbox.kinds import link_kinds
 
 
 class Percentile(Aggregate):
@@ -62,7 +63,7 @@ def trends_by_grouped_queries(range_key: str = "24h", store: Store | None = None
     hours = _hours(since, now)
     result = Trends(hours=hours)
     orders = Order.objects.filter(placed_at__gte=since)
-    tries = CallAttempt.objects.filter(started_at__gte=since)
+    tries = CallAttempt.objects.filter(started_at__gte=since, call__kind__in=link_kinds())  # MP deliveries: below
     if store is not None:
         orders = orders.filter(store=store)
         tries = tries.filter(call__store=store)
@@ -110,4 +111,18 @@ def trends_by_grouped_queries(range_key: str = "24h", store: Store | None = None
         p50, p90 = latency.get(hour, (None, None))
         result.latency_p50.append(p50)
         result.latency_p90.append(p90)
+
+    delivered = (  # MP webhook deliveries through (2xx), per second of each hour (so far, for the current one)
+        CallAttempt.objects.filter(
+            started_at__gte=since, call__kind="deliver_event", outcome=CallAttempt.Outcome.SUCCESS
+        )
+        .annotate(hour=TruncHour("started_at"))
+        .values("hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    per_hour = {row["hour"]: row["n"] for row in delivered}
+    for hour in hours:
+        seconds = min(3600.0, (now - max(hour, since)).total_seconds()) or 1.0
+        result.deliveries_per_second.append(None if store is not None else per_hour.get(hour, 0) / seconds)
     return result

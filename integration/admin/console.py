@@ -69,6 +69,15 @@ def trends_view(site, request):
         ("calls", "Calls to Link: share of tries that succeeded", "%", {"succeeded": data.call_success}),
         ("latency", "Calls to Link: latency", " ms", {"median": data.latency_p50, "p90": data.latency_p90}),
     ]
+    if store is None:  # deliveries go to MP services, not to one store
+        series.append(
+            (
+                "deliveries",
+                "MP webhook deliveries per second (through, 2xx)",
+                "/s",
+                {"delivered": data.deliveries_per_second},
+            )
+        )
     charts = [
         (key, title, stacked_bars(hours, values, title) if unit is None else lines(hours, values, title, unit))
         for key, title, unit, values in series

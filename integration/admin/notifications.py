@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
+from integration.selectors.deliveries import endpoint_lag
 from integration.services.errors import ActionRefused
 from integration.services.mp_events.endpoints import endpoint_disable, endpoint_enable
 from integration.templatetags.console import when
@@ -36,6 +37,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         "ops_disabled",
         "failing_since",
         "last_success_at",
+        "lag",
         "previous_secret_until",
         "created_at",
         "updated_at",
@@ -43,6 +45,11 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields  # the secret is never shown here
     actions = ["disable", "enable"]
+
+    @admin.display(description="Lag (oldest undelivered event)")
+    def lag(self, obj):
+        seconds = endpoint_lag(obj)
+        return f"{seconds:.1f} s" if seconds else "nothing waiting"
 
     @admin.display(description="Deliveries (newest 50)")
     def delivery_log(self, obj):

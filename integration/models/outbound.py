@@ -65,6 +65,13 @@ class OutboundCall(models.Model):
             models.Index(fields=["kind", "status"], name="outbound_kind_status"),
             models.Index(fields=["status", "completed_at"], name="outbound_status_completed"),
             models.Index(fields=["created_at"], name="outbound_created"),  # the admin list's order
+            # The deliveries' dispatcher claims each endpoint's oldest due deliveries along this (issue 24), and the
+            # endpoints' lag is read from it: one endpoint's backlog never costs another's claim a scan.
+            models.Index(
+                fields=["endpoint", "next_attempt_at", "id"],
+                condition=models.Q(status="PENDING", kind="deliver_event"),
+                name="delivery_due",
+            ),
             models.Index(
                 fields=["waiting_on", "created_at"],
                 condition=models.Q(status="PENDING") & ~models.Q(waiting_on=""),

@@ -23,6 +23,8 @@ class TrendHour(models.Model):
     call_ok = models.PositiveIntegerField(default=0)
     latency_p50 = models.FloatField(null=True, blank=True)  # ms
     latency_p90 = models.FloatField(null=True, blank=True)
+    # MP webhook deliveries that went through (2xx) in the hour (issue 24: the charts' deliveries per second).
+    deliveries = models.PositiveIntegerField(default=0)
     calls_at = models.DateTimeField(null=True, blank=True, help_text="When the call columns were computed.")
 
     class Meta:

@@ -18,13 +18,13 @@ from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q, QuerySet
 from django.db.models.functions import Cast, TruncHour
 
-from integration.models import CallAttempt, Order, TrendHour, TrendRollup
+from integration.models import CallAttempt, Order, OutboundCall, TrendHour, TrendRollup
 
 HOUR = timedelta(hours=1)
 STALE = timedelta(minutes=15)  # a rollup that has not caught up for this long is not read (the charts go live)
 OUTCOMES = ("ready", "open", "rejected", "cancelled", "failed")
 ORDER_COLUMNS = [*OUTCOMES, "confirm_p50", "confirm_p90", "prep_p50", "prep_p90", "orders_at"]
-CALL_COLUMNS = ["call_tries", "call_ok", "latency_p50", "latency_p90", "calls_at"]
+CALL_COLUMNS = ["call_tries", "call_ok", "latency_p50", "latency_p90", "deliveries", "calls_at"]
 
 
 class Percentile(Aggregate):
@@ -56,6 +56,7 @@ class CallHour:
     call_ok: int = 0
     latency_p50: float | None = None  # ms
     latency_p90: float | None = None
+    deliveries: int = 0  # MP webhook deliveries through (2xx) in the hour
 
 
 def floor_hour(at: datetime) -> datetime:
@@ -173,6 +174,25 @@ def call_hour_stats(tries: QuerySet) -> dict[datetime, CallHour]:
         latency_p90=Percentile(ms, 0.9),
     )
     return {row.pop("hour"): CallHour(**row) for row in rows}
+
+
+def delivery_hour_counts(hours, since: datetime | None = None) -> dict[datetime, int]:
+    """Per hour: MP webhook deliveries that went through (a 2xx try started in the hour). One query along the
+    attempts' ``started_at`` index."""
+    tries = CallAttempt.objects.filter(
+        within("started_at", hours, since),
+        call__kind=OutboundCall.Kind.DELIVER_EVENT,
+        outcome=CallAttempt.Outcome.SUCCESS,
+    )
+    rows = tries.annotate(hour=TruncHour("started_at")).order_by().values("hour").annotate(n=Count("pk"))
+    return {row["hour"]: row["n"] for row in rows}
+
+
+def with_deliveries(stats: dict[datetime, CallHour], deliveries: dict[datetime, int]) -> dict[datetime, CallHour]:
+    """The call hours with their deliveries (an hour with deliveries and no call to Link gets a row too)."""
+    for hour, n in deliveries.items():
+        stats.setdefault(hour, CallHour()).deliveries = n
+    return stats
 
 
 def changed_hours(seen: datetime, since: datetime, store=None) -> set[datetime]:

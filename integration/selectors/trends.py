@@ -4,8 +4,8 @@ how our calls to Link fared.
 Every store's chart reads the hourly rollup (``services.trends``) for the hours it holds and computes the
 rest live from the orders and tries: the first hour (cut by the range's start), the current one, any hour
 whose orders changed since the rollup last ran, and hours before it started; so it is exact and immediate.
-One store's chart is computed live from that store's orders. Five queries for every store's chart, two for
-one store's, whatever the number of orders."""
+One store's chart is computed live from that store's orders. Six queries for every store's chart (MP webhook
+deliveries per second among them), two for one store's, whatever the number of orders."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +18,7 @@ from integration.selectors.trend_hours import (
     CallHour,
     OrderHour,
     call_hour_stats,
+    delivery_hour_counts,
     order_hour_stats,
     rolled_up,
     within,
@@ -48,6 +49,7 @@ class Trends:
     call_tries: list[int] = field(default_factory=list)
     latency_p50: list[float | None] = field(default_factory=list)  # ms
     latency_p90: list[float | None] = field(default_factory=list)
+    deliveries_per_second: list[float | None] = field(default_factory=list)  # MP webhook deliveries through (2xx)
     live_hours: int = 0  # hours computed from the raw rows (the rest came from the rollup)
     rollup: TrendRollup | None = None
     rollup_stale: bool = False  # the rollup has not caught up for STALE: is the scheduler up?
@@ -79,6 +81,8 @@ def trends(range_key: str = "24h", store: Store | None = None, now: datetime | N
         orders = orders.filter(store=store)
         tries = tries.filter(call__store=store)
     live_orders, live_calls = order_hour_stats(orders), call_hour_stats(tries)
+    # Deliveries go to MP services, not to a store: every store's chart has them, one store's has none.
+    live_deliveries = delivery_hour_counts(live_call_hours, since) if store is None else {}
 
     result = Trends(hours=hours, live_hours=len(hours) - len(order_hours), rollup=rolled.state if rolled else None)
     # Stale only when the rollup's changes watermark is old: on a fresh install it runs every minute but covers
@@ -101,4 +105,10 @@ def trends(range_key: str = "24h", store: Store | None = None, now: datetime | N
         result.call_success.append(100 * c.call_ok / c.call_tries if c.call_tries else None)
         result.latency_p50.append(c.latency_p50)
         result.latency_p90.append(c.latency_p90)
+        if store is not None:
+            result.deliveries_per_second.append(None)
+            continue
+        delivered = c.deliveries if hour in call_hours and hour in rows else live_deliveries.get(hour, 0)
+        seconds = min(3600.0, (now - max(hour, since)).total_seconds()) or 1.0  # the current hour: so far
+        result.deliveries_per_second.append(delivered / seconds)
     return result

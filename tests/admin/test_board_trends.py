@@ -93,7 +93,7 @@ def test_trends_count_orders_per_hour_by_outcome_rates_and_times():
 def test_trends_page_draws_the_charts_with_data(client, ops):
     trend_world(16)
     html = client.get(f"{TRENDS}?range=7d").content.decode()
-    for key in ("orders", "rates", "confirm", "prep", "calls", "latency"):
+    for key in ("orders", "rates", "confirm", "prep", "calls", "latency", "deliveries"):
         assert f'id="chart-{key}"' in html
     bars = re.findall(r'<rect class="bar"[^>]*data-value="(\d+)"', html)
     assert sum(int(n) for n in bars) == 16

@@ -1,5 +1,7 @@
 """Ops see every MP webhook endpoint with its delivery log, and disable or re-enable it."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -60,3 +62,22 @@ def test_support_sees_endpoints_but_may_not_disable_them(client, support, endpoi
     assert answer.status_code == 403
     endpoint.refresh_from_db()
     assert endpoint.enabled
+
+
+def test_the_page_and_the_dashboard_show_how_far_behind_an_endpoint_is(client, ops, endpoint):
+    from datetime import timedelta
+
+    from integration import metrics
+    from tests.scrape import samples, value
+
+    OutboundCall.objects.filter(endpoint=endpoint).update(created_at=timezone.now() - timedelta(seconds=90))
+    page = client.get(f"/admin/integration/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert "Lag (oldest undelivered event)" in page and re.search(r">\s*(9\d|1\d\d)\.\d s\s*<", page)
+    live = client.get("/admin/live/").content.decode()
+    assert 'id="delivery-lag"' in live and f'data-endpoint="{endpoint.pk}"' in live and "courier-dispatch" in live
+    lag = value(samples(metrics.render().decode()), "linkbridge_mp_delivery_lag_seconds", endpoint=str(endpoint.pk))
+    assert 90 <= lag < 200
+
+    OutboundCall.objects.filter(endpoint=endpoint).update(status=OutboundCall.Status.SUCCEEDED)
+    assert "nothing waiting" in client.get(f"/admin/integration/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert 'id="delivery-lag"' not in client.get("/admin/live/").content.decode()

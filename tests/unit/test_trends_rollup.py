@@ -146,3 +146,24 @@ def test_the_rollup_runs_every_minute_from_a_schedule(now):
     week_world(20, now, days=1)
     assert tasks.trends_rollup() == {"order_hours": 0, "call_hours": 0, "behind": 0}
     assert TrendRollup.objects.get().covered_from == floor_hour(timezone.now())
+
+
+def test_mp_deliveries_per_second_come_from_the_rollup_and_live_hours_alike(now):
+    from integration.models import NotificationEvent, OutboundCall, WebhookEndpoint
+    from tests.order_fixtures import api_user
+
+    endpoint = WebhookEndpoint.objects.create(client=api_user(), url="https://hooks.mp.test/in", event_types=[])
+    for hours_ago, outcome in [(5, "success"), (5, "success"), (5, "retriable"), (0, "success")]:
+        event = NotificationEvent.objects.create(type="menu.updated", timestamp=now, data={})
+        call = OutboundCall.objects.create(
+            kind="deliver_event", endpoint=endpoint, event=event, next_attempt_at=now, deadline=now
+        )
+        CallAttempt.objects.create(
+            call=call, number=1, started_at=now - timedelta(hours=hours_ago), request_url=endpoint.url, outcome=outcome
+        )
+    trends_backfill(now - timedelta(days=1))
+    assert TrendHour.objects.get(hour=floor_hour(now - timedelta(hours=5))).deliveries == 2
+    got = trends("24h", now=now)
+    assert_same_charts(got, trends_by_grouped_queries("24h", now=now))
+    assert got.deliveries_per_second[got.hours.index(floor_hour(now - timedelta(hours=5)))] == 2 / 3600
+    assert got.deliveries_per_second[-1] > 0  # the current hour, live: one so far

@@ -22,8 +22,10 @@ from integration.selectors.trend_hours import (
     ORDER_COLUMNS,
     call_hour_stats,
     changed_hours,
+    delivery_hour_counts,
     floor_hour,
     order_hour_stats,
+    with_deliveries,
     within,
 )
 from integration.services.outbox.kinds import link_kinds
@@ -58,7 +60,8 @@ def _roll_calls(hours: list[datetime], now: datetime) -> int:
     if not hours:
         return 0
     tries = CallAttempt.objects.filter(within("started_at", hours), call__kind__in=link_kinds())  # not MP deliveries
-    return _upsert(hours, call_hour_stats(tries), CALL_COLUMNS, now)
+    stats = with_deliveries(call_hour_stats(tries), delivery_hour_counts(hours))  # MP deliveries' own column
+    return _upsert(hours, stats, CALL_COLUMNS, now)
 
 
 def _hours_between(start: datetime, end: datetime) -> list[datetime]:
