@@ -52,9 +52,8 @@ class LinkReachability(models.Model):
         return f"{self.host} {'closed' if self.reachable else 'open'} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-class AvailabilityDay(models.Model):
-    """One finished store-local day of one store, computed from the changes (``services.availability``):
-    the all-stores reads sum these instead of walking a year of changes."""
+class StoreDayFigures(models.Model):
+    """A store-day's seconds: scheduled, accepting, and unavailable by cause (``CAUSES``)."""
 
     store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
@@ -67,7 +66,15 @@ class AvailabilityDay(models.Model):
     link_unreachable = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["store_id", "date"]
+
+
+class AvailabilityDay(StoreDayFigures):
+    """One finished store-local day of one store, computed from the changes (``services.availability``):
+    the all-stores reads sum these instead of walking a year of changes."""
+
+    class Meta(StoreDayFigures.Meta):
         constraints = [models.UniqueConstraint(fields=["store", "date"], name="availability_day_unique")]
         indexes = [models.Index(fields=["date", "store"], name="availability_day_date")]
 
@@ -75,26 +82,16 @@ class AvailabilityDay(models.Model):
         return f"{self.store_id} {self.date}"
 
 
-class AvailabilityLiveDay(models.Model):
+class AvailabilityLiveDay(StoreDayFigures):
     """A day of a store not rolled up yet (today; yesterday until its final rollup): its figures up to
     ``as_of``, rewritten by the live rollup every 30 s, deleted by the final rollup when it writes the day's
     ``AvailabilityDay``. What the all-stores list orders by for those days (the figures it returns are
     computed exactly from the record). A table of its own, a row or two per store: rewriting it every 30 s
     leaves no dead rows in ``AvailabilityDay``'s indexes, which the list's ranking scans."""
 
-    store = models.ForeignKey("integration.Store", on_delete=models.CASCADE, related_name="+")
-    date = models.DateField()
     as_of = models.DateTimeField()
-    scheduled_seconds = models.PositiveIntegerField(default=0)
-    accepting_seconds = models.PositiveIntegerField(default=0)
-    paused_on_link = models.PositiveIntegerField(default=0)
-    paused_by_ops = models.PositiveIntegerField(default=0)
-    disconnected = models.PositiveIntegerField(default=0)
-    no_menu = models.PositiveIntegerField(default=0)
-    link_unreachable = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["store_id", "date"]
+    class Meta(StoreDayFigures.Meta):
         constraints = [models.UniqueConstraint(fields=["store", "date"], name="availability_live_day_unique")]
 
     def __str__(self):
