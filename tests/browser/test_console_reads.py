@@ -47,9 +47,11 @@ def details(page, base: str) -> list[str]:
 
 
 def test_every_page_reads_whole_at_1280_and_1440_in_light_and_dark(stack_factory, browser_page):
+    from integration.services.ops.health import webhooks_heartbeat_record
     from tests.ops_data import ops_world, trend_world
 
-    stack = stack_factory(sandbox_args=("--seed", "12"))
+    stack = stack_factory(sandbox_args=("--seed", "12"), webhooks=True)  # a whole deployment, deliveries included
+    webhooks_heartbeat_record()  # the cluster just started beats within its first minute; the pages don't wait
     connect(stack, "ven_rd_1", "Reading Room Ramen", "sf_rd_1")
     stack.sandbox.publish_menu("ven_rd_1", items=12, groups=3, modifiers=8, depth=1, seed=4)
     mp = api_client(stack)
