@@ -75,6 +75,10 @@ def test_the_page_and_the_dashboard_show_how_far_behind_an_endpoint_is(client, o
     assert "Lag (oldest undelivered event)" in page and re.search(r">\s*(9\d|1\d\d)\.\d s\s*<", page)
     live = client.get("/admin/live/").content.decode()
     assert 'id="delivery-lag"' in live and f'data-endpoint="{endpoint.pk}"' in live and "courier-dispatch" in live
+    type(endpoint).objects.filter(pk=endpoint.pk).update(failing_since=timezone.now() - timedelta(seconds=30))
+    assert re.search(
+        r"failing since <time [^>]*>\d\d:\d\d(:\d\d)? UTC</time>", client.get("/admin/live/").content.decode()
+    )
     lag = value(samples(metrics.render().decode()), "linkbridge_mp_delivery_lag_seconds", endpoint=str(endpoint.pk))
     assert 90 <= lag < 200
 
